@@ -96,7 +96,8 @@ void writer_main() {
         bool stop = l.stopping;
         lk.unlock();
         std::string out;
-        for (auto& s : batch) out += s;
+        for (auto& s : batch)
+            out += s;
         if (!out.empty()) write_all(out);
         lk.lock();
         if (stop && l.queue.empty()) return;
@@ -106,18 +107,23 @@ void writer_main() {
 
 std::string_view log_level_name(LogLevel l) noexcept {
     switch (l) {
-        case LogLevel::debug: return "debug";
-        case LogLevel::info: return "info";
-        case LogLevel::warn: return "warn";
-        case LogLevel::error: return "error";
-        case LogLevel::off: return "off";
+        case LogLevel::debug:
+            return "debug";
+        case LogLevel::info:
+            return "info";
+        case LogLevel::warn:
+            return "warn";
+        case LogLevel::error:
+            return "error";
+        case LogLevel::off:
+            return "off";
     }
     return "?";
 }
 
 bool parse_log_level(std::string_view s, LogLevel& out) noexcept {
-    for (LogLevel l : {LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error,
-                       LogLevel::off}) {
+    for (LogLevel l :
+         {LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error, LogLevel::off}) {
         if (s == log_level_name(l)) {
             out = l;
             return true;
@@ -137,9 +143,9 @@ LogLine::LogLine(LogLevel level, std::string_view msg) : level_(level) {
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
     char head[64];
-    int n = snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000);
+    int n = snprintf(
+        head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=", tm.tm_year + 1900,
+        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
     buf_.append(head, static_cast<size_t>(n));
     buf_ += log_level_name(level);
     if (t_worker_id >= 0) {
@@ -197,8 +203,12 @@ void stop_logger() {
     l.running = false;
 }
 
-uint64_t log_lines_dropped() noexcept { return logger().dropped.load(std::memory_order_relaxed); }
+uint64_t log_lines_dropped() noexcept {
+    return logger().dropped.load(std::memory_order_relaxed);
+}
 
-void set_log_worker_id(int id) noexcept { t_worker_id = id; }
+void set_log_worker_id(int id) noexcept {
+    t_worker_id = id;
+}
 
 }  // namespace xs3

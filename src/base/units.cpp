@@ -11,14 +11,16 @@ namespace {
 
 std::string lower(std::string_view s) {
     std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
 }
 
 // Splits "12.5 GiB" into number "12.5" and unit "gib"; false on junk.
 bool split_number(std::string_view text, std::string& number, std::string& unit) {
     size_t i = 0;
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
+        ++i;
     size_t start = i;
     bool dot = false;
     while (i < text.size() &&
@@ -29,11 +31,14 @@ bool split_number(std::string_view text, std::string& number, std::string& unit)
     number = std::string(text.substr(start, i - start));
     if (number.empty() || number == "." || number.front() == '.' || number.back() == '.')
         return false;
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
+        ++i;
     size_t ustart = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i])))
+        ++i;
     unit = lower(text.substr(ustart, i - ustart));
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
+        ++i;
     return i == text.size();
 }
 
@@ -48,19 +53,32 @@ Result<uint64_t> parse_size(std::string_view text) {
         uint64_t mult;
     };
     static const U units[] = {
-        {"", 1},         {"b", 1},           {"k", 1000},        {"kb", 1000},
-        {"kib", KiB},    {"m", 1000000},     {"mb", 1000000},    {"mib", MiB},
-        {"g", 1000000000}, {"gb", 1000000000}, {"gib", GiB},     {"t", 1000000000000ULL},
-        {"tb", 1000000000000ULL},            {"tib", GiB * 1024}, {"p", 1000000000000000ULL},
-        {"pb", 1000000000000000ULL},         {"pib", GiB * 1024 * 1024},
+        {"", 1},
+        {"b", 1},
+        {"k", 1000},
+        {"kb", 1000},
+        {"kib", KiB},
+        {"m", 1000000},
+        {"mb", 1000000},
+        {"mib", MiB},
+        {"g", 1000000000},
+        {"gb", 1000000000},
+        {"gib", GiB},
+        {"t", 1000000000000ULL},
+        {"tb", 1000000000000ULL},
+        {"tib", GiB * 1024},
+        {"p", 1000000000000000ULL},
+        {"pb", 1000000000000000ULL},
+        {"pib", GiB * 1024 * 1024},
     };
     uint64_t mult = 0;
     for (const auto& u : units)
         if (unit == u.name) mult = u.mult;
     if (mult == 0)
         return Status(Code::invalid_argument, "unknown size unit '" + unit + "' in '" +
-                                                  std::string(text) + "' (use B, KiB, MiB, GiB, "
-                                                                      "TiB, KB, MB, GB, TB)");
+                                                  std::string(text) +
+                                                  "' (use B, KiB, MiB, GiB, "
+                                                  "TiB, KB, MB, GB, TB)");
     if (number.find('.') != std::string::npos) {
         if (mult == 1)
             return Status(Code::invalid_argument,

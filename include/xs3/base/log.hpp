@@ -1,5 +1,6 @@
-// Structured logging that never blocks the caller on I/O: lines are formatted on the calling thread,
-// queued (bounded; overflow is counted, not waited for), and written to stderr by a logger thread.
+// Structured logging that never blocks the caller on I/O: lines are formatted on the calling
+// thread, queued (bounded; overflow is counted, not waited for), and written to stderr by a logger
+// thread.
 //
 //   XS3_LOG_INFO("listening", kv("port", 8080), kv("workers", 2));
 //   -> 2026-11-24T01:49:28.123Z level=info msg="listening" port=8080 workers=2
@@ -22,13 +23,17 @@ namespace log_detail {
 extern std::atomic<int> g_level;
 void append_quoted(std::string& out, std::string_view s);
 void append_value(std::string& out, std::string_view v);
-inline void append_value(std::string& out, const char* v) { append_value(out, std::string_view(v)); }
+inline void append_value(std::string& out, const char* v) {
+    append_value(out, std::string_view(v));
+}
 inline void append_value(std::string& out, const std::string& v) {
     append_value(out, std::string_view(v));
 }
-inline void append_value(std::string& out, bool v) { out += v ? "true" : "false"; }
+inline void append_value(std::string& out, bool v) {
+    out += v ? "true" : "false";
+}
 template <class T>
-    requires std::is_arithmetic_v<T>
+requires std::is_arithmetic_v<T>
 void append_value(std::string& out, T v) {
     out += std::to_string(v);
 }
@@ -46,7 +51,7 @@ KV<T> kv(std::string_view key, const T& value) {
 }
 
 class LogLine {
-public:
+  public:
     LogLine(LogLevel level, std::string_view msg);
     template <class T>
     LogLine& operator<<(const KV<T>& f) {
@@ -58,7 +63,7 @@ public:
     }
     void emit();
 
-private:
+  private:
     LogLevel level_;
     std::string buf_;
 };
@@ -86,8 +91,8 @@ void log_write(LogLevel level, std::string_view msg, const F&... fields) {
 
 }  // namespace xs3
 
-#define XS3_LOG(level, ...)                                        \
-    do {                                                           \
+#define XS3_LOG(level, ...)                                                  \
+    do {                                                                     \
         if (::xs3::log_enabled(level)) ::xs3::log_write(level, __VA_ARGS__); \
     } while (0)
 #define XS3_LOG_DEBUG(...) XS3_LOG(::xs3::LogLevel::debug, __VA_ARGS__)

@@ -29,7 +29,7 @@ enum class Code {
 std::string_view code_name(Code c) noexcept;
 
 class [[nodiscard]] Status {
-public:
+  public:
     Status() = default;
     Status(Code code, std::string message, int sys_errno = 0)
         : code_(code), errno_(sys_errno), message_(std::move(message)) {}
@@ -44,7 +44,7 @@ public:
     // "io_error: open /x: No such file or directory"
     std::string to_string() const;
 
-private:
+  private:
     Code code_ = Code::ok;
     int errno_ = 0;
     std::string message_;
@@ -55,8 +55,8 @@ Status status_from_errno(int err, std::string_view what);
 
 template <class T>
 class [[nodiscard]] Result {
-public:
-    Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  public:
+    Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
     Result(Status status) : v_(std::move(status)) {}  // NOLINT
 
     bool ok() const noexcept { return v_.index() == 0; }
@@ -73,7 +73,7 @@ public:
         return ok() ? ok_status : std::get<1>(v_);
     }
 
-private:
+  private:
     std::variant<T, Status> v_;
 };
 

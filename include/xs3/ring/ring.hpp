@@ -1,0 +1,161 @@
+// Ring: one io_uring driven by one thread (a worker). It owns the completion loop, userspace
+// timers, same-thread deferred tasks and a cross-thread task queue woken through an eventfd.
+//
+// Every SQE's user_data points at an Op. An Op is owned by whoever started it (usually embedded
+// in a connection or request object) and must stay alive until its final CQE arrives: a CQE
+// without IORING_CQE_F_MORE (and, for zero-copy sends, the F_NOTIF one). Owners count their ops
+// in flight and free themselves only when that count is zero — cancelling is a request
+// (cancel()), never a free.
+#pragma once
+
+#include <liburing.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "xs3/base/status.hpp"
+
+namespace xs3::ring {
+
+using Clock = std::chrono::steady_clock;
+using Task = std::function<void()>;
+
+class Op {
+  public:
+    // Called on the ring's thread for every CQE of this op. Must not throw.
+    virtual void complete(int res, uint32_t flags) noexcept = 0;
+
+  protected:
+    ~Op() = default;
+};
+
+// An Op that forwards to a member function: `MemberOp<Conn, &Conn::on_recv> recv_op_{this};`
+template <class Owner, void (Owner::*Fn)(int, uint32_t) noexcept>
+class MemberOp final : public Op {
+  public:
+    explicit MemberOp(Owner* owner) : owner_(owner) {}
+    void complete(int res, uint32_t flags) noexcept override { (owner_->*Fn)(res, flags); }
+
+  private:
+    Owner* owner_;
+};
+
+// An Op that owns itself and a callback; deletes itself after the final CQE.
+// For fire-and-forget ops whose issuer does not track them (cancels, closes).
+class CallbackOp final : public Op {
+  public:
+    using Fn = std::function<void(int res, uint32_t flags)>;
+    explicit CallbackOp(Fn fn) : fn_(std::move(fn)) {}
+    void complete(int res, uint32_t flags) noexcept override;
+
+  private:
+    Fn fn_;
+};
+
+struct RingOptions {
+    unsigned entries = 4096;
+    bool single_issuer =
+        true;  // IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN when the kernel has them
+    unsigned max_cqes_per_turn = 1024;
+    int worker_id = -1;  // for log lines
+};
+
+// What the kernel turned out to support, detected at start-up (each missing feature is logged).
+struct Features {
+    bool single_issuer = false;
+    bool defer_taskrun = false;
+    bool ext_arg = false;  // wait with a timeout without a TIMEOUT sqe
+    bool splice = false;
+    bool send_zc = false;
+    bool multishot_accept = false;
+    bool recv_multishot = false;
+    bool buf_ring = false;
+    bool socket_op = false;
+    std::string describe() const;
+};
+
+class Ring {
+  public:
+    struct TimerId {
+        Clock::time_point deadline{};
+        uint64_t seq = 0;
+        explicit operator bool() const { return seq != 0; }
+    };
+
+    static Result<std::unique_ptr<Ring>> create(const RingOptions& options);
+    ~Ring();
+    Ring(const Ring&) = delete;
+    Ring& operator=(const Ring&) = delete;
+
+    io_uring* raw() noexcept { return &ring_; }
+    const Features& features() const noexcept { return features_; }
+    int worker_id() const noexcept { return options_.worker_id; }
+    // The ring whose loop runs on this thread, or nullptr.
+    static Ring* current() noexcept;
+
+    // A free SQE with user_data set to `op`. When the SQ is full it submits first. Returns nullptr
+    // only if the kernel will not take more work right now (-EBUSY); the caller must then fail the
+    // operation (never silently drop it).
+    io_uring_sqe* get_sqe(Op* op) noexcept;
+    // Ensures `n` SQEs can be taken back to back (for linked chains): false if not.
+    bool reserve_sqes(unsigned n) noexcept;
+    // Asks the kernel to cancel every op whose user_data is `op`. The op still gets its CQEs.
+    void cancel(Op* op) noexcept;
+    // Closes `fd` through the ring (fire and forget; errors are logged at debug).
+    void close_fd(int fd) noexcept;
+
+    // Runs `task` on this ring's thread at the start of the next turn (never re-entrantly).
+    void defer(Task task);
+    // Runs `task` on this ring's thread; callable from any thread. Wakes the ring via eventfd.
+    void post(Task task);
+
+    TimerId add_timer(Clock::duration after, Task task);
+    void cancel_timer(TimerId& id) noexcept;
+
+    // Loop until stop() (from any thread). Returns when stopped.
+    void run();
+    // One turn: run deferred tasks, submit, wait up to `max_wait` (or the next timer), dispatch
+    // CQEs, fire due timers. Returns false once stop() was called.
+    bool run_once(Clock::duration max_wait = std::chrono::seconds(1));
+    void stop();
+    bool stopping() const noexcept { return stop_.load(std::memory_order_acquire); }
+
+    uint64_t cqes_handled() const noexcept { return cqes_handled_; }
+
+  private:
+    Ring() = default;
+    Status init(const RingOptions& options);
+    void arm_wakeup() noexcept;
+    void on_wakeup(int res, uint32_t flags) noexcept;
+    void run_deferred();
+    void run_timers();
+
+    io_uring ring_{};
+    bool ring_ready_ = false;
+    RingOptions options_;
+    Features features_;
+
+    std::vector<Task> deferred_;
+    std::map<std::pair<Clock::time_point, uint64_t>, Task> timers_;
+    uint64_t timer_seq_ = 0;
+
+    int wake_fd_ = -1;
+    uint64_t wake_buf_ = 0;
+    MemberOp<Ring, &Ring::on_wakeup> wake_op_{this};
+    bool wake_armed_ = false;
+    std::atomic<bool> wake_pending_{false};
+    std::mutex remote_mu_;
+    std::vector<Task> remote_;
+
+    std::atomic<bool> stop_{false};
+    uint64_t cqes_handled_ = 0;
+};
+
+}  // namespace xs3::ring

@@ -1,0 +1,272 @@
+// Ring: setup with feature detection, the completion loop, timers and task queues.
+#include "xs3/ring/ring.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "xs3/base/log.hpp"
+
+namespace xs3::ring {
+namespace {
+thread_local Ring* t_current = nullptr;
+}
+
+void CallbackOp::complete(int res, uint32_t flags) noexcept {
+    if (fn_) fn_(res, flags);
+    if (!(flags & IORING_CQE_F_MORE)) delete this;
+}
+
+std::string Features::describe() const {
+    std::string s;
+    auto add = [&](const char* name, bool on) {
+        if (!s.empty()) s += ',';
+        s += on ? "+" : "-";
+        s += name;
+    };
+    add("single_issuer", single_issuer);
+    add("defer_taskrun", defer_taskrun);
+    add("ext_arg", ext_arg);
+    add("splice", splice);
+    add("send_zc", send_zc);
+    add("multishot_accept", multishot_accept);
+    add("recv_multishot", recv_multishot);
+    add("buf_ring", buf_ring);
+    return s;
+}
+
+Result<std::unique_ptr<Ring>> Ring::create(const RingOptions& options) {
+    std::unique_ptr<Ring> r(new Ring());
+    Status s = r->init(options);
+    if (!s.ok()) return s;
+    return r;
+}
+
+Status Ring::init(const RingOptions& options) {
+    options_ = options;
+    io_uring_params p{};
+    int ret = -EINVAL;
+    if (options.single_issuer) {
+        std::memset(&p, 0, sizeof p);
+        p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+        ret = io_uring_queue_init_params(options.entries, &ring_, &p);
+        if (ret == 0) {
+            features_.single_issuer = features_.defer_taskrun = true;
+        } else {
+            XS3_LOG_INFO("io_uring: SINGLE_ISSUER|DEFER_TASKRUN unavailable, trying COOP_TASKRUN",
+                         kv("error", std::string(strerror(-ret))));
+        }
+    }
+    if (ret != 0) {
+        std::memset(&p, 0, sizeof p);
+        p.flags = IORING_SETUP_COOP_TASKRUN;
+        ret = io_uring_queue_init_params(options.entries, &ring_, &p);
+    }
+    if (ret != 0) {
+        std::memset(&p, 0, sizeof p);
+        ret = io_uring_queue_init_params(options.entries, &ring_, &p);
+    }
+    if (ret != 0) return status_from_errno(ret, "io_uring_queue_init");
+    ring_ready_ = true;
+    features_.ext_arg = (p.features & IORING_FEAT_EXT_ARG) != 0;
+
+    if (io_uring_probe* probe = io_uring_get_probe_ring(&ring_)) {
+        features_.splice = io_uring_opcode_supported(probe, IORING_OP_SPLICE);
+        // Opcodes that arrived with a feature tell us the kernel generation: SOCKET came in 5.19
+        // with multishot accept and ring-provided buffers; SEND_ZC in 6.0 with multishot recv.
+        features_.socket_op = io_uring_opcode_supported(probe, IORING_OP_SOCKET);
+        features_.send_zc = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC);
+        features_.multishot_accept = features_.socket_op;
+        features_.buf_ring = features_.socket_op;
+        features_.recv_multishot = features_.send_zc;
+        io_uring_free_probe(probe);
+    }
+    if (!features_.ext_arg)
+        return Status(Code::unavailable, "io_uring: kernel lacks IORING_FEAT_EXT_ARG (need 5.11+)");
+
+    wake_fd_ = eventfd(0, EFD_CLOEXEC);
+    if (wake_fd_ < 0) return status_from_errno(errno, "eventfd");
+    return {};
+}
+
+Ring::~Ring() {
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+    if (ring_ready_) io_uring_queue_exit(&ring_);
+    if (t_current == this) t_current = nullptr;
+}
+
+Ring* Ring::current() noexcept {
+    return t_current;
+}
+
+io_uring_sqe* Ring::get_sqe(Op* op) noexcept {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr) {
+        io_uring_submit(&ring_);
+        sqe = io_uring_get_sqe(&ring_);
+        if (sqe == nullptr) return nullptr;
+    }
+    io_uring_sqe_set_data(sqe, op);
+    return sqe;
+}
+
+bool Ring::reserve_sqes(unsigned n) noexcept {
+    if (io_uring_sq_space_left(&ring_) >= n) return true;
+    io_uring_submit(&ring_);
+    return io_uring_sq_space_left(&ring_) >= n;
+}
+
+void Ring::cancel(Op* op) noexcept {
+    io_uring_sqe* sqe = get_sqe(nullptr);
+    if (sqe == nullptr) {
+        // Retry on the next turn; the op stays alive until its CQE anyway.
+        defer([this, op] { cancel(op); });
+        return;
+    }
+    io_uring_prep_cancel(sqe, op, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data(sqe, nullptr);
+}
+
+void Ring::close_fd(int fd) noexcept {
+    if (fd < 0) return;
+    io_uring_sqe* sqe = get_sqe(nullptr);
+    if (sqe == nullptr) {
+        ::close(fd);  // close of a socket/file does not block meaningfully; better than a leak
+        return;
+    }
+    io_uring_prep_close(sqe, fd);
+}
+
+void Ring::defer(Task task) {
+    deferred_.push_back(std::move(task));
+}
+
+void Ring::post(Task task) {
+    {
+        std::lock_guard lk(remote_mu_);
+        remote_.push_back(std::move(task));
+    }
+    if (!wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+        uint64_t one = 1;
+        ssize_t w;
+        do {
+            w = ::write(wake_fd_, &one, sizeof one);
+        } while (w < 0 && errno == EINTR);
+    }
+}
+
+void Ring::arm_wakeup() noexcept {
+    if (wake_armed_) return;
+    io_uring_sqe* sqe = get_sqe(&wake_op_);
+    if (sqe == nullptr) return;  // run_once retries each turn
+    io_uring_prep_read(sqe, wake_fd_, &wake_buf_, sizeof wake_buf_, 0);
+    wake_armed_ = true;
+}
+
+void Ring::on_wakeup(int res, uint32_t) noexcept {
+    wake_armed_ = false;
+    if (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED)
+        XS3_LOG_ERROR("eventfd read failed", kv("error", std::string(strerror(-res))));
+    // Clear before draining: a post() that lands after this sees false and writes again.
+    wake_pending_.store(false, std::memory_order_release);
+    std::vector<Task> tasks;
+    {
+        std::lock_guard lk(remote_mu_);
+        tasks.swap(remote_);
+    }
+    for (auto& t : tasks)
+        t();
+    arm_wakeup();
+}
+
+Ring::TimerId Ring::add_timer(Clock::duration after, Task task) {
+    TimerId id{Clock::now() + after, ++timer_seq_};
+    timers_.emplace(std::make_pair(id.deadline, id.seq), std::move(task));
+    return id;
+}
+
+void Ring::cancel_timer(TimerId& id) noexcept {
+    if (!id) return;
+    timers_.erase(std::make_pair(id.deadline, id.seq));
+    id = TimerId{};
+}
+
+void Ring::run_deferred() {
+    // Tasks may defer more tasks; those run next turn so a chain cannot starve the loop.
+    if (deferred_.empty()) return;
+    std::vector<Task> tasks;
+    tasks.swap(deferred_);
+    for (auto& t : tasks)
+        t();
+}
+
+void Ring::run_timers() {
+    if (timers_.empty()) return;
+    auto now = Clock::now();
+    // Only timers due at the start of this pass fire now; ones they add wait for the next turn.
+    size_t budget = timers_.size();
+    while (budget-- > 0 && !timers_.empty()) {
+        auto it = timers_.begin();
+        if (it->first.first > now) break;
+        Task t = std::move(it->second);
+        timers_.erase(it);
+        t();
+    }
+}
+
+bool Ring::run_once(Clock::duration max_wait) {
+    t_current = this;
+    arm_wakeup();
+    run_deferred();
+
+    Clock::duration wait = max_wait;
+    if (!deferred_.empty()) {
+        wait = Clock::duration::zero();
+    } else if (!timers_.empty()) {
+        auto until = timers_.begin()->first.first - Clock::now();
+        if (until < wait) wait = until;
+    }
+    if (wait < Clock::duration::zero()) wait = Clock::duration::zero();
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+    __kernel_timespec ts{};
+    ts.tv_sec = ns / 1000000000;
+    ts.tv_nsec = ns % 1000000000;
+    io_uring_cqe* cqe = nullptr;
+    int ret = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EBUSY && ret != -EAGAIN)
+        XS3_LOG_ERROR("io_uring_submit_and_wait_timeout failed",
+                      kv("error", std::string(strerror(-ret))));
+
+    unsigned handled = 0;
+    unsigned head;
+    while (handled < options_.max_cqes_per_turn) {
+        unsigned seen = 0;
+        io_uring_for_each_cqe(&ring_, head, cqe) {
+            auto* op = static_cast<Op*>(io_uring_cqe_get_data(cqe));
+            int res = cqe->res;
+            uint32_t flags = cqe->flags;
+            ++seen;
+            if (op != nullptr) op->complete(res, flags);
+            if (handled + seen >= options_.max_cqes_per_turn) break;
+        }
+        if (seen == 0) break;
+        io_uring_cq_advance(&ring_, seen);
+        handled += seen;
+    }
+    cqes_handled_ += handled;
+    run_timers();
+    return !stop_.load(std::memory_order_acquire);
+}
+
+void Ring::run() {
+    while (run_once()) {
+    }
+}
+
+void Ring::stop() {
+    stop_.store(true, std::memory_order_release);
+    post([] {});
+}
+
+}  // namespace xs3::ring
