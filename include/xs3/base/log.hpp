@@ -85,7 +85,7 @@ void set_log_worker_id(int id) noexcept;
 template <class... F>
 void log_write(LogLevel level, std::string_view msg, const F&... fields) {
     LogLine line(level, msg);
-    (line << ... << fields);
+    ((void)(line << fields), ...);
     line.emit();
 }
 
