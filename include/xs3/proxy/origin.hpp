@@ -1,0 +1,42 @@
+// Origin: turns "HEAD/GET this key (these bytes)" into signed S3 requests for the curl client.
+// Read-only after construction, so every worker shares one.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "xs3/s3/credentials.hpp"
+#include "xs3/s3/curl_client.hpp"
+#include "xs3/s3/sigv4.hpp"
+#include "xs3/s3/url.hpp"
+
+namespace xs3::proxy {
+
+struct OriginOptions {
+    std::string bucket;
+    std::string region = "us-east-1";
+    s3::Endpoint endpoint;
+    s3::Credentials credentials;  // anonymous() => requests are not signed
+    std::chrono::milliseconds connect_timeout{5000};
+    std::chrono::milliseconds timeout{30000};
+};
+
+class Origin {
+public:
+    explicit Origin(OriginOptions options);
+
+    const std::string& bucket() const noexcept { return options_.bucket; }
+    s3::HttpRequest head(const std::string& key) const;
+    // GET of bytes [first, last] (inclusive) with If-Match on `etag` when it is not empty.
+    s3::HttpRequest get(const std::string& key, std::optional<std::pair<uint64_t, uint64_t>> range,
+                        const std::string& etag) const;
+
+private:
+    s3::HttpRequest build(const char* method, const std::string& key,
+                          std::vector<std::pair<std::string, std::string>> extra) const;
+    OriginOptions options_;
+    s3::SigV4Signer signer_;
+};
+
+}  // namespace xs3::proxy

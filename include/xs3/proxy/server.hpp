@@ -1,0 +1,118 @@
+// The proxy's process-wide state (SharedState) and its per-core Worker: one ring, one listener,
+// one curl client, a buffer ring for recv, a pipe pool for splice, and the connections it owns.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "xs3/base/thread_pool.hpp"
+#include "xs3/cache/store.hpp"
+#include "xs3/fetch/download.hpp"
+#include "xs3/http/date.hpp"
+#include "xs3/http/h1_parser.hpp"
+#include "xs3/net/listener.hpp"
+#include "xs3/proxy/origin.hpp"
+#include "xs3/ring/buffer_ring.hpp"
+#include "xs3/ring/pipe_pool.hpp"
+#include "xs3/ring/ring.hpp"
+#include "xs3/s3/curl_client.hpp"
+
+namespace xs3::proxy {
+
+struct ProxyOptions {
+    http::H1Limits limits;
+    std::chrono::milliseconds idle_timeout{60000};
+    std::chrono::milliseconds header_timeout{10000};
+    uint64_t max_connections = 10000;
+    unsigned splice_size = 64 * 1024;
+    unsigned pipe_size = 1024 * 1024;
+    bool direct_io = false;
+    bool abandon_on_disconnect = false;
+    fetch::DownloadOptions download;
+    long max_upstream_connections = 64;  // per worker
+};
+
+// Counters shown by tests and (later) /metrics.
+struct Counters {
+    std::atomic<uint64_t> requests{0};
+    std::atomic<uint64_t> hits{0};
+    std::atomic<uint64_t> misses{0};
+    std::atomic<uint64_t> passes{0};
+    std::atomic<uint64_t> responses_cut{0};
+    std::atomic<uint64_t> connections_refused{0};
+};
+
+// Process-wide state every worker shares; all of it is thread-safe.
+struct SharedState {
+    SharedState(ProxyOptions o, OriginOptions origin_options, std::string cache_dir,
+                unsigned hierarchy_level, unsigned blocking_threads)
+        : options(std::move(o)),
+          origin(std::move(origin_options)),
+          store(std::move(cache_dir), hierarchy_level),
+          blocking(blocking_threads) {}
+
+    ProxyOptions options;
+    Origin origin;
+    cache::Store store;
+    ThreadPool blocking;
+    fetch::DownloadManager downloads;
+    std::atomic<bool> cache_writable{true};
+    std::atomic<uint64_t> connections{0};
+    Counters counters;
+
+    // Called when a cache write failed in a way that says the cache is unusable (read-only,
+    // missing, full): serve passthrough and probe again later.
+    void cache_failed(const Status& why);
+};
+
+class H1Connection;
+
+class Worker {
+public:
+    Worker(SharedState& shared, int id, int listen_fd);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // Creates the ring and everything on it, then runs the loop; on the calling thread.
+    Status run();
+    // From any thread: stop accepting, let in-flight responses finish until `deadline`, then stop.
+    void drain(std::chrono::milliseconds deadline);
+
+    int id() const noexcept { return id_; }
+    SharedState& shared() noexcept { return shared_; }
+    ring::Ring& ring() noexcept { return *ring_; }
+    s3::CurlClient& curl() noexcept { return *curl_; }
+    ring::PipePool& pipes() noexcept { return *pipes_; }
+    ring::BufferRing* recv_buffers() noexcept { return recv_buffers_.get(); }
+    http::DateCache& dates() noexcept { return dates_; }
+
+    H1Connection* find(uint64_t id) noexcept;
+    void forget(H1Connection* c) noexcept;  // the connection is finished; freed at end of turn
+    size_t connection_count() const noexcept { return connections_.size(); }
+
+private:
+    void on_accept(int fd);
+    void check_drained();
+
+    SharedState& shared_;
+    const int id_;
+    int listen_fd_;
+    std::unique_ptr<ring::Ring> ring_;
+    std::unique_ptr<ring::BufferRing> recv_buffers_;
+    std::unique_ptr<ring::PipePool> pipes_;
+    std::unique_ptr<s3::CurlClient> curl_;
+    std::unique_ptr<net::Acceptor> acceptor_;
+    http::DateCache dates_;
+    uint64_t next_conn_id_ = 1;
+    std::unordered_map<uint64_t, std::unique_ptr<H1Connection>> connections_;
+    bool draining_ = false;
+    ring::Clock::time_point drain_deadline_{};
+};
+
+}  // namespace xs3::proxy

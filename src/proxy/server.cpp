@@ -1,0 +1,137 @@
+// Worker: ring set-up, accept loop, connection registry and graceful drain.
+#include "xs3/proxy/server.hpp"
+
+#include <unistd.h>
+
+#include "xs3/base/log.hpp"
+#include "xs3/proxy/connection.hpp"
+
+namespace xs3::proxy {
+
+void SharedState::cache_failed(const Status& why) {
+    if (why.code() != Code::access_denied && why.code() != Code::no_space &&
+        why.code() != Code::not_found && why.code() != Code::io_error)
+        return;
+    if (cache_writable.exchange(false)) {
+        XS3_LOG_WARN("cache cannot be written; serving passthrough until it recovers",
+                     kv("error", why.to_string()));
+        // Probe again later, off the rings.
+        blocking.submit([this] {
+            for (int i = 0; i < 600; ++i) {
+                std::this_thread::sleep_for(std::chrono::seconds(5));
+                if (store.check_writable().ok()) {
+                    cache_writable.store(true);
+                    XS3_LOG_INFO("cache is writable again");
+                    return;
+                }
+            }
+        });
+    }
+}
+
+Worker::Worker(SharedState& shared, int id, int listen_fd)
+    : shared_(shared), id_(id), listen_fd_(listen_fd) {}
+
+Worker::~Worker() {
+    connections_.clear();
+    acceptor_.reset();
+    curl_.reset();
+    // Let cancelled ops deliver their CQEs before the ring goes away.
+    if (ring_) {
+        for (int i = 0; i < 10; ++i) ring_->run_once(std::chrono::milliseconds(1));
+    }
+    recv_buffers_.reset();
+    pipes_.reset();
+    if (listen_fd_ >= 0 && !acceptor_) {
+        // Acceptor owned and closed it if it was created.
+    }
+}
+
+Status Worker::run() {
+    set_log_worker_id(id_);
+    ring::RingOptions ro;
+    ro.worker_id = id_;
+    auto r = ring::Ring::create(ro);
+    if (!r.ok()) return r.status();
+    ring_ = std::move(r).value();
+    if (id_ == 0) XS3_LOG_INFO("io_uring features", kv("features", ring_->features().describe()));
+
+    if (ring_->features().buf_ring) {
+        auto br = ring::BufferRing::create(*ring_, 1, 1024, 16 * 1024);
+        if (br.ok())
+            recv_buffers_ = std::move(br).value();
+        else
+            XS3_LOG_WARN("provided buffer ring unavailable; using per-connection buffers",
+                         kv("error", br.status().to_string()));
+    }
+    pipes_ = std::make_unique<ring::PipePool>(shared_.options.pipe_size);
+    s3::CurlClient::Options co;
+    co.max_connections_total = shared_.options.max_upstream_connections;
+    auto cc = s3::CurlClient::create(*ring_, co);
+    if (!cc.ok()) return cc.status();
+    curl_ = std::move(cc).value();
+
+    acceptor_ = std::make_unique<net::Acceptor>(*ring_, listen_fd_, [this](int fd) { on_accept(fd); });
+    listen_fd_ = -1;
+    acceptor_->start();
+    ring_->run();
+    return {};
+}
+
+void Worker::on_accept(int fd) {
+    uint64_t n = shared_.connections.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (n > shared_.options.max_connections || draining_) {
+        shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+        shared_.counters.connections_refused.fetch_add(1, std::memory_order_relaxed);
+        XS3_LOG_WARN("connection refused: too many connections",
+                     kv("max_connections", shared_.options.max_connections));
+        ::close(fd);
+        return;
+    }
+    uint64_t id = next_conn_id_++;
+    auto c = std::make_unique<H1Connection>(*this, fd, id);
+    H1Connection* raw = c.get();
+    connections_.emplace(id, std::move(c));
+    raw->start();
+}
+
+H1Connection* Worker::find(uint64_t id) noexcept {
+    auto it = connections_.find(id);
+    return it == connections_.end() ? nullptr : it->second.get();
+}
+
+void Worker::forget(H1Connection* c) noexcept {
+    auto it = connections_.find(c->id());
+    if (it == connections_.end()) return;
+    std::shared_ptr<H1Connection> dead(it->second.release());
+    connections_.erase(it);
+    ring_->defer([dead] {});
+    if (draining_) ring_->defer([this] { check_drained(); });
+}
+
+void Worker::drain(std::chrono::milliseconds deadline) {
+    ring_->post([this, deadline] {
+        draining_ = true;
+        drain_deadline_ = ring::Clock::now() + deadline;
+        if (acceptor_) acceptor_->stop();
+        std::vector<H1Connection*> all;
+        for (auto& [id, c] : connections_) all.push_back(c.get());
+        for (auto* c : all) c->finish_after_response();
+        ring_->add_timer(deadline, [this] {
+            std::vector<H1Connection*> rest;
+            for (auto& [id, c] : connections_) rest.push_back(c.get());
+            if (!rest.empty())
+                XS3_LOG_WARN("drain deadline passed; closing connections",
+                             kv("connections", rest.size()));
+            for (auto* c : rest) c->close("drain deadline");
+            ring_->add_timer(std::chrono::milliseconds(50), [this] { ring_->stop(); });
+        });
+        check_drained();
+    });
+}
+
+void Worker::check_drained() {
+    if (draining_ && connections_.empty()) ring_->stop();
+}
+
+}  // namespace xs3::proxy
