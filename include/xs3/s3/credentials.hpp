@@ -1,0 +1,48 @@
+// AWS credentials as the signer consumes them, the environment-variable source, and a redacted
+// form for logs. The rest of the provider chain (profiles, STS, IMDS, ...) builds on these types.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "xs3/base/status.hpp"
+
+namespace xs3::s3 {
+
+struct Credentials {
+    std::string access_key_id;
+    std::string secret_access_key;
+    std::string session_token;  // empty for long-term keys
+    // Set for temporary credentials; a provider refreshes before this instant.
+    std::optional<std::chrono::system_clock::time_point> expiration;
+
+    // Anonymous means "send requests unsigned" (public buckets).
+    bool anonymous() const { return access_key_id.empty() && secret_access_key.empty(); }
+};
+
+using GetenvFn = std::function<const char*(const char*)>;
+
+// Reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (AWS_SECURITY_TOKEN as the
+// legacy fallback) and AWS_CREDENTIAL_EXPIRATION (ISO 8601) through getenv_fn, which tests replace.
+// Empty variables count as unset, as in the AWS SDKs.
+//   nullopt         neither key id nor secret is set (try the next provider)
+//   Credentials     both are set
+//   invalid_argument one without the other, naming the missing variable, or a bad expiration
+// No message ever contains the secret or the token.
+Result<std::optional<Credentials>> credentials_from_env(const GetenvFn& getenv_fn);
+
+// Parses the ISO 8601 UTC forms AWS services return for credential expiry:
+// "2015-08-30T12:36:00Z", with optional fractional seconds, and "+HH:MM"/"-HH:MM" offsets.
+Result<std::chrono::system_clock::time_point> parse_iso8601(std::string_view text);
+
+// "2015-08-30T12:36:00Z".
+std::string format_iso8601(std::chrono::system_clock::time_point t);
+
+// A log-safe description: the key id (not secret) and whether a token/expiry is present, e.g.
+// "access_key_id=AKIDEXAMPLE session_token=yes expiration=2015-08-30T12:36:00Z" or "anonymous".
+std::string redact(const Credentials& credentials);
+
+}  // namespace xs3::s3
