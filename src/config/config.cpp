@@ -1,0 +1,645 @@
+// The option table and the loader that applies it to the defaults, the TOML file, the environment
+// and the command line, in that order, then checks the options against each other.
+#include "xs3/config/config.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "xs3/base/units.hpp"
+#include "xs3_build_config.h"
+
+namespace xs3::config {
+namespace {
+
+constexpr uint64_t kNoMax = std::numeric_limits<uint64_t>::max();
+
+Status bad(std::string message) {
+    return Status(Code::invalid_argument, std::move(message));
+}
+
+std::string quoted(std::string_view text) {
+    return "'" + std::string(text) + "'";
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+Result<uint64_t> parse_uint(std::string_view text, uint64_t min, uint64_t max) {
+    if (text.empty() || text.size() > 20) return bad(quoted(text) + " is not a whole number");
+    uint64_t v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return bad(quoted(text) + " is not a whole number");
+        uint64_t d = static_cast<uint64_t>(c - '0');
+        if (v > (kNoMax - d) / 10) return bad(quoted(text) + " is too large");
+        v = v * 10 + d;
+    }
+    if (v < min || v > max) {
+        if (max == kNoMax) return bad(quoted(text) + " must be at least " + std::to_string(min));
+        return bad(quoted(text) + " is out of range (" + std::to_string(min) + ".." +
+                   std::to_string(max) + ")");
+    }
+    return v;
+}
+
+Result<uint16_t> parse_port(std::string_view text) {
+    auto v = parse_uint(text, 0, 65535);
+    if (!v) return bad(quoted(text) + " is not a port number");
+    return static_cast<uint16_t>(*v);
+}
+
+Result<bool> parse_bool(std::string_view text) {
+    std::string t = lower(text);
+    if (t == "true" || t == "1" || t == "yes" || t == "on") return true;
+    if (t == "false" || t == "0" || t == "no" || t == "off") return false;
+    return bad(quoted(text) + " is not a boolean (use true/false, yes/no or 1/0)");
+}
+
+Result<uint64_t> parse_size_at_least(std::string_view text, uint64_t min) {
+    auto v = parse_size(text);
+    if (!v) return v.status();
+    if (*v < min) {
+        if (min == 1) return bad(quoted(text) + " must be greater than zero");
+        return bad(quoted(text) + " must be at least " + format_size(min));
+    }
+    return v;
+}
+
+Result<std::chrono::milliseconds> parse_positive_duration(std::string_view text) {
+    auto v = parse_duration(text);
+    if (!v) return v.status();
+    if (v->count() <= 0) return bad(quoted(text) + " must be greater than zero");
+    return v;
+}
+
+Result<std::string> parse_non_empty(std::string_view text) {
+    if (text.empty()) return bad("an empty value is not allowed");
+    return std::string(text);
+}
+
+// Setters in table order. Each is small on purpose: the table row says what the option is, the
+// setter only says how its text becomes a field.
+#define XS3_ASSIGN(field, expr)          \
+    do {                                 \
+        auto r_ = (expr);                \
+        if (!r_) return r_.status();     \
+        c.field = std::move(r_.value()); \
+    } while (0)
+
+Status set_config(Config& c, std::string_view t) {
+    XS3_ASSIGN(config_file, parse_non_empty(t));
+    return {};
+}
+Status set_bind_ip(Config& c, std::string_view t) {
+    std::string s(t);
+    unsigned char buf[sizeof(in6_addr)];
+    if (inet_pton(AF_INET, s.c_str(), buf) != 1 && inet_pton(AF_INET6, s.c_str(), buf) != 1)
+        return bad(quoted(t) + " is not an IPv4 or IPv6 address");
+    c.bind_ip = std::move(s);
+    return {};
+}
+Status set_port(Config& c, std::string_view t) {
+    XS3_ASSIGN(port, parse_port(t));
+    return {};
+}
+Status set_bucket(Config& c, std::string_view t) {
+    XS3_ASSIGN(bucket, parse_non_empty(t));
+    return {};
+}
+Status set_region(Config& c, std::string_view t) {
+    XS3_ASSIGN(region, parse_non_empty(t));
+    return {};
+}
+Status set_s3_endpoint_url(Config& c, std::string_view t) {
+    std::string l = lower(t);
+    if ((l.rfind("http://", 0) != 0 || l.size() <= 7) &&
+        (l.rfind("https://", 0) != 0 || l.size() <= 8))
+        return bad(quoted(t) + " is not an http:// or https:// URL");
+    c.s3_endpoint_url = std::string(t);
+    return {};
+}
+Status set_s3_force_path_style(Config& c, std::string_view t) {
+    XS3_ASSIGN(s3_force_path_style, parse_bool(t));
+    return {};
+}
+Status set_cache_dir(Config& c, std::string_view t) {
+    XS3_ASSIGN(cache_dir, parse_non_empty(t));
+    return {};
+}
+Status set_max_cache_size(Config& c, std::string_view t) {
+    XS3_ASSIGN(max_cache_size, parse_size(t));
+    return {};
+}
+Status set_cache_hierarchy_level(Config& c, std::string_view t) {
+    XS3_ASSIGN(cache_hierarchy_level, parse_uint(t, 1, 12));
+    return {};
+}
+Status set_max_concurrency(Config& c, std::string_view t) {
+    XS3_ASSIGN(max_concurrency, parse_uint(t, 1, 65536));
+    return {};
+}
+Status set_min_chunk_size(Config& c, std::string_view t) {
+    XS3_ASSIGN(min_chunk_size, parse_size_at_least(t, 1));
+    return {};
+}
+Status set_max_chunk_size(Config& c, std::string_view t) {
+    XS3_ASSIGN(max_chunk_size, parse_size_at_least(t, 1));
+    return {};
+}
+Status set_gc_interval_seconds(Config& c, std::string_view t) {
+    auto v = parse_uint(t, 1, 366ULL * 24 * 3600);
+    if (!v) return v.status();
+    c.gc_interval = std::chrono::seconds(*v);
+    return {};
+}
+Status set_gc_watermark_percent(Config& c, std::string_view t) {
+    XS3_ASSIGN(gc_watermark_percent, parse_uint(t, 1, 100));
+    return {};
+}
+Status set_gc_target_percent(Config& c, std::string_view t) {
+    XS3_ASSIGN(gc_target_percent, parse_uint(t, 1, 99));
+    return {};
+}
+Status set_debug_trace(Config& c, std::string_view t) {
+    XS3_ASSIGN(debug_trace, parse_non_empty(t));
+    return {};
+}
+Status set_workers(Config& c, std::string_view t) {
+    XS3_ASSIGN(workers, parse_uint(t, 0, 1024));
+    return {};
+}
+Status set_log_level(Config& c, std::string_view t) {
+    LogLevel l;
+    if (!parse_log_level(lower(t), l))
+        return bad(quoted(t) + " is not a log level (use debug, info, warn, error or off)");
+    c.log_level = l;
+    return {};
+}
+Status set_chunk_size(Config& c, std::string_view t) {
+    XS3_ASSIGN(chunk_size, parse_size_at_least(t, 1));
+    return {};
+}
+Status set_max_connections(Config& c, std::string_view t) {
+    XS3_ASSIGN(max_connections, parse_uint(t, 1, kNoMax));
+    return {};
+}
+Status set_max_header_bytes(Config& c, std::string_view t) {
+    XS3_ASSIGN(max_header_bytes, parse_size_at_least(t, 1024));
+    return {};
+}
+Status set_idle_timeout(Config& c, std::string_view t) {
+    XS3_ASSIGN(idle_timeout, parse_positive_duration(t));
+    return {};
+}
+Status set_header_timeout(Config& c, std::string_view t) {
+    XS3_ASSIGN(header_timeout, parse_positive_duration(t));
+    return {};
+}
+Status set_upstream_connect_timeout(Config& c, std::string_view t) {
+    XS3_ASSIGN(upstream_connect_timeout, parse_positive_duration(t));
+    return {};
+}
+Status set_upstream_timeout(Config& c, std::string_view t) {
+    XS3_ASSIGN(upstream_timeout, parse_positive_duration(t));
+    return {};
+}
+Status set_direct_io(Config& c, std::string_view t) {
+    XS3_ASSIGN(direct_io, parse_bool(t));
+    return {};
+}
+Status set_splice_size(Config& c, std::string_view t) {
+    XS3_ASSIGN(splice_size, parse_size_at_least(t, 4096));
+    return {};
+}
+Status set_pipe_size(Config& c, std::string_view t) {
+    XS3_ASSIGN(pipe_size, parse_size_at_least(t, 4096));
+    return {};
+}
+Status set_admin_port(Config& c, std::string_view t) {
+    XS3_ASSIGN(admin_port, parse_port(t));
+    return {};
+}
+Status set_metadata_ttl(Config& c, std::string_view t) {
+    XS3_ASSIGN(metadata_ttl, parse_duration(t));
+    return {};
+}
+Status set_chunk_retries(Config& c, std::string_view t) {
+    XS3_ASSIGN(chunk_retries, parse_uint(t, 0, 100));
+    return {};
+}
+Status set_abandon_on_disconnect(Config& c, std::string_view t) {
+    XS3_ASSIGN(abandon_on_disconnect, parse_bool(t));
+    return {};
+}
+
+#undef XS3_ASSIGN
+
+using K = ValueKind;
+
+// clang-format off
+const OptionDescriptor kOptions[] = {
+    {"config", "XS3_CONFIG", "", K::string, "<FILE>", nullptr, false,
+     "TOML file with further options (keys are the option names with '_' for '-')", set_config},
+    // Options of the Rust xs3lerator: names, variables and defaults unchanged.
+    {"bind-ip", "XS3_BIND_IP", "bind_ip", K::ip, "<IP>", "0.0.0.0", false,
+     "IP address to listen on", set_bind_ip},
+    {"port", "XS3_PORT", "port", K::uint, "<PORT>", "8080", false,
+     "TCP port to listen on", set_port},
+    {"bucket", "XS3_BUCKET", "bucket", K::string, "<BUCKET>", nullptr, true,
+     "S3 bucket name", set_bucket},
+    {"region", "XS3_REGION", "region", K::string, "<REGION>", nullptr, false,
+     "AWS region; unset: taken from the AWS environment/profile, else us-east-1", set_region},
+    {"s3-endpoint-url", "XS3_S3_ENDPOINT_URL", "s3_endpoint_url", K::string, "<URL>", nullptr,
+     false, "S3 endpoint URL override (S3-compatible stores, emulators)", set_s3_endpoint_url},
+    {"s3-force-path-style", "XS3_S3_FORCE_PATH_STYLE", "s3_force_path_style", K::boolean, "",
+     "false", false, "Use path-style S3 addressing (bucket in the path, not the host name)",
+     set_s3_force_path_style},
+    {"cache-dir", "XS3_CACHE_DIR", "cache_dir", K::string, "<PATH>", nullptr, true,
+     "Local cache directory", set_cache_dir},
+    {"max-cache-size", "XS3_MAX_CACHE_SIZE", "max_cache_size", K::size, "<SIZE>", nullptr, true,
+     "Maximum total cache size, e.g. 100GiB or 500GB", set_max_cache_size},
+    {"cache-hierarchy-level", "XS3_CACHE_HIERARCHY_LEVEL", "cache_hierarchy_level", K::uint, "<N>",
+     "4", false, "Cache directory depth, one hex digit per level (1..12; 4 -> e/8/b/0/<hash>)",
+     set_cache_hierarchy_level},
+    {"max-concurrency", "XS3_MAX_CONCURRENCY", "max_concurrency", K::uint, "<N>", "32", false,
+     "Maximum parallel ranged GETs per object download", set_max_concurrency},
+    {"min-chunk-size", "XS3_MIN_CHUNK_SIZE", "min_chunk_size", K::size, "<SIZE>", "1MiB", false,
+     "Smallest upstream chunk", set_min_chunk_size},
+    {"max-chunk-size", "XS3_MAX_CHUNK_SIZE", "max_chunk_size", K::size, "<SIZE>", "256MiB", false,
+     "Largest upstream chunk", set_max_chunk_size},
+    {"gc-interval-seconds", "XS3_GC_INTERVAL_SECONDS", "gc_interval_seconds", K::uint, "<S>", "15",
+     false, "Seconds between cache eviction scans", set_gc_interval_seconds},
+    {"gc-watermark-percent", "XS3_GC_WATERMARK_PERCENT", "gc_watermark_percent", K::uint, "<P>",
+     "95", false, "Eviction starts when the cache reaches this percentage of --max-cache-size",
+     set_gc_watermark_percent},
+    {"gc-target-percent", "XS3_GC_TARGET_PERCENT", "gc_target_percent", K::uint, "<P>", "90",
+     false, "Eviction stops when the cache is down to this percentage of --max-cache-size",
+     set_gc_target_percent},
+    {"debug-trace", "XS3_DEBUG_TRACE", "debug_trace", K::string, "<PATH>", nullptr, false,
+     "Accepted for compatibility with the Rust xs3lerator; ignored", set_debug_trace},
+    // Options new in this implementation.
+    {"workers", "XS3_WORKERS", "workers", K::uint, "<N>", "0", false,
+     "Worker threads, one io_uring each (0: one per online CPU)", set_workers},
+    {"log-level", "XS3_LOG_LEVEL", "log_level", K::log_level, "<LEVEL>", "info", false,
+     "Log level: debug, info, warn, error or off", set_log_level},
+    {"chunk-size", "XS3_CHUNK_SIZE", "chunk_size", K::size, "<SIZE>", "8MiB", false,
+     "Preferred upstream chunk, clamped into [--min-chunk-size, --max-chunk-size]",
+     set_chunk_size},
+    {"max-connections", "XS3_MAX_CONNECTIONS", "max_connections", K::uint, "<N>", "10000", false,
+     "Maximum open client connections", set_max_connections},
+    {"max-header-bytes", "XS3_MAX_HEADER_BYTES", "max_header_bytes", K::size, "<SIZE>", "16KiB",
+     false, "Largest accepted request header block", set_max_header_bytes},
+    {"idle-timeout", "XS3_IDLE_TIMEOUT", "idle_timeout", K::duration, "<DURATION>", "60s", false,
+     "Close client connections idle for this long", set_idle_timeout},
+    {"header-timeout", "XS3_HEADER_TIMEOUT", "header_timeout", K::duration, "<DURATION>", "10s",
+     false, "Time a client has to send a complete request header", set_header_timeout},
+    {"upstream-connect-timeout", "XS3_UPSTREAM_CONNECT_TIMEOUT", "upstream_connect_timeout",
+     K::duration, "<DURATION>", "5s", false, "Connect timeout towards S3",
+     set_upstream_connect_timeout},
+    {"upstream-timeout", "XS3_UPSTREAM_TIMEOUT", "upstream_timeout", K::duration, "<DURATION>",
+     "30s", false, "Limit for S3's first byte and for stalled transfers", set_upstream_timeout},
+    {"direct-io", "XS3_DIRECT_IO", "direct_io", K::boolean, "", "false", false,
+     "Write cache files with O_DIRECT", set_direct_io},
+    {"splice-size", "XS3_SPLICE_SIZE", "splice_size", K::size, "<SIZE>", "64KiB", false,
+     "Bytes per file->pipe->socket splice", set_splice_size},
+    {"pipe-size", "XS3_PIPE_SIZE", "pipe_size", K::size, "<SIZE>", "1MiB", false,
+     "Pipe buffer size for splicing (at least --splice-size)", set_pipe_size},
+    {"admin-port", "XS3_ADMIN_PORT", "admin_port", K::uint, "<PORT>", "0", false,
+     "Port for /metrics, /healthz and /readyz (0: off)", set_admin_port},
+    {"metadata-ttl", "XS3_METADATA_TTL", "metadata_ttl", K::duration, "<DURATION>", "0s", false,
+     "Serve cached objects without asking S3 for this long (0: always revalidate)",
+     set_metadata_ttl},
+    {"chunk-retries", "XS3_CHUNK_RETRIES", "chunk_retries", K::uint, "<N>", "3", false,
+     "Retries of a failed chunk GET", set_chunk_retries},
+    {"abandon-on-disconnect", "XS3_ABANDON_ON_DISCONNECT", "abandon_on_disconnect", K::boolean,
+     "", "false", false, "Stop a download when its last client disconnects",
+     set_abandon_on_disconnect},
+};
+// clang-format on
+
+constexpr size_t kOptionCount = sizeof(kOptions) / sizeof(kOptions[0]);
+
+const OptionDescriptor* find_by_name(std::string_view name) {
+    for (const auto& o : kOptions)
+        if (o.name == name) return &o;
+    return nullptr;
+}
+
+const OptionDescriptor* find_by_toml_key(std::string_view key) {
+    for (const auto& o : kOptions)
+        if (!o.toml_key.empty() && o.toml_key == key) return &o;
+    return nullptr;
+}
+
+size_t index_of(const OptionDescriptor* o) {
+    return static_cast<size_t>(o - kOptions);
+}
+
+std::string flag(const OptionDescriptor& o) {
+    return "--" + std::string(o.name);
+}
+
+std::string invalid_value(const OptionDescriptor& o, const Status& st) {
+    return "invalid value for " + flag(o) + " (" + std::string(o.env) + "): " + st.message();
+}
+
+// ---- TOML file ----
+
+const char* toml_type_name(toml::node_type t) {
+    switch (t) {
+        case toml::node_type::string:
+            return "string";
+        case toml::node_type::integer:
+            return "integer";
+        case toml::node_type::floating_point:
+            return "float";
+        case toml::node_type::boolean:
+            return "boolean";
+        case toml::node_type::date:
+            return "date";
+        case toml::node_type::time:
+            return "time";
+        case toml::node_type::date_time:
+            return "date-time";
+        case toml::node_type::array:
+            return "array";
+        case toml::node_type::table:
+            return "table";
+        case toml::node_type::none:
+            break;
+    }
+    return "nothing";
+}
+
+const char* toml_expectation(ValueKind k) {
+    switch (k) {
+        case K::string:
+        case K::ip:
+        case K::log_level:
+            return "a string";
+        case K::uint:
+            return "an integer";
+        case K::size:
+            return "a size (integer bytes or a string like \"1GiB\")";
+        case K::duration:
+            return "a duration (integer seconds or a string like \"30s\")";
+        case K::boolean:
+            return "a boolean";
+    }
+    return "a value";
+}
+
+// The TOML value as the text the setter takes, or nullopt when its type does not fit the option.
+std::optional<std::string> toml_value_text(ValueKind kind, const toml::node& node) {
+    bool string_ok = kind == K::string || kind == K::ip || kind == K::log_level ||
+                     kind == K::size || kind == K::duration;
+    bool int_ok = kind == K::uint || kind == K::size || kind == K::duration;
+    if (auto s = node.as_string(); s && string_ok) return s->get();
+    if (auto i = node.as_integer(); i && int_ok) return std::to_string(i->get());
+    if (auto b = node.as_boolean(); b && kind == K::boolean) return b->get() ? "true" : "false";
+    return std::nullopt;
+}
+
+Result<std::string> read_file(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return bad("config file " + path + ": cannot open: " + std::strerror(errno));
+    std::string out;
+    char buf[16384];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            ::close(fd);
+            return bad("config file " + path + ": cannot read: " + std::strerror(e));
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+        if (out.size() > (16u << 20)) {
+            ::close(fd);
+            return bad("config file " + path + ": larger than 16MiB");
+        }
+    }
+    ::close(fd);
+    return out;
+}
+
+Status apply_toml_file(const std::string& path, Config& c, std::vector<bool>& provided) {
+    auto text = read_file(path);
+    if (!text) return text.status();
+    std::string prefix = "config file " + path + ": ";
+    toml::table table;
+    try {
+        table = toml::parse(*text, path);
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        return bad(prefix + std::string(e.description()) + " at line " +
+                   std::to_string(where.line) + ", column " + std::to_string(where.column));
+    }
+    // Keys are applied in file order so the first bad line is the one reported.
+    std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+    for (auto&& [k, v] : table)
+        entries.emplace_back(&k, &v);
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+        return a.first->source().begin.line < b.first->source().begin.line;
+    });
+    for (const auto& [key, node] : entries) {
+        std::string line = std::to_string(key->source().begin.line);
+        const OptionDescriptor* o = find_by_toml_key(key->str());
+        if (!o) return bad(prefix + "unknown key " + quoted(key->str()) + " at line " + line);
+        auto value = toml_value_text(o->kind, *node);
+        if (!value)
+            return bad(prefix + flag(*o) + " expects " + toml_expectation(o->kind) + ", got " +
+                       toml_type_name(node->type()) + " at line " + line);
+        Status st = o->set(c, *value);
+        if (!st)
+            return bad(prefix + "invalid value for " + flag(*o) + " at line " + line + ": " +
+                       st.message());
+        provided[index_of(o)] = true;
+    }
+    return {};
+}
+
+// ---- cross-option checks ----
+
+unsigned online_cpus() {
+    long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? static_cast<unsigned>(n) : 1;
+}
+
+Status validate(Config& c, const std::vector<bool>& provided) {
+    for (size_t i = 0; i < kOptionCount; ++i) {
+        const auto& o = kOptions[i];
+        if (o.required && !provided[i])
+            return bad(flag(o) + " is required (or set " + std::string(o.env) + ")");
+    }
+    if (c.min_chunk_size > c.max_chunk_size)
+        return bad("--min-chunk-size (" + format_size(c.min_chunk_size) +
+                   ") must not exceed --max-chunk-size (" + format_size(c.max_chunk_size) + ")");
+    if (c.gc_target_percent >= c.gc_watermark_percent)
+        return bad("--gc-target-percent (" + std::to_string(c.gc_target_percent) +
+                   ") must be below --gc-watermark-percent (" +
+                   std::to_string(c.gc_watermark_percent) + ")");
+    if (c.splice_size > c.pipe_size)
+        return bad("--splice-size (" + format_size(c.splice_size) +
+                   ") must not exceed --pipe-size (" + format_size(c.pipe_size) + ")");
+    if (c.admin_port != 0 && c.admin_port == c.port)
+        return bad("--admin-port (" + std::to_string(c.admin_port) + ") must differ from --port");
+    c.chunk_size = std::clamp(c.chunk_size, c.min_chunk_size, c.max_chunk_size);
+    if (c.workers == 0) c.workers = online_cpus();
+    return {};
+}
+
+struct CliValue {
+    const OptionDescriptor* option;
+    std::string text;
+};
+
+}  // namespace
+
+std::span<const OptionDescriptor> option_table() {
+    return {kOptions, kOptionCount};
+}
+
+Config default_config() {
+    Config c;
+    for (const auto& o : kOptions) {
+        if (!o.default_value) continue;
+        Status st = o.set(c, o.default_value);
+        (void)st;  // the table's own defaults; the unit tests check that each one parses
+    }
+    return c;
+}
+
+Result<Config> load_config(int argc, const char* const* argv,
+                           const std::function<const char*(const char*)>& getenv_fn) {
+    // 1. Read the command line first: --help and syntax errors win over everything else.
+    std::vector<CliValue> cli;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "-h" || arg == "--help" || arg == "-V" || arg == "--version") {
+            Config c = default_config();
+            c.action =
+                (arg == "-h" || arg == "--help") ? Config::Action::help : Config::Action::version;
+            return c;
+        }
+        if (arg.size() <= 2 || arg.substr(0, 2) != "--") {
+            if (arg.size() > 1 && arg[0] == '-') return bad("unknown option " + std::string(arg));
+            return bad("unexpected argument " + quoted(arg));
+        }
+        std::string_view body = arg.substr(2);
+        size_t eq = body.find('=');
+        std::string_view name = body.substr(0, eq);
+        const OptionDescriptor* o = find_by_name(name);
+        if (!o) return bad("unknown option --" + std::string(name));
+        std::string text;
+        if (eq != std::string_view::npos) {
+            text = std::string(body.substr(eq + 1));
+        } else if (o->kind == K::boolean) {
+            text = "true";  // a bare boolean flag; "--direct-io false" is not accepted
+        } else {
+            if (i + 1 >= argc) return bad(flag(*o) + " needs a value");
+            text = argv[++i];
+        }
+        cli.push_back({o, std::move(text)});
+    }
+
+    Config c = default_config();
+    std::vector<bool> provided(kOptionCount, false);
+
+    // 2. The file named by --config (last one wins) or XS3_CONFIG.
+    std::optional<std::string> file;
+    for (const auto& v : cli)
+        if (v.option->name == "config") file = v.text;
+    if (!file) {
+        const char* env = getenv_fn("XS3_CONFIG");
+        if (env && *env) file = env;
+    }
+    if (file) {
+        if (file->empty())
+            return bad("invalid value for --config (XS3_CONFIG): " +
+                       std::string("an empty value is not allowed"));
+        Status st = apply_toml_file(*file, c, provided);
+        if (!st) return st;
+    }
+
+    // 3. The environment.
+    for (const auto& o : kOptions) {
+        std::string env(o.env);
+        const char* v = getenv_fn(env.c_str());
+        if (!v || !*v) continue;
+        Status st = o.set(c, v);
+        if (!st) return bad(invalid_value(o, st));
+        provided[index_of(&o)] = true;
+    }
+
+    // 4. The command line.
+    for (const auto& v : cli) {
+        Status st = v.option->set(c, v.text);
+        if (!st) return bad(invalid_value(*v.option, st));
+        provided[index_of(v.option)] = true;
+    }
+
+    Status st = validate(c, provided);
+    if (!st) return st;
+    return c;
+}
+
+std::string version_text() {
+    return std::string("xs3lerator ") + XS3_VERSION + "\n";
+}
+
+std::string help_text() {
+    std::string out;
+    out += "xs3lerator " XS3_VERSION " - an io_uring caching proxy in front of Amazon S3\n\n";
+    out += "Usage: xs3lerator [OPTIONS]\n\n";
+    out += "Each option can also be set by its environment variable or, under the name shown as\n";
+    out += "[toml], in the file given by --config. Command line > environment > file > default.\n";
+    out += "Sizes take B, KiB, MiB, GiB, TiB (1024) or KB, MB, GB, TB (1000); durations take\n";
+    out += "ms, s, m, h (a bare number is seconds).\n\nOptions:\n";
+    for (const auto& o : kOptions) {
+        out += "      --";
+        out += o.name;
+        if (o.kind == K::boolean) {
+            out += "[=<BOOL>]";
+        } else {
+            out += ' ';
+            out += o.value_name;
+        }
+        out += "\n          ";
+        out += o.help;
+        out += "\n          [env: ";
+        out += o.env;
+        out += ']';
+        if (!o.toml_key.empty()) {
+            out += " [toml: ";
+            out += o.toml_key;
+            out += ']';
+        }
+        if (o.default_value) {
+            out += " [default: ";
+            out += o.default_value;
+            out += ']';
+        } else if (o.required) {
+            out += " [required]";
+        }
+        out += '\n';
+    }
+    out += "  -h, --help\n          Print this help\n";
+    out += "  -V, --version\n          Print the version\n";
+    return out;
+}
+
+}  // namespace xs3::config

@@ -1,0 +1,531 @@
+// Tests of the option table and load_config: defaults, precedence, validation messages, TOML.
+#include "xs3/config/config.hpp"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <initializer_list>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace xs3;
+using namespace xs3::config;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Env = std::map<std::string, std::string>;
+
+Result<Config> load(std::initializer_list<const char*> args, const Env& env = {}) {
+    std::vector<const char*> argv{"xs3lerator"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return load_config(static_cast<int>(argv.size()), argv.data(), [&](const char* name) {
+        auto it = env.find(name);
+        return it == env.end() ? static_cast<const char*>(nullptr) : it->second.c_str();
+    });
+}
+
+// The three required options, so a test only names what it is about.
+const Env kRequired = {
+    {"XS3_BUCKET", "b"}, {"XS3_CACHE_DIR", "/c"}, {"XS3_MAX_CACHE_SIZE", "1GiB"}};
+
+Env with(Env env, std::initializer_list<std::pair<const std::string, std::string>> more) {
+    for (const auto& [k, v] : more)
+        env[k] = v;
+    return env;
+}
+
+std::string error_of(const Result<Config>& r) {
+    REQUIRE_FALSE(r.ok());
+    return r.status().message();
+}
+
+struct TempFile {
+    std::string path;
+    explicit TempFile(const std::string& contents) {
+        char tmpl[] = "/tmp/xs3-config-test-XXXXXX";
+        int fd = mkstemp(tmpl);
+        REQUIRE(fd >= 0);
+        ::close(fd);
+        path = tmpl;
+        std::ofstream(path) << contents;
+    }
+    ~TempFile() { std::remove(path.c_str()); }
+};
+
+}  // namespace
+
+TEST_CASE("defaults match the Rust xs3lerator and the new options") {
+    auto r = load({"--bucket", "b", "--cache-dir", "/var/cache/xs3", "--max-cache-size", "1GiB"});
+    REQUIRE(r.ok());
+    const Config& c = *r;
+    CHECK(c.action == Config::Action::run);
+    CHECK(c.bind_ip == "0.0.0.0");
+    CHECK(c.port == 8080);
+    CHECK(c.bucket == "b");
+    CHECK_FALSE(c.region.has_value());
+    CHECK_FALSE(c.s3_endpoint_url.has_value());
+    CHECK(c.s3_force_path_style == false);
+    CHECK(c.cache_dir == "/var/cache/xs3");
+    CHECK(c.max_cache_size == (1ULL << 30));
+    CHECK(c.cache_hierarchy_level == 4);
+    CHECK(c.max_concurrency == 32);
+    CHECK(c.min_chunk_size == (1ULL << 20));
+    CHECK(c.max_chunk_size == (256ULL << 20));
+    CHECK(c.gc_interval == 15s);
+    CHECK(c.gc_watermark_percent == 95);
+    CHECK(c.gc_target_percent == 90);
+    CHECK_FALSE(c.debug_trace.has_value());
+    CHECK_FALSE(c.config_file.has_value());
+    CHECK(c.workers == static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN)));
+    CHECK(c.log_level == LogLevel::info);
+    CHECK(c.chunk_size == 8 * 1024 * 1024);
+    CHECK(c.max_connections == 10000);
+    CHECK(c.max_header_bytes == 16 * 1024);
+    CHECK(c.idle_timeout == 60s);
+    CHECK(c.header_timeout == 10s);
+    CHECK(c.upstream_connect_timeout == 5s);
+    CHECK(c.upstream_timeout == 30s);
+    CHECK(c.direct_io == false);
+    CHECK(c.splice_size == 64 * 1024);
+    CHECK(c.pipe_size == 1024 * 1024);
+    CHECK(c.admin_port == 0);
+    CHECK(c.metadata_ttl == 0ms);
+    CHECK(c.chunk_retries == 3);
+    CHECK(c.abandon_on_disconnect == false);
+}
+
+TEST_CASE("every table default parses and the TOML key is the flag name with underscores") {
+    std::set<std::string_view> names, envs;
+    for (const auto& o : option_table()) {
+        CAPTURE(o.name);
+        CHECK(names.insert(o.name).second);
+        CHECK(envs.insert(o.env).second);
+        std::string env = "XS3_";
+        for (char ch : o.name)
+            env += ch == '-' ? '_' : static_cast<char>(std::toupper(ch));
+        CHECK(o.env == env);
+        if (o.name != "config") {
+            std::string key(o.name);
+            for (auto& ch : key)
+                if (ch == '-') ch = '_';
+            CHECK(o.toml_key == key);
+        }
+        if (o.default_value) {
+            Config c;
+            CHECK(o.set(c, o.default_value).ok());
+        }
+        CHECK_FALSE((o.required && o.default_value));
+    }
+    CHECK(option_table().size() == 33);
+}
+
+TEST_CASE("the old flags and variables all still work") {
+    auto r = load({"--bind-ip",
+                   "::1",
+                   "--port=9000",
+                   "--bucket",
+                   "bk",
+                   "--region",
+                   "eu-west-1",
+                   "--s3-endpoint-url",
+                   "http://localhost:4566",
+                   "--s3-force-path-style",
+                   "--cache-dir",
+                   "/cache",
+                   "--max-cache-size",
+                   "500GB",
+                   "--cache-hierarchy-level",
+                   "2",
+                   "--max-concurrency",
+                   "8",
+                   "--min-chunk-size",
+                   "64KiB",
+                   "--max-chunk-size",
+                   "1GiB",
+                   "--gc-interval-seconds",
+                   "30",
+                   "--gc-watermark-percent",
+                   "80",
+                   "--gc-target-percent",
+                   "70",
+                   "--debug-trace",
+                   "/tmp/t.jsonl"});
+    REQUIRE(r.ok());
+    CHECK(r->bind_ip == "::1");
+    CHECK(r->port == 9000);
+    CHECK(r->bucket == "bk");
+    CHECK(r->region.value() == "eu-west-1");
+    CHECK(r->s3_endpoint_url.value() == "http://localhost:4566");
+    CHECK(r->s3_force_path_style);
+    CHECK(r->max_cache_size == 500000000000ULL);
+    CHECK(r->cache_hierarchy_level == 2);
+    CHECK(r->max_concurrency == 8);
+    CHECK(r->min_chunk_size == 64 * 1024);
+    CHECK(r->max_chunk_size == (1ULL << 30));
+    CHECK(r->gc_interval == 30s);
+    CHECK(r->gc_watermark_percent == 80);
+    CHECK(r->gc_target_percent == 70);
+    CHECK(r->debug_trace.value() == "/tmp/t.jsonl");
+
+    Env env = {{"XS3_BIND_IP", "127.0.0.1"},
+               {"XS3_PORT", "81"},
+               {"XS3_BUCKET", "eb"},
+               {"XS3_REGION", "us-west-2"},
+               {"XS3_S3_ENDPOINT_URL", "https://s3.example"},
+               {"XS3_S3_FORCE_PATH_STYLE", "yes"},
+               {"XS3_CACHE_DIR", "/ec"},
+               {"XS3_MAX_CACHE_SIZE", "64KiB"},
+               {"XS3_CACHE_HIERARCHY_LEVEL", "12"},
+               {"XS3_MAX_CONCURRENCY", "1"},
+               {"XS3_MIN_CHUNK_SIZE", "2MiB"},
+               {"XS3_MAX_CHUNK_SIZE", "2MiB"},
+               {"XS3_GC_INTERVAL_SECONDS", "1"},
+               {"XS3_GC_WATERMARK_PERCENT", "100"},
+               {"XS3_GC_TARGET_PERCENT", "1"},
+               {"XS3_DEBUG_TRACE", "/x"}};
+    auto e = load({}, env);
+    REQUIRE(e.ok());
+    CHECK(e->bind_ip == "127.0.0.1");
+    CHECK(e->port == 81);
+    CHECK(e->bucket == "eb");
+    CHECK(e->region.value() == "us-west-2");
+    CHECK(e->s3_endpoint_url.value() == "https://s3.example");
+    CHECK(e->s3_force_path_style);
+    CHECK(e->cache_dir == "/ec");
+    CHECK(e->max_cache_size == 65536);
+    CHECK(e->cache_hierarchy_level == 12);
+    CHECK(e->max_concurrency == 1);
+    CHECK(e->min_chunk_size == (2ULL << 20));
+    CHECK(e->max_chunk_size == (2ULL << 20));
+    CHECK(e->chunk_size == (2ULL << 20));  // 8MiB clamped down to the max
+    CHECK(e->gc_interval == 1s);
+    CHECK(e->gc_watermark_percent == 100);
+    CHECK(e->gc_target_percent == 1);
+    CHECK(e->debug_trace.value() == "/x");
+}
+
+TEST_CASE("boolean flags on the command line and in the environment") {
+    CHECK(load({"--direct-io"}, kRequired)->direct_io);
+    CHECK_FALSE(load({"--direct-io=false"}, kRequired)->direct_io);
+    CHECK(load({"--direct-io=TRUE"}, kRequired)->direct_io);
+    CHECK_FALSE(load({"--direct-io", "--direct-io=0"}, kRequired)->direct_io);
+    for (const char* t : {"true", "1", "yes", "True", "YES", "on"})
+        CHECK(load({}, with(kRequired, {{"XS3_S3_FORCE_PATH_STYLE", t}}))->s3_force_path_style);
+    for (const char* f : {"false", "0", "no", "FALSE", "off"})
+        CHECK_FALSE(
+            load({}, with(kRequired, {{"XS3_S3_FORCE_PATH_STYLE", f}}))->s3_force_path_style);
+    CHECK(error_of(load({}, with(kRequired, {{"XS3_DIRECT_IO", "maybe"}}))) ==
+          "invalid value for --direct-io (XS3_DIRECT_IO): 'maybe' is not a boolean (use "
+          "true/false, yes/no or 1/0)");
+    // A bare flag takes no separate value: "false" is a stray argument.
+    CHECK(error_of(load({"--direct-io", "false"}, kRequired)) == "unexpected argument 'false'");
+}
+
+TEST_CASE("new options from the command line") {
+    auto r = load({"--workers",
+                   "3",
+                   "--log-level",
+                   "debug",
+                   "--chunk-size",
+                   "4MiB",
+                   "--max-connections",
+                   "50",
+                   "--max-header-bytes",
+                   "32KiB",
+                   "--idle-timeout",
+                   "90s",
+                   "--header-timeout",
+                   "2500ms",
+                   "--upstream-connect-timeout",
+                   "1",
+                   "--upstream-timeout",
+                   "2m",
+                   "--splice-size",
+                   "256KiB",
+                   "--pipe-size",
+                   "512KiB",
+                   "--admin-port",
+                   "9100",
+                   "--metadata-ttl",
+                   "1h",
+                   "--chunk-retries",
+                   "0",
+                   "--abandon-on-disconnect"},
+                  kRequired);
+    REQUIRE(r.ok());
+    CHECK(r->workers == 3);
+    CHECK(r->log_level == LogLevel::debug);
+    CHECK(r->chunk_size == 4 * 1024 * 1024);
+    CHECK(r->max_connections == 50);
+    CHECK(r->max_header_bytes == 32 * 1024);
+    CHECK(r->idle_timeout == 90s);
+    CHECK(r->header_timeout == 2500ms);
+    CHECK(r->upstream_connect_timeout == 1s);
+    CHECK(r->upstream_timeout == 120s);
+    CHECK(r->splice_size == 256 * 1024);
+    CHECK(r->pipe_size == 512 * 1024);
+    CHECK(r->admin_port == 9100);
+    CHECK(r->metadata_ttl == 3600s);
+    CHECK(r->chunk_retries == 0);
+    CHECK(r->abandon_on_disconnect);
+}
+
+TEST_CASE("chunk size is clamped into [min, max]") {
+    CHECK(load({"--chunk-size", "1KiB"}, kRequired)->chunk_size == 1024 * 1024);
+    CHECK(load({"--chunk-size", "1GiB"}, kRequired)->chunk_size == 256ULL * 1024 * 1024);
+    CHECK(load({"--chunk-size", "3MiB"}, kRequired)->chunk_size == 3ULL * 1024 * 1024);
+}
+
+TEST_CASE("precedence: command line > environment > file > default") {
+    TempFile file("port = 1111\nregion = \"file-region\"\nworkers = 5\nlog_level = \"warn\"\n");
+    Env env = with(kRequired,
+                   {{"XS3_CONFIG", file.path}, {"XS3_PORT", "2222"}, {"XS3_REGION", "env-region"}});
+    auto r = load({"--port", "3333"}, env);
+    REQUIRE(r.ok());
+    CHECK(r->port == 3333);                      // CLI over env and file
+    CHECK(r->region.value() == "env-region");    // env over file
+    CHECK(r->workers == 5);                      // file over default
+    CHECK(r->log_level == LogLevel::warn);       // file over default
+    CHECK(r->idle_timeout == 60s);               // default
+    CHECK(r->config_file.value() == file.path);  // XS3_CONFIG names the file
+
+    auto no_cli = load({}, env);
+    CHECK(no_cli->port == 2222);
+    env.erase("XS3_PORT");
+    CHECK(load({}, env)->port == 1111);
+}
+
+TEST_CASE("--config beats XS3_CONFIG and the file can supply required options") {
+    TempFile a("port = 1\nbucket = \"from-a\"\ncache_dir = \"/a\"\nmax_cache_size = \"2GiB\"\n");
+    TempFile b("port = 2\nbucket = \"from-b\"\ncache_dir = \"/b\"\nmax_cache_size = 4096\n");
+    auto r = load({"--config", b.path.c_str()}, {{"XS3_CONFIG", a.path}});
+    REQUIRE(r.ok());
+    CHECK(r->port == 2);
+    CHECK(r->bucket == "from-b");
+    CHECK(r->max_cache_size == 4096);
+    CHECK(r->config_file.value() == b.path);
+    std::string eq = "--config=" + a.path;
+    auto s = load({eq.c_str()});
+    REQUIRE(s.ok());
+    CHECK(s->max_cache_size == (2ULL << 30));
+}
+
+TEST_CASE("TOML value types") {
+    TempFile ok_file(
+        "direct_io = true\n"
+        "idle_timeout = 45\n"
+        "header_timeout = \"1500ms\"\n"
+        "min_chunk_size = 65536\n"
+        "max_chunk_size = \"16MiB\"\n"
+        "bind_ip = \"::\"\n"
+        "s3_force_path_style = false\n");
+    auto r = load({}, with(kRequired, {{"XS3_CONFIG", ok_file.path}}));
+    REQUIRE(r.ok());
+    CHECK(r->direct_io);
+    CHECK(r->idle_timeout == 45s);
+    CHECK(r->header_timeout == 1500ms);
+    CHECK(r->min_chunk_size == 65536);
+    CHECK(r->max_chunk_size == 16ULL * 1024 * 1024);
+    CHECK(r->bind_ip == "::");
+
+    TempFile port_string("# comment\nport = \"8080\"\n");
+    CHECK(error_of(load({"--config", port_string.path.c_str()}, kRequired)) ==
+          "config file " + port_string.path + ": --port expects an integer, got string at line 2");
+    TempFile bool_string("direct_io = \"yes\"\n");
+    CHECK(error_of(load({"--config", bool_string.path.c_str()}, kRequired)) ==
+          "config file " + bool_string.path +
+              ": --direct-io expects a boolean, got string at line 1");
+    TempFile float_size("\n\nmax_cache_size = 1.5\n");
+    CHECK(error_of(load({"--config", float_size.path.c_str()}, kRequired)) ==
+          "config file " + float_size.path +
+              ": --max-cache-size expects a size (integer bytes or a string like \"1GiB\"), got "
+              "float at line 3");
+    TempFile table("[cache]\ndir = \"/x\"\n");
+    CHECK(error_of(load({"--config", table.path.c_str()}, kRequired)) ==
+          "config file " + table.path + ": unknown key 'cache' at line 1");
+    TempFile negative("port = -1\n");
+    CHECK(error_of(load({"--config", negative.path.c_str()}, kRequired)) ==
+          "config file " + negative.path +
+              ": invalid value for --port at line 1: '-1' is not a port number");
+}
+
+TEST_CASE("TOML unknown keys, syntax errors and missing files") {
+    TempFile unknown("port = 1\nbucket = \"b\"\nprot = 3\n");
+    CHECK(error_of(load({"--config", unknown.path.c_str()}, kRequired)) ==
+          "config file " + unknown.path + ": unknown key 'prot' at line 3");
+    TempFile config_key("config = \"/other.toml\"\n");
+    CHECK(error_of(load({"--config", config_key.path.c_str()}, kRequired)) ==
+          "config file " + config_key.path + ": unknown key 'config' at line 1");
+    TempFile syntax("port = 1\nport = = 2\n");
+    std::string msg = error_of(load({"--config", syntax.path.c_str()}, kRequired));
+    CHECK(msg.rfind("config file " + syntax.path + ": ", 0) == 0);
+    CHECK(msg.find(" at line 2, column ") != std::string::npos);
+    CHECK(error_of(load({"--config", "/nonexistent/x.toml"}, kRequired)) ==
+          "config file /nonexistent/x.toml: cannot open: No such file or directory");
+}
+
+TEST_CASE("command-line syntax errors") {
+    CHECK(error_of(load({"--prot", "1"}, kRequired)) == "unknown option --prot");
+    CHECK(error_of(load({"--prot=1"}, kRequired)) == "unknown option --prot");
+    CHECK(error_of(load({"-p", "1"}, kRequired)) == "unknown option -p");
+    CHECK(error_of(load({"serve"}, kRequired)) == "unexpected argument 'serve'");
+    CHECK(error_of(load({"--port"}, kRequired)) == "--port needs a value");
+    // "--flag value" takes the next word even when it looks odd; "--flag=" is an empty value.
+    CHECK(error_of(load({"--bucket="}, kRequired)) ==
+          "invalid value for --bucket (XS3_BUCKET): an empty value is not allowed");
+    CHECK(load({"--port", "1", "--port", "2"}, kRequired)->port == 2);
+}
+
+TEST_CASE("required options") {
+    CHECK(error_of(load({"--cache-dir", "/c", "--max-cache-size", "1GiB"})) ==
+          "--bucket is required (or set XS3_BUCKET)");
+    CHECK(error_of(load({"--bucket", "b", "--max-cache-size", "1GiB"})) ==
+          "--cache-dir is required (or set XS3_CACHE_DIR)");
+    CHECK(error_of(load({"--bucket", "b", "--cache-dir", "/c"})) ==
+          "--max-cache-size is required (or set XS3_MAX_CACHE_SIZE)");
+    // An empty variable counts as unset, as Kubernetes manifests often leave them.
+    CHECK(error_of(load({}, with(kRequired, {{"XS3_BUCKET", ""}}))) ==
+          "--bucket is required (or set XS3_BUCKET)");
+    CHECK_FALSE(load({}, with(kRequired, {{"XS3_REGION", ""}}))->region.has_value());
+}
+
+TEST_CASE("value errors name the option, its variable and the value") {
+    struct Case {
+        const char* flag;
+        const char* value;
+        const char* message;
+    };
+    const Case cases[] = {
+        {"--port", "abc", "invalid value for --port (XS3_PORT): 'abc' is not a port number"},
+        {"--port", "65536", "invalid value for --port (XS3_PORT): '65536' is not a port number"},
+        {"--bind-ip", "1.2.3",
+         "invalid value for --bind-ip (XS3_BIND_IP): '1.2.3' is not an IPv4 or IPv6 address"},
+        {"--bind-ip", "localhost",
+         "invalid value for --bind-ip (XS3_BIND_IP): 'localhost' is not an IPv4 or IPv6 address"},
+        {"--max-cache-size", "lots",
+         "invalid value for --max-cache-size (XS3_MAX_CACHE_SIZE): not a size: 'lots'"},
+        {"--cache-hierarchy-level", "0",
+         "invalid value for --cache-hierarchy-level (XS3_CACHE_HIERARCHY_LEVEL): '0' is out of "
+         "range (1..12)"},
+        {"--cache-hierarchy-level", "13",
+         "invalid value for --cache-hierarchy-level (XS3_CACHE_HIERARCHY_LEVEL): '13' is out of "
+         "range (1..12)"},
+        {"--max-concurrency", "0",
+         "invalid value for --max-concurrency (XS3_MAX_CONCURRENCY): '0' is out of range "
+         "(1..65536)"},
+        {"--min-chunk-size", "0",
+         "invalid value for --min-chunk-size (XS3_MIN_CHUNK_SIZE): '0' must be greater than zero"},
+        {"--max-chunk-size", "0B",
+         "invalid value for --max-chunk-size (XS3_MAX_CHUNK_SIZE): '0B' must be greater than "
+         "zero"},
+        {"--gc-watermark-percent", "101",
+         "invalid value for --gc-watermark-percent (XS3_GC_WATERMARK_PERCENT): '101' is out of "
+         "range (1..100)"},
+        {"--gc-target-percent", "0",
+         "invalid value for --gc-target-percent (XS3_GC_TARGET_PERCENT): '0' is out of range "
+         "(1..99)"},
+        {"--gc-interval-seconds", "-5",
+         "invalid value for --gc-interval-seconds (XS3_GC_INTERVAL_SECONDS): '-5' is not a whole "
+         "number"},
+        {"--s3-endpoint-url", "localhost:4566",
+         "invalid value for --s3-endpoint-url (XS3_S3_ENDPOINT_URL): 'localhost:4566' is not an "
+         "http:// or https:// URL"},
+        {"--log-level", "verbose",
+         "invalid value for --log-level (XS3_LOG_LEVEL): 'verbose' is not a log level (use debug, "
+         "info, warn, error or off)"},
+        {"--idle-timeout", "0",
+         "invalid value for --idle-timeout (XS3_IDLE_TIMEOUT): '0' must be greater than zero"},
+        {"--header-timeout", "soon",
+         "invalid value for --header-timeout (XS3_HEADER_TIMEOUT): not a duration: 'soon'"},
+        {"--max-header-bytes", "100",
+         "invalid value for --max-header-bytes (XS3_MAX_HEADER_BYTES): '100' must be at least "
+         "1KiB"},
+        {"--max-connections", "0",
+         "invalid value for --max-connections (XS3_MAX_CONNECTIONS): '0' must be at least 1"},
+        {"--workers", "5000",
+         "invalid value for --workers (XS3_WORKERS): '5000' is out of range (0..1024)"},
+        {"--chunk-retries", "101",
+         "invalid value for --chunk-retries (XS3_CHUNK_RETRIES): '101' is out of range (0..100)"},
+        {"--admin-port", "x",
+         "invalid value for --admin-port (XS3_ADMIN_PORT): 'x' is not a port number"},
+        {"--pipe-size", "1KiB",
+         "invalid value for --pipe-size (XS3_PIPE_SIZE): '1KiB' must be at least 4KiB"},
+    };
+    for (const auto& tc : cases) {
+        CAPTURE(tc.flag);
+        CAPTURE(tc.value);
+        CHECK(error_of(load({tc.flag, tc.value}, kRequired)) == tc.message);
+        // The same value through the environment gives the same message.
+        std::string env = "XS3_";
+        for (const char* p = tc.flag + 2; *p; ++p)
+            env += *p == '-' ? '_' : static_cast<char>(std::toupper(*p));
+        CHECK(error_of(load({}, with(kRequired, {{env, tc.value}}))) == tc.message);
+    }
+}
+
+TEST_CASE("cross-option checks") {
+    CHECK(error_of(load({"--gc-watermark-percent", "80"}, kRequired)) ==
+          "--gc-target-percent (90) must be below --gc-watermark-percent (80)");
+    CHECK(error_of(load({"--gc-watermark-percent", "90"}, kRequired)) ==
+          "--gc-target-percent (90) must be below --gc-watermark-percent (90)");
+    CHECK(error_of(load({"--min-chunk-size", "2MiB", "--max-chunk-size", "1MiB"}, kRequired)) ==
+          "--min-chunk-size (2MiB) must not exceed --max-chunk-size (1MiB)");
+    CHECK(error_of(load({"--splice-size", "2MiB"}, kRequired)) ==
+          "--splice-size (2MiB) must not exceed --pipe-size (1MiB)");
+    CHECK(error_of(load({"--admin-port", "8080"}, kRequired)) ==
+          "--admin-port (8080) must differ from --port");
+    CHECK(load({"--gc-watermark-percent", "100", "--gc-target-percent", "99"}, kRequired).ok());
+}
+
+TEST_CASE("sizes use binary and decimal units") {
+    CHECK(load({"--max-cache-size", "64KiB"}, kRequired)->max_cache_size == 65536);
+    CHECK(load({"--max-cache-size", "1GiB"}, kRequired)->max_cache_size == 1073741824ULL);
+    CHECK(load({"--max-cache-size", "500GB"}, kRequired)->max_cache_size == 500000000000ULL);
+    CHECK(load({"--max-cache-size", "100GiB"}, kRequired)->max_cache_size == 107374182400ULL);
+    CHECK(load({"--max-cache-size=4096"}, kRequired)->max_cache_size == 4096);
+}
+
+TEST_CASE("--help and --version stop before validation") {
+    for (const char* h : {"--help", "-h"}) {
+        auto r = load({"--port", "1", h});
+        REQUIRE(r.ok());
+        CHECK(r->action == Config::Action::help);
+    }
+    for (const char* v : {"--version", "-V"}) {
+        auto r = load({v}, {{"XS3_PORT", "junk"}});
+        REQUIRE(r.ok());
+        CHECK(r->action == Config::Action::version);
+    }
+    CHECK(version_text().rfind("xs3lerator ", 0) == 0);
+}
+
+TEST_CASE("--help lists every option with its variable, TOML key and default") {
+    std::string help = help_text();
+    for (const auto& o : option_table()) {
+        CAPTURE(o.name);
+        std::string head = "      --" + std::string(o.name);
+        auto at = help.find(head + (o.kind == ValueKind::boolean
+                                        ? "[=<BOOL>]\n"
+                                        : " " + std::string(o.value_name) + "\n"));
+        REQUIRE(at != std::string::npos);
+        auto end = help.find("\n      --", at + 1);
+        std::string entry = help.substr(at, end - at);
+        CHECK(entry.find("[env: " + std::string(o.env) + "]") != std::string::npos);
+        if (!o.toml_key.empty())
+            CHECK(entry.find("[toml: " + std::string(o.toml_key) + "]") != std::string::npos);
+        if (o.default_value)
+            CHECK(entry.find("[default: " + std::string(o.default_value) + "]") !=
+                  std::string::npos);
+        if (o.required) CHECK(entry.find("[required]") != std::string::npos);
+    }
+    CHECK(help.find("      --port <PORT>\n          TCP port to listen on\n          [env: "
+                    "XS3_PORT] [toml: port] [default: 8080]\n") != std::string::npos);
+    CHECK(help.find("      --bucket <BUCKET>\n          S3 bucket name\n          [env: "
+                    "XS3_BUCKET] [toml: bucket] [required]\n") != std::string::npos);
+}
