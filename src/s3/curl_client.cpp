@@ -1,0 +1,685 @@
+// CurlClient: curl multi-socket on the ring (poll ops per socket, a ring timer for curl's timeout,
+// completion reporting outside curl's callback stack).
+#include "xs3/s3/curl_client.hpp"
+
+#include <curl/curl.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <mutex>
+
+#include "xs3/base/log.hpp"
+
+namespace xs3::s3 {
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() &&
+           (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
+    return s;
+}
+
+// The URL without its query string: presigned URLs must not end up in logs.
+std::string_view url_for_message(std::string_view url) {
+    size_t q = url.find('?');
+    return q == std::string_view::npos ? url : url.substr(0, q);
+}
+
+Code code_for(CURLcode rc) {
+    switch (rc) {
+        case CURLE_OPERATION_TIMEDOUT:
+            return Code::timeout;
+        case CURLE_COULDNT_RESOLVE_PROXY:
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_WEIRD_SERVER_REPLY:
+        case CURLE_HTTP2:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_GOT_NOTHING:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_HTTP2_STREAM:
+        case CURLE_HTTP3:
+        case CURLE_QUIC_CONNECT_ERROR:
+        case CURLE_PROXY:
+        case CURLE_SSL_SHUTDOWN_FAILED:
+        case CURLE_AGAIN:
+            return Code::unavailable;
+        case CURLE_UNSUPPORTED_PROTOCOL:
+        case CURLE_URL_MALFORMAT:
+        case CURLE_BAD_FUNCTION_ARGUMENT:
+            return Code::invalid_argument;
+        default:
+            return Code::internal;
+    }
+}
+
+}  // namespace
+
+void curl_global_setup() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+        if (rc != CURLE_OK)
+            XS3_LOG_ERROR("curl_global_init failed", kv("error", curl_easy_strerror(rc)));
+        const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+        if (info != nullptr && !(info->features & CURL_VERSION_ASYNCHDNS))
+            XS3_LOG_WARN("libcurl lacks an asynchronous resolver: name lookups block the ring",
+                         kv("version", info->version));
+    });
+}
+
+const std::string* HttpResponseHead::get(std::string_view lower_name) const {
+    for (const auto& [name, value] : headers)
+        if (name == lower_name) return &value;
+    return nullptr;
+}
+
+struct CurlClient::Transfer {
+    TransferId id = 0;
+    CurlClient* client = nullptr;
+    CURL* easy = nullptr;
+    curl_slist* header_list = nullptr;
+    TransferHandler* handler = nullptr;
+    std::string method;
+    std::string url;
+    HttpResponseHead head;
+    bool head_final = false;  // the blank line after a non-1xx status line was seen
+    bool head_delivered = false;
+    bool pause_wanted = false;  // pause() was called, or on_body returned 0
+    bool curl_paused = false;   // the write callback returned CURL_WRITEFUNC_PAUSE
+    bool cancelled = false;
+    bool in_multi = false;  // curl_multi_add_handle succeeded
+    uint64_t resumes = 0;   // resume() calls, to notice one made inside on_body
+    Status handler_error;   // a handler broke the on_body contract
+    char error_buffer[CURL_ERROR_SIZE] = {};
+
+    ~Transfer() {
+        if (easy != nullptr) curl_easy_cleanup(easy);
+        if (header_list != nullptr) curl_slist_free_all(header_list);
+    }
+
+    void deliver_head() noexcept {
+        if (head_delivered || handler == nullptr) return;
+        head_delivered = true;
+        handler->on_head(head);
+    }
+};
+
+// One socket curl asked us to watch. It is its own poll Op and may outlive both curl's interest
+// in the socket and the client: it is freed only when no poll CQE is pending and nothing on the
+// stack still uses it (see release()).
+struct CurlClient::SocketState final : ring::Op {
+    CurlClient* client = nullptr;  // null once the client is gone
+    int fd = -1;
+    int want = 0;             // CURL_POLL_IN / OUT / INOUT
+    unsigned armed_mask = 0;  // poll mask of the op in flight
+    bool in_flight = false;
+    bool cancel_sent = false;
+    bool dispatching = false;    // complete() is on the stack
+    bool retry_pending = false;  // get_sqe failed; a deferred task re-arms
+    bool removed = false;        // curl no longer watches this socket (or the client is gone)
+
+    bool busy() const noexcept { return in_flight || dispatching || retry_pending; }
+    // Frees the object once it is removed and nothing references it any more.
+    void release_if_done() noexcept {
+        if (removed && !busy()) delete this;
+    }
+
+    void complete(int res, uint32_t flags) noexcept override {
+        (void)flags;  // single-shot polls: every CQE is final
+        in_flight = false;
+        cancel_sent = false;
+        armed_mask = 0;
+        if (!removed && client != nullptr) {
+            dispatching = true;
+            client->on_poll(this, res);
+            dispatching = false;
+        }
+        release_if_done();
+    }
+};
+
+namespace {
+
+unsigned poll_mask_for(int want) {
+    unsigned mask = 0;
+    if (want & CURL_POLL_IN) mask |= POLLIN;
+    if (want & CURL_POLL_OUT) mask |= POLLOUT;
+    return mask;
+}
+
+}  // namespace
+
+CurlClient::CurlClient(ring::Ring& ring, const Options& options) : ring_(ring), options_(options) {}
+
+Result<std::unique_ptr<CurlClient>> CurlClient::create(ring::Ring& ring, const Options& options) {
+    curl_global_setup();
+    std::unique_ptr<CurlClient> client(new CurlClient(ring, options));
+    Status s = client->init();
+    if (!s.ok()) return s;
+    return client;
+}
+
+Status CurlClient::init() {
+    CURLM* multi = curl_multi_init();
+    if (multi == nullptr) return Status(Code::internal, "curl_multi_init failed");
+    multi_ = multi;
+    using SocketFn = int (*)(CURL*, curl_socket_t, int, void*, void*);
+    using TimerFn = int (*)(CURLM*, long, void*);
+    SocketFn socket_fn = &CurlClient::socket_callback;
+    TimerFn timer_fn = &CurlClient::timer_callback;
+    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_fn);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_fn);
+    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+    // The multi handle's connection cache is what keeps connections to S3 alive between
+    // transfers; let it hold as many idle connections as we allow open ones.
+    if (options_.max_connections_total > 0) {
+        curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.max_connections_total);
+        curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, options_.max_connections_total);
+    }
+    if (options_.max_host_connections > 0)
+        curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_host_connections);
+    return {};
+}
+
+CurlClient::~CurlClient() {
+    destroying_ = true;
+    *alive_ = false;
+    ring_.cancel_timer(timer_);
+    CURLM* multi = static_cast<CURLM*>(multi_);
+    ++curl_depth_;
+    for (auto& [id, t] : transfers_)
+        if (t->in_multi) curl_multi_remove_handle(multi, t->easy);
+    for (auto& t : cancelled_)
+        if (t->in_multi) curl_multi_remove_handle(multi, t->easy);
+    transfers_.clear();
+    cancelled_.clear();
+    // Closes cached connections; curl reports each socket as CURL_POLL_REMOVE on the way.
+    if (multi != nullptr) curl_multi_cleanup(multi);
+    --curl_depth_;
+    for (SocketState* s : sockets_) {
+        s->client = nullptr;
+        s->removed = true;
+        if (s->in_flight && !s->cancel_sent) {
+            s->cancel_sent = true;
+            ring_.cancel(s);
+        }
+        s->release_if_done();
+    }
+    sockets_.clear();
+}
+
+CurlClient::TransferId CurlClient::start(HttpRequest request, TransferHandler* handler) {
+    TransferId id = next_id_++;
+    auto t = std::make_unique<Transfer>();
+    t->id = id;
+    t->client = this;
+    t->handler = handler;
+    t->method = std::move(request.method);
+    t->url = std::move(request.url);
+    Transfer* tp = t.get();
+    transfers_.emplace(id, std::move(t));
+
+    CURL* easy = curl_easy_init();
+    if (easy == nullptr) {
+        fail_later(id, Status(Code::internal, "curl_easy_init failed"));
+        return id;
+    }
+    tp->easy = easy;
+    curl_easy_setopt(easy, CURLOPT_URL, tp->url.c_str());
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, reinterpret_cast<void*>(static_cast<uintptr_t>(id)));
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, tp->error_buffer);
+    if (tp->method == "GET") {
+        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    } else if (tp->method == "HEAD") {
+        curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    } else {
+        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, tp->method.c_str());
+    }
+    for (const auto& [name, value] : request.headers) {
+        // "Name;" is curl's spelling of a header with an empty value ("Name:" would remove it).
+        std::string line = name;
+        line += value.empty() ? ";" : ": ";
+        line += value;
+        curl_slist* next = curl_slist_append(tp->header_list, line.c_str());
+        if (next == nullptr) {
+            fail_later(id, Status(Code::internal, "curl_slist_append failed"));
+            return id;
+        }
+        tp->header_list = next;
+    }
+    if (tp->header_list != nullptr) curl_easy_setopt(easy, CURLOPT_HTTPHEADER, tp->header_list);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(request.connect_timeout.count()));
+    if (request.low_speed_timeout.count() > 0) {
+        long secs = static_cast<long>((request.low_speed_timeout.count() + 999) / 1000);
+        curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, secs);
+    }
+    if (request.total_timeout.count() > 0)
+        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                         static_cast<long>(request.total_timeout.count()));
+    using DataFn = size_t (*)(char*, size_t, size_t, void*);
+    DataFn write_fn = &CurlClient::write_callback;
+    DataFn header_fn = &CurlClient::header_callback;
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_fn);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, tp);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_fn);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, tp);
+    curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (options_.buffer_size > 0) curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, options_.buffer_size);
+    if (!options_.verify_tls) {
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (!options_.ca_bundle.empty())
+        curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_bundle.c_str());
+
+    if (curl_depth_ > 0) {
+        pending_add_.push_back(id);  // after_curl() adds it once curl has returned
+        return id;
+    }
+    ++curl_depth_;
+    CURLMcode mc = curl_multi_add_handle(static_cast<CURLM*>(multi_), easy);
+    --curl_depth_;
+    if (mc != CURLM_OK) {
+        fail_later(id, Status(Code::internal,
+                              std::string("curl_multi_add_handle: ") + curl_multi_strerror(mc)));
+        return id;
+    }
+    tp->in_multi = true;
+    after_curl();
+    return id;
+}
+
+void CurlClient::fail_later(TransferId id, Status status) {
+    // The transfer is in transfers_ but not in the multi handle; report on the next turn so
+    // start() never calls back synchronously.
+    auto alive = alive_;
+    ring_.defer([this, alive, id, status = std::move(status)] {
+        if (!*alive) return;
+        auto it = transfers_.find(id);
+        if (it == transfers_.end()) return;
+        std::unique_ptr<Transfer> t = std::move(it->second);
+        transfers_.erase(it);
+        TransferHandler* handler = t->handler;
+        destroy_transfer(std::move(t));
+        if (handler != nullptr) handler->on_complete(status);
+    });
+}
+
+void CurlClient::destroy_transfer(std::unique_ptr<Transfer> t) noexcept {
+    if (t->in_multi) {
+        t->in_multi = false;
+        ++curl_depth_;
+        curl_multi_remove_handle(static_cast<CURLM*>(multi_), t->easy);
+        --curl_depth_;
+    }
+    t.reset();
+}
+
+void CurlClient::pause(TransferId id) {
+    auto it = transfers_.find(id);
+    if (it == transfers_.end()) return;
+    it->second->pause_wanted = true;
+}
+
+void CurlClient::resume(TransferId id) {
+    auto it = transfers_.find(id);
+    if (it == transfers_.end()) return;
+    Transfer* t = it->second.get();
+    t->pause_wanted = false;
+    ++t->resumes;
+    if (!t->curl_paused) return;
+    if (curl_depth_ > 0) {
+        auto alive = alive_;
+        ring_.defer([this, alive, id] {
+            if (*alive) unpause(id);
+        });
+        return;
+    }
+    unpause(id);
+}
+
+void CurlClient::unpause(TransferId id) noexcept {
+    auto it = transfers_.find(id);
+    if (it == transfers_.end()) return;
+    Transfer* t = it->second.get();
+    if (!t->curl_paused || t->pause_wanted) return;
+    t->curl_paused = false;
+    ++curl_depth_;
+    // Hands the held-back bytes to the write callback right here; it may pause again.
+    CURLcode rc = curl_easy_pause(t->easy, CURLPAUSE_CONT);
+    --curl_depth_;
+    if (rc != CURLE_OK)
+        XS3_LOG_WARN("curl_easy_pause(CONT) failed", kv("error", curl_easy_strerror(rc)));
+    after_curl();
+}
+
+void CurlClient::cancel(TransferId id) {
+    auto it = transfers_.find(id);
+    if (it == transfers_.end()) return;
+    std::unique_ptr<Transfer> t = std::move(it->second);
+    transfers_.erase(it);
+    t->cancelled = true;
+    t->handler = nullptr;
+    auto pending = std::find(pending_add_.begin(), pending_add_.end(), id);
+    if (pending != pending_add_.end()) pending_add_.erase(pending);
+    if (curl_depth_ > 0 && t->in_multi) {
+        cancelled_.push_back(std::move(t));  // removed by after_curl(), once curl has returned
+        return;
+    }
+    destroy_transfer(std::move(t));
+}
+
+size_t CurlClient::write_callback(char* data, size_t size, size_t n, void* userp) noexcept {
+    auto* t = static_cast<Transfer*>(userp);
+    size_t len = size * n;
+    if (t->cancelled || t->handler == nullptr) return 0;  // aborts; nobody is listening
+    if (!t->head_delivered) {
+        t->deliver_head();
+        if (t->cancelled) return 0;
+    }
+    if (t->pause_wanted) {
+        t->curl_paused = true;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (len == 0) return 0;
+    uint64_t resumes = t->resumes;
+    size_t took = t->handler->on_body(data, len);
+    if (t->cancelled) return 0;
+    if (took == len) return len;
+    if (took == 0) {
+        t->curl_paused = true;
+        if (t->resumes == resumes) {
+            t->pause_wanted = true;
+        } else {
+            // on_body called resume() before refusing the bytes: honour it on the next turn.
+            auto* client = t->client;
+            auto alive = client->alive_;
+            TransferId id = t->id;
+            client->ring_.defer([client, alive, id] {
+                if (*alive) client->unpause(id);
+            });
+        }
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    t->handler_error = Status(Code::internal, "on_body accepted " + std::to_string(took) + " of " +
+                                                  std::to_string(len) + " bytes");
+    return 0;
+}
+
+size_t CurlClient::header_callback(char* data, size_t size, size_t n, void* userp) noexcept {
+    auto* t = static_cast<Transfer*>(userp);
+    size_t len = size * n;
+    if (t->cancelled) return 0;
+    if (t->head_final) return len;  // trailers: the head is already complete
+    std::string_view line(data, len);
+    if (line.size() >= 5 && line.substr(0, 5) == "HTTP/") {
+        // A new status line: a previous 1xx head (or a proxy's) is discarded.
+        t->head.headers.clear();
+        t->head.status = 0;
+        size_t sp = line.find(' ');
+        if (sp != std::string_view::npos) {
+            long code = 0;
+            for (size_t i = sp + 1;
+                 i < line.size() && std::isdigit(static_cast<unsigned char>(line[i])); ++i)
+                code = code * 10 + (line[i] - '0');
+            t->head.status = code;
+        }
+        return len;
+    }
+    std::string_view body = trim(line);
+    if (body.empty()) {
+        if (t->head.status >= 200) t->head_final = true;
+        return len;
+    }
+    if ((line.front() == ' ' || line.front() == '\t') && !t->head.headers.empty()) {
+        // obs-fold continuation of the previous header's value.
+        auto& value = t->head.headers.back().second;
+        value += ' ';
+        value += body;
+        return len;
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return len;
+    t->head.headers.emplace_back(lower(trim(line.substr(0, colon))),
+                                 std::string(trim(line.substr(colon + 1))));
+    return len;
+}
+
+int CurlClient::socket_callback(void* /*easy*/, int fd, int what, void* userp,
+                                void* socketp) noexcept {
+    static_cast<CurlClient*>(userp)->watch_socket(fd, what, static_cast<SocketState*>(socketp));
+    return 0;
+}
+
+void CurlClient::watch_socket(int fd, int what, SocketState* state) noexcept {
+    if (what == CURL_POLL_REMOVE) {
+        if (state != nullptr) release_socket(state);
+        return;
+    }
+    if (destroying_) return;
+    if (state == nullptr) {
+        state = new SocketState();
+        state->client = this;
+        state->fd = fd;
+        sockets_.push_back(state);
+        // Documented use from inside the socket callback: it only stores the pointer.
+        curl_multi_assign(static_cast<CURLM*>(multi_), fd, state);
+    }
+    state->want = what;
+    update_poll(state);
+}
+
+void CurlClient::release_socket(SocketState* state) noexcept {
+    auto it = std::find(sockets_.begin(), sockets_.end(), state);
+    if (it != sockets_.end()) {
+        *it = sockets_.back();
+        sockets_.pop_back();
+    }
+    state->removed = true;
+    state->want = 0;
+    // The poll holds a reference to the socket; cancel it so the CQE (and the free) come soon.
+    if (state->in_flight && !state->cancel_sent) {
+        state->cancel_sent = true;
+        ring_.cancel(state);
+    }
+    state->release_if_done();
+}
+
+void CurlClient::update_poll(SocketState* state) noexcept {
+    unsigned mask = poll_mask_for(state->want);
+    if (state->in_flight) {
+        // A single-shot poll cannot change its mask: cancel it, complete() re-arms with `want`.
+        if (mask != state->armed_mask && !state->cancel_sent) {
+            state->cancel_sent = true;
+            ring_.cancel(state);
+        }
+        return;
+    }
+    if (state->dispatching || state->retry_pending) return;  // re-armed when that finishes
+    if (mask != 0) arm_poll(state);
+}
+
+void CurlClient::arm_poll(SocketState* state) noexcept {
+    unsigned mask = poll_mask_for(state->want);
+    if (mask == 0 || state->in_flight) return;
+    io_uring_sqe* sqe = ring_.get_sqe(state);
+    if (sqe == nullptr) {
+        // The SQ is full and the kernel is busy: retry next turn; the state stays alive for it.
+        state->retry_pending = true;
+        ring_.defer([state] {
+            state->retry_pending = false;
+            if (!state->removed && state->client != nullptr) state->client->arm_poll(state);
+            state->release_if_done();
+        });
+        return;
+    }
+    io_uring_prep_poll_add(sqe, state->fd, mask);
+    state->in_flight = true;
+    state->armed_mask = mask;
+}
+
+void CurlClient::on_poll(SocketState* state, int res) noexcept {
+    int events = 0;
+    if (res >= 0) {
+        auto revents = static_cast<unsigned>(res);
+        if ((state->want & CURL_POLL_IN) && (revents & (POLLIN | POLLHUP | POLLERR | POLLRDHUP)))
+            events |= CURL_CSELECT_IN;
+        if ((state->want & CURL_POLL_OUT) && (revents & (POLLOUT | POLLHUP | POLLERR)))
+            events |= CURL_CSELECT_OUT;
+        if (revents & POLLERR) events |= CURL_CSELECT_ERR;
+    } else if (res != -ECANCELED) {
+        XS3_LOG_DEBUG("curl socket poll failed", kv("fd", state->fd),
+                      kv("error", std::string(strerror(-res))));
+        events = CURL_CSELECT_ERR;
+    }
+    // No event curl still cares about (a cancelled or stale poll): just watch again.
+    if (events != 0) socket_action(state->fd, events);
+    if (!state->removed && state->client != nullptr) arm_poll(state);
+}
+
+int CurlClient::timer_callback(void* /*multi*/, long timeout_ms, void* userp) noexcept {
+    static_cast<CurlClient*>(userp)->set_timer(timeout_ms);
+    return 0;
+}
+
+void CurlClient::set_timer(long timeout_ms) noexcept {
+    ring_.cancel_timer(timer_);
+    if (destroying_ || timeout_ms < 0) return;
+    if (timeout_ms == 0) {
+        // Never from inside curl's callback: on the next turn.
+        if (timeout_deferred_) return;
+        timeout_deferred_ = true;
+        auto alive = alive_;
+        ring_.defer([this, alive] {
+            if (!*alive) return;
+            timeout_deferred_ = false;
+            on_timeout();
+        });
+        return;
+    }
+    timer_ = ring_.add_timer(std::chrono::milliseconds(timeout_ms), [this] {
+        timer_ = ring::Ring::TimerId{};
+        on_timeout();
+    });
+}
+
+void CurlClient::on_timeout() noexcept {
+    socket_action(CURL_SOCKET_TIMEOUT, 0);
+}
+
+void CurlClient::socket_action(int fd, int events) noexcept {
+    int running = 0;
+    ++curl_depth_;
+    CURLMcode mc = curl_multi_socket_action(static_cast<CURLM*>(multi_), fd, events, &running);
+    --curl_depth_;
+    if (mc != CURLM_OK)
+        XS3_LOG_WARN("curl_multi_socket_action failed", kv("error", curl_multi_strerror(mc)));
+    after_curl();
+}
+
+void CurlClient::after_curl() noexcept {
+    if (curl_depth_ > 0 || in_after_curl_ || destroying_) return;
+    in_after_curl_ = true;
+    CURLM* multi = static_cast<CURLM*>(multi_);
+    for (;;) {
+        if (!cancelled_.empty()) {
+            auto doomed = std::move(cancelled_);
+            cancelled_.clear();
+            for (auto& t : doomed)
+                destroy_transfer(std::move(t));
+            continue;
+        }
+        if (!pending_add_.empty()) {
+            auto ids = std::move(pending_add_);
+            pending_add_.clear();
+            for (TransferId id : ids) {
+                auto it = transfers_.find(id);
+                if (it == transfers_.end()) continue;
+                ++curl_depth_;
+                CURLMcode mc = curl_multi_add_handle(multi, it->second->easy);
+                --curl_depth_;
+                if (mc == CURLM_OK) {
+                    it->second->in_multi = true;
+                } else {
+                    fail_later(id, Status(Code::internal, std::string("curl_multi_add_handle: ") +
+                                                              curl_multi_strerror(mc)));
+                }
+            }
+            continue;
+        }
+        int left = 0;
+        ++curl_depth_;
+        CURLMsg* msg = curl_multi_info_read(multi, &left);
+        --curl_depth_;
+        if (msg == nullptr) break;
+        if (msg->msg != CURLMSG_DONE) continue;
+        CURL* easy = msg->easy_handle;
+        CURLcode rc = msg->data.result;
+        void* priv = nullptr;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+        auto id = static_cast<TransferId>(reinterpret_cast<uintptr_t>(priv));
+        auto it = transfers_.find(id);
+        if (it == transfers_.end()) {
+            // Cancelled transfers are removed above; anything else is not ours to keep.
+            ++curl_depth_;
+            curl_multi_remove_handle(multi, easy);
+            --curl_depth_;
+            continue;
+        }
+        std::unique_ptr<Transfer> t = std::move(it->second);
+        transfers_.erase(it);
+        finish(std::move(t), rc);
+    }
+    in_after_curl_ = false;
+}
+
+void CurlClient::finish(std::unique_ptr<Transfer> t, int curl_code) noexcept {
+    auto rc = static_cast<CURLcode>(curl_code);
+    Status status;
+    if (!t->handler_error.ok()) {
+        status = t->handler_error;
+    } else if (rc != CURLE_OK) {
+        std::string msg = t->method + " " + std::string(url_for_message(t->url)) + ": ";
+        msg += t->error_buffer[0] != '\0' ? t->error_buffer : curl_easy_strerror(rc);
+        msg += " (curl " + std::to_string(static_cast<int>(rc)) + ")";
+        status = Status(code_for(rc), std::move(msg));
+    } else if (!t->head_final) {
+        status = Status(Code::unavailable, t->method + " " + std::string(url_for_message(t->url)) +
+                                               ": transfer ended without a response head");
+    }
+    TransferHandler* handler = t->handler;
+    // The head goes out even on a failed transfer once it was complete: callers see status and
+    // headers of a response whose body then broke off.
+    bool deliver_head = t->head_final && !t->head_delivered;
+    HttpResponseHead head;
+    if (deliver_head) head = std::move(t->head);
+    destroy_transfer(std::move(t));
+    if (handler == nullptr) return;
+    if (deliver_head) handler->on_head(head);
+    handler->on_complete(status);
+}
+
+}  // namespace xs3::s3
