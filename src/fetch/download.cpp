@@ -259,6 +259,7 @@ Download::Download(std::string name, uint64_t size, DownloadOptions options)
 
 Download::~Download() {
     if (fd_ >= 0) ::close(fd_);
+    if (read_fd_ >= 0) ::close(read_fd_);
 }
 
 Status Download::failure() const {
@@ -266,8 +267,9 @@ Status Download::failure() const {
     return failure_;
 }
 
-void Download::attach_file(int fd, uint64_t data_offset) {
-    fd_ = fd;
+void Download::attach_file(int write_fd, int read_fd, uint64_t data_offset) {
+    fd_ = write_fd;
+    read_fd_ = read_fd;
     data_offset_ = data_offset;
     set_state(State::running);
 }

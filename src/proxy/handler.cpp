@@ -1,5 +1,6 @@
 // H1Connection request semantics: routing, the S3 HEAD, cache lookup, and the choice between
 // hit, miss (join or start a Download) and passthrough.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -227,8 +228,13 @@ void H1Connection::start_request(http::Request req) {
         respond_error(501, "NotImplemented", "versionId and partNumber are not supported yet");
         return;
     }
+    auto head_req = w_.shared().origin.head(key_);
+    if (!head_req.ok()) {
+        respond_error(400, "InvalidURI", head_req.status().message());
+        return;
+    }
     origin_head_ = std::make_unique<OriginHead>(*this);
-    origin_head_->start(w_.shared().origin.head(key_));
+    origin_head_->start(std::move(head_req).value());
 }
 
 void H1Connection::on_origin_head(const Status& status, const s3::HttpResponseHead& head,
@@ -244,8 +250,8 @@ void H1Connection::on_origin_head(const Status& status, const s3::HttpResponseHe
         return;
     }
     if (head.status != 200) {
-        s3::S3Error err = s3::parse_error_xml(body);
-        std::string code = err.code;
+        auto err = s3::parse_error_xml(body);
+        std::string code = err ? err->code : std::string();
         switch (head.status) {
             case 404:
                 respond_error(404, code.empty() ? "NoSuchKey" : code,
@@ -383,7 +389,17 @@ void H1Connection::start_miss() {
         shared.blocking.submit([sp, w, ck, key, etag, meta, direct, dl] {
             auto temp = std::make_shared<Result<cache::TempFile>>(
                 sp->store.create_temp(ck, meta, direct));
-            w->ring().post([sp, w, ck, key, etag, dl, temp] {
+            // Readers need their own read-only descriptor: the temp file is opened write-only.
+            int read_fd = -1;
+            if (temp->ok()) {
+                read_fd = ::open(temp->value().path.c_str(), O_RDONLY | O_CLOEXEC);
+                if (read_fd < 0) {
+                    Status s = status_from_errno(errno, "open temp file for reading");
+                    sp->store.discard(std::move(temp->value()));
+                    *temp = s;
+                }
+            }
+            w->ring().post([sp, w, ck, key, etag, dl, temp, read_fd] {
                 if (!temp->ok()) {
                     sp->cache_failed(temp->status());
                     dl->fail(temp->status());
@@ -394,15 +410,19 @@ void H1Connection::start_miss() {
                 int fd = ::dup(tf->fd.get());
                 if (fd < 0) {
                     Status s = status_from_errno(errno, "dup temp file");
+                    ::close(read_fd);
                     dl->fail(s);
                     sp->blocking.submit([sp, tf] { sp->store.discard(std::move(*tf)); });
                     sp->downloads.remove(ck.hex, dl.get());
                     return;
                 }
-                dl->attach_file(fd, tf->data_offset);
+                dl->attach_file(fd, read_fd, tf->data_offset);
                 const Origin* origin = &sp->origin;
                 auto factory = [origin, key, etag](uint64_t first, uint64_t last) {
-                    return origin->get(key, std::make_pair(first, last), etag);
+                    // The HEAD for this key built fine, so this cannot fail; an empty URL would
+                    // make curl fail the chunk rather than fetch anything else.
+                    auto r = origin->get(key, std::make_pair(first, last), etag);
+                    return r.ok() ? std::move(r).value() : s3::HttpRequest{};
                 };
                 fetch::Download* raw = dl.get();
                 dl->start(w->ring(), w->curl(), factory,
@@ -478,9 +498,14 @@ void H1Connection::start_passthrough() {
         send_head(object_head("PASS"), BodyKind::none);
         return;
     }
+    auto get_req = w_.shared().origin.get(key_, range, etag ? *etag : std::string());
+    if (!get_req.ok()) {
+        respond_error(400, "InvalidURI", get_req.status().message());
+        return;
+    }
     passthrough_ = std::make_unique<Passthrough>(*this);
     send_head(object_head("PASS"), BodyKind::stream);
-    passthrough_->start(w_.shared().origin.get(key_, range, etag ? *etag : std::string()));
+    passthrough_->start(std::move(get_req).value());
 }
 
 }  // namespace xs3::proxy

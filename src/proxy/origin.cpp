@@ -8,9 +8,11 @@ namespace xs3::proxy {
 Origin::Origin(OriginOptions options)
     : options_(std::move(options)), signer_(options_.region, "s3") {}
 
-s3::HttpRequest Origin::build(const char* method, const std::string& key,
+Result<s3::HttpRequest> Origin::build(const char* method, const std::string& key,
                               std::vector<std::pair<std::string, std::string>> extra) const {
-    s3::ObjectUrl url = s3::build_object_request(options_.endpoint, options_.bucket, key, {});
+    auto built = s3::build_object_request(options_.endpoint, options_.bucket, key);
+    if (!built.ok()) return built.status();
+    const s3::ObjectUrl& url = built.value();
     s3::HttpRequest req;
     req.method = method;
     req.url = url.url;
@@ -34,9 +36,9 @@ s3::HttpRequest Origin::build(const char* method, const std::string& key,
     return req;
 }
 
-s3::HttpRequest Origin::head(const std::string& key) const { return build("HEAD", key, {}); }
+Result<s3::HttpRequest> Origin::head(const std::string& key) const { return build("HEAD", key, {}); }
 
-s3::HttpRequest Origin::get(const std::string& key,
+Result<s3::HttpRequest> Origin::get(const std::string& key,
                             std::optional<std::pair<uint64_t, uint64_t>> range,
                             const std::string& etag) const {
     std::vector<std::pair<std::string, std::string>> extra;

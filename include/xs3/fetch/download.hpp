@@ -47,9 +47,10 @@ public:
     Download& operator=(const Download&) = delete;
 
     // --- owner side ---
-    // The temp file is ready: `fd` (owned by the Download from now on) with object byte 0 at
-    // `data_offset`. Moves creating -> running (readers may start).
-    void attach_file(int fd, uint64_t data_offset);
+    // The temp file is ready: `write_fd` for the fetchers and `read_fd` for readers (both owned
+    // by the Download from now on; the cache opens temp files write-only, possibly O_DIRECT),
+    // with object byte 0 at `data_offset`. Moves creating -> running (readers may start).
+    void attach_file(int write_fd, int read_fd, uint64_t data_offset);
     // Starts the chunk fetches on `ring` (its thread only from here on). `on_finished` runs on
     // that ring once every byte is written (ok) or the download failed for good.
     void start(ring::Ring& ring, s3::CurlClient& client, RangeRequestFactory factory,
@@ -64,7 +65,7 @@ public:
     uint64_t size() const noexcept { return size_; }
     State state() const noexcept { return state_.load(std::memory_order_acquire); }
     Status failure() const;  // valid when state() == failed
-    int fd() const noexcept { return fd_; }
+    int fd() const noexcept { return read_fd_; }  // for readers
     uint64_t data_offset() const noexcept { return data_offset_; }
     // Contiguous object bytes available starting at `pos` (0 if none yet).
     uint64_t available_from(uint64_t pos) const noexcept;
@@ -106,7 +107,8 @@ private:
     std::vector<Waiter> waiters_;
     std::atomic<size_t> priority_chunk_{SIZE_MAX};
 
-    int fd_ = -1;
+    int fd_ = -1;  // write side
+    int read_fd_ = -1;
     uint64_t data_offset_ = 0;
 
     // Fetch side, touched only on the fetch ring.
