@@ -45,8 +45,13 @@ bool split_target(std::string_view target, bool is_connect, Request& r) {
     return true;
 }
 
-int status_for(llhttp_errno_t err) noexcept {
-    return err == HPE_INVALID_VERSION ? 505 : 400;
+// A version llhttp refuses is 505 when it is a well-formed HTTP/d.d it does not speak, and 400
+// when the request line is simply broken after the version ("HTTP/1.1 junk").
+int status_for(llhttp_errno_t err, const char* pos, const char* end) noexcept {
+    if (err != HPE_INVALID_VERSION) return 400;
+    if (pos == nullptr || pos >= end) return 505;
+    char c = *pos;
+    return (c == '\r' || c == '\n' || (c >= '0' && c <= '9') || c == '.') ? 505 : 400;
 }
 
 }  // namespace
@@ -144,7 +149,9 @@ H1Parser::FeedResult H1Parser::feed(const char* data, size_t len) noexcept {
             // body-less message).
             continue;
         }
-        if (!failed_) fail(status_for(err), llhttp_get_error_reason(&parser_));
+        if (!failed_)
+            fail(status_for(err, llhttp_get_error_pos(&parser_), data + len),
+                 llhttp_get_error_reason(&parser_));
         return fail_result(off);
     }
 }

@@ -486,7 +486,9 @@ void H1Connection::on_download_state() {
     }
     file_fd_ = download_->fd();
     file_base_ = download_->data_offset();
-    send_head(object_head("MISS"), BodyKind::download);
+    // A download that already holds every byte (it is being published) serves like a hit.
+    bool complete = st == fetch::Download::State::complete;
+    send_head(object_head(complete ? "HIT" : "MISS"), BodyKind::download);
 }
 
 void H1Connection::start_passthrough() {

@@ -32,19 +32,20 @@ void SharedState::cache_failed(const Status& why) {
 Worker::Worker(SharedState& shared, int id, int listen_fd)
     : shared_(shared), id_(id), listen_fd_(listen_fd) {}
 
-Worker::~Worker() {
+Worker::~Worker() = default;
+
+void Worker::teardown() {
+    // On the worker's thread: a SINGLE_ISSUER ring refuses io_uring_enter from any other.
     connections_.clear();
-    acceptor_.reset();
+    if (acceptor_) acceptor_->stop();
     curl_.reset();
-    // Let cancelled ops deliver their CQEs before the ring goes away.
-    if (ring_) {
-        for (int i = 0; i < 10; ++i) ring_->run_once(std::chrono::milliseconds(1));
-    }
+    // Let cancelled ops deliver their CQEs before the ring and what they point into go away.
+    for (int i = 0; i < 20; ++i) ring_->run_once(std::chrono::milliseconds(1));
+    acceptor_.reset();
     recv_buffers_.reset();
     pipes_.reset();
-    if (listen_fd_ >= 0 && !acceptor_) {
-        // Acceptor owned and closed it if it was created.
-    }
+    ring_ptr_.store(nullptr, std::memory_order_release);
+    ring_.reset();
 }
 
 Status Worker::run() {
@@ -54,6 +55,7 @@ Status Worker::run() {
     auto r = ring::Ring::create(ro);
     if (!r.ok()) return r.status();
     ring_ = std::move(r).value();
+    ring_ptr_.store(ring_.get(), std::memory_order_release);
     if (id_ == 0) XS3_LOG_INFO("io_uring features", kv("features", ring_->features().describe()));
 
     if (ring_->features().buf_ring) {
@@ -75,6 +77,7 @@ Status Worker::run() {
     listen_fd_ = -1;
     acceptor_->start();
     ring_->run();
+    teardown();
     return {};
 }
 
@@ -110,7 +113,9 @@ void Worker::forget(H1Connection* c) noexcept {
 }
 
 void Worker::drain(std::chrono::milliseconds deadline) {
-    ring_->post([this, deadline] {
+    ring::Ring* r = ring_ptr_.load(std::memory_order_acquire);
+    if (r == nullptr) return;  // never started, or already gone
+    r->post([this, deadline] {
         draining_ = true;
         drain_deadline_ = ring::Clock::now() + deadline;
         if (acceptor_) acceptor_->stop();

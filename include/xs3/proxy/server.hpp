@@ -99,11 +99,13 @@ public:
 private:
     void on_accept(int fd);
     void check_drained();
+    void teardown();
 
     SharedState& shared_;
     const int id_;
     int listen_fd_;
     std::unique_ptr<ring::Ring> ring_;
+    std::atomic<ring::Ring*> ring_ptr_{nullptr};  // for drain() from other threads
     std::unique_ptr<ring::BufferRing> recv_buffers_;
     std::unique_ptr<ring::PipePool> pipes_;
     std::unique_ptr<s3::CurlClient> curl_;

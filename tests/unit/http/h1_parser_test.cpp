@@ -417,3 +417,11 @@ TEST_CASE("h1: reset drops a half-parsed request") {
     CHECK(req.path == "/whole");
     CHECK(req.headers.size() == 1);
 }
+
+TEST_CASE("junk after the version is a malformed request (400), not an unsupported version") {
+    xs3::http::H1Parser p;
+    std::string req = "GET /x HTTP/1.1 trailing\r\nHost: x\r\n\r\n";
+    auto r = p.feed(req.data(), req.size());
+    CHECK(r.state == xs3::http::H1Parser::FeedResult::error);
+    CHECK(p.error_status() == 400);
+}
