@@ -571,8 +571,7 @@ Result<Config> load_config(int argc, const char* const* argv,
     }
     if (file) {
         if (file->empty())
-            return bad("invalid value for --config (XS3_CONFIG): " +
-                       std::string("an empty value is not allowed"));
+            return bad("invalid value for --config (XS3_CONFIG): an empty value is not allowed");
         Status st = apply_toml_file(*file, c, provided);
         if (!st) return st;
     }
