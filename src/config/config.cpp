@@ -550,7 +550,9 @@ Result<Config> load_config(int argc, const char* const* argv,
         } else if (o->kind == K::boolean) {
             text = "true";  // a bare boolean flag; "--direct-io false" is not accepted
         } else {
-            if (i + 1 >= argc) return bad(flag(*o) + " needs a value");
+            // "--bucket --port 1" is a forgotten value, not a bucket named "--port".
+            if (i + 1 >= argc || std::string_view(argv[i + 1]).substr(0, 2) == "--")
+                return bad(flag(*o) + " needs a value");
             text = argv[++i];
         }
         cli.push_back({o, std::move(text)});
@@ -569,8 +571,7 @@ Result<Config> load_config(int argc, const char* const* argv,
     }
     if (file) {
         if (file->empty())
-            return bad("invalid value for --config (XS3_CONFIG): " +
-                       std::string("an empty value is not allowed"));
+            return bad("invalid value for --config (XS3_CONFIG): an empty value is not allowed");
         Status st = apply_toml_file(*file, c, provided);
         if (!st) return st;
     }

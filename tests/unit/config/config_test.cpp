@@ -376,7 +376,10 @@ TEST_CASE("command-line syntax errors") {
     CHECK(error_of(load({"-p", "1"}, kRequired)) == "unknown option -p");
     CHECK(error_of(load({"serve"}, kRequired)) == "unexpected argument 'serve'");
     CHECK(error_of(load({"--port"}, kRequired)) == "--port needs a value");
-    // "--flag value" takes the next word even when it looks odd; "--flag=" is an empty value.
+    CHECK(error_of(load({"--bucket", "--port", "1"}, kRequired)) == "--bucket needs a value");
+    CHECK(error_of(load({"--port", "-1"}, kRequired)) ==
+          "invalid value for --port (XS3_PORT): '-1' is not a port number");
+    // "--flag=" is an empty value, which no option accepts.
     CHECK(error_of(load({"--bucket="}, kRequired)) ==
           "invalid value for --bucket (XS3_BUCKET): an empty value is not allowed");
     CHECK(load({"--port", "1", "--port", "2"}, kRequired)->port == 2);
