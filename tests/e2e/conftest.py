@@ -169,10 +169,13 @@ def proxy_factory(request, tmp_path, s3_origin):
             p.secret = secret
         started.append(p)
         if start:
+            missing = None
             try:
                 p.start()
             except FileNotFoundError as e:
-                pytest.fail(str(e), pytrace=False)
+                missing = str(e)
+            if missing:
+                pytest.fail(missing, pytrace=False)
         return p
 
     yield make
@@ -183,7 +186,7 @@ def proxy_factory(request, tmp_path, s3_origin):
             p.stop()
         except AssertionError as e:
             problems.append(str(e))
-        report = sanitizer_report(p.log_text())
+        report = sanitizer_report(p.all_output())
         if report:
             problems.append(f"sanitizer report in {p.log_path}:\n{report}")
         crashes = [rc for rc in p.exit_codes if rc < 0 and -rc in CRASH_SIGNALS]
@@ -207,4 +210,5 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.failed:
         for p in getattr(item, "_xs3_proxies", []):
-            report.sections.append((f"xs3lerator log {p.log_path.name}", p.log_tail(6000)))
+            if p.log_text():
+                report.sections.append((f"xs3lerator log {p.log_path.name}", p.log_tail(6000)))

@@ -407,11 +407,11 @@ class Proxy:
             self.port = free_port()
             env = clean_env({"AWS_ACCESS_KEY_ID": S3_ACCESS_KEY,
                              "AWS_SECRET_ACCESS_KEY": self.secret})
-            with open(self.log_path, "ab") as log:
+            with open(self.log_path, "ab") as log, open(self.stdout_path, "ab") as out:
                 log.write(f"=== start: {' '.join(self.command())}\n".encode())
                 log.flush()
                 self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                             stdout=log, stderr=log, env=env)
+                                             stdout=out, stderr=log, env=env)
             self.killed = False
             if self._wait_healthy(time.monotonic() + deadline_s):
                 return self
@@ -437,6 +437,10 @@ class Proxy:
                 pass
             time.sleep(0.05)
         return False
+
+    @property
+    def stdout_path(self) -> Path:
+        return self.log_path.with_suffix(".stdout")
 
     def restart(self) -> "Proxy":
         self.stop()
@@ -469,6 +473,13 @@ class Proxy:
             return self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+
+    def all_output(self) -> str:
+        try:
+            out = self.stdout_path.read_text(errors="replace")
+        except FileNotFoundError:
+            out = ""
+        return self.log_text() + out
 
     def log_tail(self, n: int = 4000) -> str:
         text = self.log_text()
@@ -517,3 +528,27 @@ def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "c
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+def assert_object_headers(resp: Response, obj: StoredObject, cache: str | None = None,
+                          content_length: int | None = None) -> None:
+    """The headers every GET/HEAD of an object carries, compared with what S3 returned."""
+    h = resp.headers
+    expect_len = obj.size if content_length is None else content_length
+    assert h.get("content-length") == str(expect_len), resp.raw_head
+    assert h.get("etag") == obj.etag, resp.raw_head
+    assert h.get("last-modified") == obj.last_modified, resp.raw_head
+    assert h.get("content-type") == obj.content_type, resp.raw_head
+    assert h.get("accept-ranges") == "bytes", resp.raw_head
+    assert h.get("server") == SERVER_HEADER, resp.raw_head
+    meta = {k[len("x-amz-meta-"):]: v for k, v in h.items() if k.startswith("x-amz-meta-")}
+    assert meta == obj.metadata, resp.raw_head
+    if cache is not None:
+        assert h.get("x-cache") == cache, resp.raw_head
+
+
+def assert_full_object(resp: Response, obj: StoredObject, cache: str | None = None) -> None:
+    assert resp.status == 200, (resp.status, resp.raw_head, resp.body[:500])
+    assert len(resp.body) == obj.size
+    assert sha256(resp.body) == obj.sha256, "body bytes differ from the object's"
+    assert_object_headers(resp, obj, cache)
