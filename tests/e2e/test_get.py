@@ -1,0 +1,104 @@
+"""GET and HEAD through the proxy: bytes, S3's headers, errors, key decoding."""
+
+import pytest
+
+from e2e_util import (
+    EMPTY,
+    HEALTHZ_KEY,
+    MEDIUM,
+    ODD_KEY,
+    SMALL,
+    TEXT,
+    HttpConnection,
+    assert_full_object,
+    assert_object_headers,
+    sha256,
+    url_path,
+)
+
+
+@pytest.mark.parametrize("key", [SMALL, TEXT, MEDIUM, ODD_KEY])
+def test_get_miss_returns_object_and_s3_headers(proxy, bucket, key):
+    obj = bucket[key]
+    r = proxy.get(obj.path)
+    assert_full_object(r, obj, cache="MISS")
+
+
+def test_head_has_get_headers_and_no_body(proxy, bucket):
+    obj = bucket[TEXT]
+    with HttpConnection(proxy.port) as conn:
+        head = conn.request("HEAD", obj.path)
+        assert head.status == 200
+        assert_object_headers(head, obj)
+        # A body after the HEAD response would be read as the start of the next response.
+        get = conn.request("GET", obj.path)
+        assert_full_object(get, obj)
+    for name in ["content-length", "etag", "last-modified", "content-type", "accept-ranges",
+                 "server"]:
+        assert head.header(name) == get.header(name), name
+
+
+def test_head_of_cached_object(proxy, bucket):
+    obj = bucket[SMALL]
+    assert_full_object(proxy.get(obj.path), obj, cache="MISS")
+    with HttpConnection(proxy.port) as conn:
+        head = conn.request("HEAD", obj.path)
+        assert head.status == 200
+        assert_object_headers(head, obj)
+        assert conn.request("GET", obj.path).body == obj.data
+
+
+def test_zero_length_object(proxy, bucket):
+    obj = bucket[EMPTY]
+    for _ in range(2):
+        r = proxy.get(obj.path)
+        assert r.status == 200
+        assert r.body == b""
+        assert_object_headers(r, obj, content_length=0)
+    head = proxy.head(obj.path)
+    assert head.status == 200 and head.header("content-length") == "0"
+
+
+def test_missing_key_is_404_nosuchkey(proxy, bucket, origin):
+    r = proxy.get("/no/such/key.bin")
+    assert r.status == 404
+    assert b"<Code>NoSuchKey</Code>" in r.body, r.body
+    assert "xml" in (r.header("content-type") or ""), r.raw_head
+    head = proxy.head("/no/such/key.bin")
+    assert head.status == 404
+    assert origin.stats()["statuses"].get("404", 0) >= 1
+
+
+def test_wrong_secret_gives_403_xml(proxy_factory, bucket, origin):
+    p = proxy_factory(bucket, secret="definitely-wrong")
+    r = p.get("/" + SMALL)
+    assert r.status == 403
+    assert b"<Error>" in r.body and b"<Code>" in r.body, r.body
+    assert b"SignatureDoesNotMatch" in r.body, r.body
+    assert origin.stats()["statuses"].get("403", 0) >= 1
+    assert origin.key_stats(bucket.name, SMALL)["bytes_sent"] == 0
+
+
+def test_healthz_and_escaped_key_named_healthz(proxy, bucket, origin):
+    r = proxy.get("/healthz")
+    assert r.status == 200
+    assert origin.stats()["total"] == 0, "GET /healthz must not reach S3"
+    obj = bucket[HEALTHZ_KEY]
+    r = proxy.get("/%68ealthz")
+    assert_full_object(r, obj, cache="MISS")
+
+
+def test_percent_encoded_slash_and_spaces_are_decoded(proxy, bucket):
+    obj = bucket[TEXT]
+    r = proxy.get("/text%2Fhello.txt")
+    assert_full_object(r, obj)
+    odd = bucket[ODD_KEY]
+    assert url_path(ODD_KEY) != "/" + ODD_KEY  # the test really exercises decoding
+    r = proxy.get(url_path(ODD_KEY))
+    assert r.status == 200 and sha256(r.body) == odd.sha256
+
+
+def test_query_string_is_not_part_of_the_key(proxy, bucket):
+    obj = bucket[SMALL]
+    r = proxy.get(obj.path + "?x-id=GetObject")
+    assert_full_object(r, obj)
