@@ -197,6 +197,7 @@ void H1Connection::start_request(http::Request req) {
     is_head_ = req_.method == http::Method::head;
     key_.clear();
     range_ = {};
+    error_probed_ = false;
     if (req_.path == "/healthz" && req_.method != http::Method::other) {
         respond_simple(200, "text/plain", "ok\n");
         return;
@@ -258,6 +259,21 @@ void H1Connection::on_origin_head(const Status& status, const s3::HttpResponseHe
                               "The specified key does not exist.");
                 return;
             case 403:
+                if (code.empty() && !error_probed_) {
+                    // A HEAD answer has no body, so S3's reason (SignatureDoesNotMatch,
+                    // AccessDenied, ...) is unknown: ask once with a 1-byte GET, which has one.
+                    error_probed_ = true;
+                    auto probe = w_.shared().origin.get(key_, std::make_pair(0, 0), "");
+                    if (probe.ok()) {
+                        auto next = std::make_unique<OriginHead>(*this);
+                        next->start(std::move(probe).value());
+                        // The finished handler is on the stack: free it next turn.
+                        std::shared_ptr<OriginHead> old(origin_head_.release());
+                        w_.ring().defer([old] {});
+                        origin_head_ = std::move(next);
+                        return;
+                    }
+                }
                 XS3_LOG_WARN("S3 refused the proxy's request", kv("key", key_),
                              kv("code", code.empty() ? std::string("AccessDenied") : code));
                 respond_error(403, code.empty() ? "AccessDenied" : code, "Access Denied");

@@ -111,6 +111,7 @@ private:
     http::Request req_;
     std::string key_;
     bool is_head_ = false;
+    bool error_probed_ = false;
     http::RangeResult range_;
     uint64_t size_ = 0;
     s3::HttpResponseHead meta_;  // the origin's HEAD answer
