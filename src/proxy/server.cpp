@@ -15,10 +15,14 @@ void SharedState::cache_failed(const Status& why) {
     if (cache_writable.exchange(false)) {
         XS3_LOG_WARN("cache cannot be written; serving passthrough until it recovers",
                      kv("error", why.to_string()));
-        // Probe again later, off the rings.
+        // Probe again every few seconds, off the rings, until it works or we shut down.
         blocking.submit([this] {
-            for (int i = 0; i < 600; ++i) {
-                std::this_thread::sleep_for(std::chrono::seconds(5));
+            for (;;) {
+                {
+                    std::unique_lock lk(probe_mu_);
+                    if (probe_cv_.wait_for(lk, std::chrono::seconds(5), [this] { return stopping_; }))
+                        return;
+                }
                 if (store.check_writable().ok()) {
                     cache_writable.store(true);
                     XS3_LOG_INFO("cache is writable again");
@@ -27,6 +31,14 @@ void SharedState::cache_failed(const Status& why) {
             }
         });
     }
+}
+
+SharedState::~SharedState() {
+    {
+        std::lock_guard lk(probe_mu_);
+        stopping_ = true;
+    }
+    probe_cv_.notify_all();
 }
 
 Worker::Worker(SharedState& shared, int id, int listen_fd)

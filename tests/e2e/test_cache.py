@@ -161,3 +161,23 @@ def test_concurrent_misses_share_one_download(proxy, bucket, origin):
         assert_full_object(c.response, obj)
     assert bucket.key_stats(MEDIUM)["bytes_sent"] == obj.size, \
         "concurrent misses downloaded the object more than once"
+
+
+def test_unwritable_cache_dir_gives_passthrough(proxy_factory, bucket, tmp_path):
+    """A cache directory that cannot be created (its parent is a regular file) must not stop the
+    proxy: it serves every GET straight from S3, marked x-cache: PASS, and caches nothing."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_bytes(b"x")
+    p = proxy_factory(bucket, cache_dir=tmp_path / "cache-parent", start=False)
+    p.cache_dir = blocker / "cache"
+    p.start()
+    obj = bucket[MEDIUM]
+    before = origin_gets(bucket, MEDIUM)
+    for _ in range(2):
+        assert_full_object(p.get(obj.path), obj, cache="PASS")
+    assert origin_gets(bucket, MEDIUM) == before + 2, "each passthrough GET reaches S3"
+    r = p.get(obj.path, headers={"Range": "bytes=100-199"})
+    assert r.status == 206
+    assert r.body == obj.data[100:200]
+    assert r.header("x-cache") == "PASS"
+    assert "passthrough" in p.log_path.read_text()

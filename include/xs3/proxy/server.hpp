@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -65,9 +67,17 @@ struct SharedState {
     std::atomic<uint64_t> connections{0};
     Counters counters;
 
+    // Wakes the cache probe (if any) so the blocking pool can be joined.
+    ~SharedState();
+
     // Called when a cache write failed in a way that says the cache is unusable (read-only,
     // missing, full): serve passthrough and probe again later.
     void cache_failed(const Status& why);
+
+private:
+    std::mutex probe_mu_;
+    std::condition_variable probe_cv_;
+    bool stopping_ = false;
 };
 
 class H1Connection;
