@@ -136,10 +136,53 @@ struct CurlClient::SocketState final : ring::Op {
     bool retry_pending = false;  // get_sqe failed; a deferred task re-arms
     bool removed = false;        // curl no longer watches this socket (or the client is gone)
 
+    // Removed states that still wait for a CQE (or a deferred retry) live in this thread's
+    // graveyard: reachable, countable, and freed at thread exit if the ring never delivers.
+    struct Graveyard {
+        SocketState* head = nullptr;
+        size_t count = 0;
+        ~Graveyard() {
+            // Past this point nothing can run this thread's ring, so no CQE can arrive for them.
+            while (head != nullptr) {
+                SocketState* s = head;
+                s->unbury();
+                delete s;
+            }
+        }
+    };
+    static thread_local Graveyard graveyard;
+    bool buried = false;
+    SocketState* prev = nullptr;
+    SocketState* next = nullptr;
+
     bool busy() const noexcept { return in_flight || dispatching || retry_pending; }
-    // Frees the object once it is removed and nothing references it any more.
+    // Frees the object once it is removed and no CQE or stack frame refers to it any more.
     void release_if_done() noexcept {
-        if (removed && !busy()) delete this;
+        if (!removed) return;
+        if (busy()) {
+            bury();
+            return;
+        }
+        unbury();
+        delete this;
+    }
+    void bury() noexcept {
+        if (buried) return;
+        buried = true;
+        prev = nullptr;
+        next = graveyard.head;
+        if (next != nullptr) next->prev = this;
+        graveyard.head = this;
+        ++graveyard.count;
+    }
+    void unbury() noexcept {
+        if (!buried) return;
+        buried = false;
+        if (prev != nullptr) prev->next = next;
+        if (next != nullptr) next->prev = prev;
+        if (graveyard.head == this) graveyard.head = next;
+        prev = next = nullptr;
+        --graveyard.count;
     }
 
     void complete(int res, uint32_t flags) noexcept override {
@@ -155,6 +198,12 @@ struct CurlClient::SocketState final : ring::Op {
         release_if_done();
     }
 };
+
+thread_local CurlClient::SocketState::Graveyard CurlClient::SocketState::graveyard;
+
+size_t CurlClient::sockets_awaiting_cqe() noexcept {
+    return SocketState::graveyard.count;
+}
 
 namespace {
 

@@ -95,6 +95,10 @@ class CurlClient {
 
     ring::Ring& ring() noexcept { return ring_; }
 
+    // Sockets on this thread that curl (or a destroyed client) gave up but whose poll op still
+    // awaits its CQE; they free themselves when it arrives. For tests and diagnostics.
+    static size_t sockets_awaiting_cqe() noexcept;
+
   private:
     struct Transfer;
     struct SocketState;
