@@ -698,6 +698,14 @@ void CurlClient::after_curl() noexcept {
             --curl_depth_;
             continue;
         }
+        Transfer* done = it->second.get();
+        if (done->head_final && !done->head_delivered) {
+            // A response without body bytes (HEAD, 304, or one that broke off right after its
+            // head): the head goes out now, while cancel(id) from on_head still finds the id.
+            done->deliver_head();
+            it = transfers_.find(id);
+            if (it == transfers_.end()) continue;
+        }
         std::unique_ptr<Transfer> t = std::move(it->second);
         transfers_.erase(it);
         finish(std::move(t), rc);
@@ -720,15 +728,8 @@ void CurlClient::finish(std::unique_ptr<Transfer> t, int curl_code) noexcept {
                                                ": transfer ended without a response head");
     }
     TransferHandler* handler = t->handler;
-    // The head goes out even on a failed transfer once it was complete: callers see status and
-    // headers of a response whose body then broke off.
-    bool deliver_head = t->head_final && !t->head_delivered;
-    HttpResponseHead head;
-    if (deliver_head) head = std::move(t->head);
     destroy_transfer(std::move(t));
-    if (handler == nullptr) return;
-    if (deliver_head) handler->on_head(head);
-    handler->on_complete(status);
+    if (handler != nullptr) handler->on_complete(status);
 }
 
 }  // namespace xs3::s3
