@@ -136,10 +136,53 @@ struct CurlClient::SocketState final : ring::Op {
     bool retry_pending = false;  // get_sqe failed; a deferred task re-arms
     bool removed = false;        // curl no longer watches this socket (or the client is gone)
 
+    // Removed states that still wait for a CQE (or a deferred retry) live in this thread's
+    // graveyard: reachable, countable, and freed at thread exit if the ring never delivers.
+    struct Graveyard {
+        SocketState* head = nullptr;
+        size_t count = 0;
+        ~Graveyard() {
+            // Past this point nothing can run this thread's ring, so no CQE can arrive for them.
+            while (head != nullptr) {
+                SocketState* s = head;
+                s->unbury();
+                delete s;
+            }
+        }
+    };
+    static thread_local Graveyard graveyard;
+    bool buried = false;
+    SocketState* prev = nullptr;
+    SocketState* next = nullptr;
+
     bool busy() const noexcept { return in_flight || dispatching || retry_pending; }
-    // Frees the object once it is removed and nothing references it any more.
+    // Frees the object once it is removed and no CQE or stack frame refers to it any more.
     void release_if_done() noexcept {
-        if (removed && !busy()) delete this;
+        if (!removed) return;
+        if (busy()) {
+            bury();
+            return;
+        }
+        unbury();
+        delete this;
+    }
+    void bury() noexcept {
+        if (buried) return;
+        buried = true;
+        prev = nullptr;
+        next = graveyard.head;
+        if (next != nullptr) next->prev = this;
+        graveyard.head = this;
+        ++graveyard.count;
+    }
+    void unbury() noexcept {
+        if (!buried) return;
+        buried = false;
+        if (prev != nullptr) prev->next = next;
+        if (next != nullptr) next->prev = prev;
+        if (graveyard.head == this) graveyard.head = next;
+        prev = next = nullptr;
+        --graveyard.count;
     }
 
     void complete(int res, uint32_t flags) noexcept override {
@@ -155,6 +198,12 @@ struct CurlClient::SocketState final : ring::Op {
         release_if_done();
     }
 };
+
+thread_local CurlClient::SocketState::Graveyard CurlClient::SocketState::graveyard;
+
+size_t CurlClient::sockets_awaiting_cqe() noexcept {
+    return SocketState::graveyard.count;
+}
 
 namespace {
 
@@ -649,6 +698,14 @@ void CurlClient::after_curl() noexcept {
             --curl_depth_;
             continue;
         }
+        Transfer* done = it->second.get();
+        if (done->head_final && !done->head_delivered) {
+            // A response without body bytes (HEAD, 304, or one that broke off right after its
+            // head): the head goes out now, while cancel(id) from on_head still finds the id.
+            done->deliver_head();
+            it = transfers_.find(id);
+            if (it == transfers_.end()) continue;
+        }
         std::unique_ptr<Transfer> t = std::move(it->second);
         transfers_.erase(it);
         finish(std::move(t), rc);
@@ -671,15 +728,8 @@ void CurlClient::finish(std::unique_ptr<Transfer> t, int curl_code) noexcept {
                                                ": transfer ended without a response head");
     }
     TransferHandler* handler = t->handler;
-    // The head goes out even on a failed transfer once it was complete: callers see status and
-    // headers of a response whose body then broke off.
-    bool deliver_head = t->head_final && !t->head_delivered;
-    HttpResponseHead head;
-    if (deliver_head) head = std::move(t->head);
     destroy_transfer(std::move(t));
-    if (handler == nullptr) return;
-    if (deliver_head) handler->on_head(head);
-    handler->on_complete(status);
+    if (handler != nullptr) handler->on_complete(status);
 }
 
 }  // namespace xs3::s3

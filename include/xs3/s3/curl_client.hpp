@@ -5,6 +5,8 @@
 // Everything here runs on the ring's thread. Handlers are called from curl's write callback
 // (on_head, on_body) or right after curl returns (on_complete); they may call start(), pause(),
 // resume() and cancel() on the client, but must not destroy the client from inside a callback.
+// Destroy the client on the ring's thread; poll ops it leaves in flight free their state when the
+// ring next dispatches their CQEs (or at thread exit if the ring goes away first).
 #pragma once
 
 #include <chrono>
@@ -47,7 +49,9 @@ struct HttpResponseHead {
 class TransferHandler {
   public:
     // The final response head (1xx skipped). Called once, before any body byte; for responses
-    // without a body it comes right before on_complete.
+    // without a body it comes right before on_complete. A transfer that fails after its head was
+    // complete still gets on_head (then on_complete with the error); one that fails before it
+    // gets only on_complete.
     virtual void on_head(const HttpResponseHead& head) noexcept = 0;
     // Body bytes. Return len to accept them all, or 0 to pause: the transfer stays paused until
     // CurlClient::resume(), and then the same bytes are handed over again. Any other value fails
@@ -94,6 +98,10 @@ class CurlClient {
     size_t active() const noexcept { return transfers_.size(); }
 
     ring::Ring& ring() noexcept { return ring_; }
+
+    // Sockets on this thread that curl (or a destroyed client) gave up but whose poll op still
+    // awaits its CQE; they free themselves when it arrives. For tests and diagnostics.
+    static size_t sockets_awaiting_cqe() noexcept;
 
   private:
     struct Transfer;
