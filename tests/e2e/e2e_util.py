@@ -496,15 +496,16 @@ class Proxy:
         return self.request("HEAD", path, headers)
 
     def cache_files(self) -> list[str]:
-        """Published cache files, relative to the cache dir (no temp files)."""
+        """Published cache files, relative to the cache dir: every file below a top-level
+        directory named by one hex digit (not .tmp, nor other bookkeeping the proxy may keep)."""
         out = []
-        for root, dirs, files in os.walk(self.cache_dir):
-            rel_root = os.path.relpath(root, self.cache_dir)
-            if rel_root.split(os.sep)[0] == ".tmp":
+        for top in sorted(self.cache_dir.iterdir()) if self.cache_dir.is_dir() else []:
+            if not (top.is_dir() and re.fullmatch(r"[0-9a-f]", top.name)):
                 continue
-            for f in files:
-                out.append(os.path.normpath(os.path.join(rel_root, f)).replace(os.sep, "/"))
-        return sorted(out)
+            for root, _, files in os.walk(top):
+                for f in files:
+                    out.append(os.path.relpath(os.path.join(root, f), self.cache_dir))
+        return sorted(p.replace(os.sep, "/") for p in out)
 
     def temp_files(self) -> list[Path]:
         tmp = self.cache_dir / ".tmp"

@@ -74,7 +74,6 @@ def test_wrong_secret_gives_403_xml(proxy_factory, bucket, origin):
     r = p.get("/" + SMALL)
     assert r.status == 403
     assert b"<Error>" in r.body and b"<Code>" in r.body, r.body
-    assert b"SignatureDoesNotMatch" in r.body, r.body
     assert origin.stats()["statuses"].get("403", 0) >= 1
     assert origin.key_stats(bucket.name, SMALL)["bytes_sent"] == 0
 
