@@ -294,6 +294,8 @@ CurlClient::TransferId CurlClient::start(HttpRequest request, TransferHandler* h
     }
     tp->easy = easy;
     curl_easy_setopt(easy, CURLOPT_URL, tp->url.c_str());
+    // S3 signs the path exactly as sent: keys holding "//", "./" or "../" must not be rewritten.
+    curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, reinterpret_cast<void*>(static_cast<uintptr_t>(id)));
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, tp->error_buffer);
