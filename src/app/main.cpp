@@ -86,7 +86,8 @@ int main(int argc, char** argv) {
     origin.endpoint.path_style = cfg.s3_force_path_style;
     origin.connect_timeout = cfg.upstream_connect_timeout;
     origin.timeout = cfg.upstream_timeout;
-    if (!s3::is_valid_bucket_name(cfg.bucket)) die("invalid value for --bucket: '" + cfg.bucket + "'");
+    if (!s3::is_valid_bucket_name(cfg.bucket))
+        die("invalid value for --bucket: '" + cfg.bucket + "'");
 
     proxy::ProxyOptions po;
     po.limits.max_header_bytes = cfg.max_header_bytes;
@@ -125,8 +126,9 @@ int main(int argc, char** argv) {
     std::vector<int> fds;
     for (unsigned i = 0; i < workers; ++i) {
         auto fd = net::listen_tcp(cfg.bind_ip, cfg.port);
-        if (!fd.ok()) die("cannot listen on " + cfg.bind_ip + ":" + std::to_string(cfg.port) +
-                          ": " + fd.status().message());
+        if (!fd.ok())
+            die("cannot listen on " + cfg.bind_ip + ":" + std::to_string(cfg.port) + ": " +
+                fd.status().message());
         fds.push_back(fd.value());
     }
     std::vector<std::unique_ptr<proxy::Worker>> ws;
@@ -151,8 +153,10 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&sigs, &sig);
     XS3_LOG_INFO("shutting down: draining connections", kv("signal", sig));
-    for (auto& w : ws) w->drain(std::chrono::seconds(10));
-    for (auto& t : threads) t.join();
+    for (auto& w : ws)
+        w->drain(std::chrono::seconds(10));
+    for (auto& t : threads)
+        t.join();
     ws.clear();
     shared.reset();
     XS3_LOG_INFO("stopped");

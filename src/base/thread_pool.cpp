@@ -19,7 +19,8 @@ ThreadPool::~ThreadPool() {
         stopping_ = true;
     }
     cv_.notify_all();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_)
+        t.join();
 }
 
 void ThreadPool::submit(std::function<void()> job) {

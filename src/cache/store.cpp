@@ -111,7 +111,8 @@ struct FreeDeleter {
 
 Store::Store(std::string root, unsigned level) : root_(std::move(root)), level_(level) {
     // Trailing slashes would make root_.size() disagree with the prefix object_path() builds.
-    while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+    while (root_.size() > 1 && root_.back() == '/')
+        root_.pop_back();
 }
 
 Result<std::optional<Entry>> Store::lookup(const CacheKey& key) const {

@@ -14,7 +14,7 @@ namespace xs3::fetch {
 // written to the file while the other fills. When both are busy the transfer is paused, so memory
 // per chunk is 2 x write_size whatever the object size.
 class Download::ChunkFetcher final : public s3::TransferHandler {
-public:
+  public:
     ChunkFetcher(std::shared_ptr<Download> d, size_t index)
         : d_(std::move(d)),
           index_(index),
@@ -124,7 +124,7 @@ public:
         settle();
     }
 
-private:
+  private:
     // Called whenever the transfer or a write ends: decides what the chunk does next.
     void settle() noexcept {
         if (aborted_) {
@@ -153,9 +153,9 @@ private:
         static thread_local std::minstd_rand rng(std::random_device{}());
         auto delay = std::chrono::milliseconds(
             std::uniform_int_distribution<int64_t>(base.count() / 2, base.count())(rng));
-        XS3_LOG_WARN("chunk fetch failed; retrying", kv("object", d_->name_),
-                     kv("chunk", index_), kv("attempt", attempt_),
-                     kv("delay_ms", delay.count()), kv("error", error_.to_string()));
+        XS3_LOG_WARN("chunk fetch failed; retrying", kv("object", d_->name_), kv("chunk", index_),
+                     kv("attempt", attempt_), kv("delay_ms", delay.count()),
+                     kv("error", error_.to_string()));
         retry_timer_ = d_->ring_->add_timer(delay, [this] {
             retry_timer_ = {};
             if (!aborted_) start();
@@ -253,7 +253,8 @@ Download::Download(std::string name, uint64_t size, DownloadOptions options)
     : name_(std::move(name)), size_(size), options_(std::move(options)) {
     plan_ = plan_chunks(size_, options_.planner);
     written_.reset(new std::atomic<uint64_t>[plan_.chunks.size() + 1]);
-    for (size_t i = 0; i <= plan_.chunks.size(); ++i) written_[i].store(0);
+    for (size_t i = 0; i <= plan_.chunks.size(); ++i)
+        written_[i].store(0);
     chunk_started_.assign(plan_.chunks.size(), 0);
 }
 
@@ -285,7 +286,8 @@ void Download::notify_waiters() {
         std::lock_guard lk(mu_);
         ws.swap(waiters_);
     }
-    for (auto& w : ws) w.ring->post(std::move(w.wake));
+    for (auto& w : ws)
+        w.ring->post(std::move(w.wake));
 }
 
 uint64_t Download::available_from(uint64_t pos) const noexcept {
@@ -379,7 +381,9 @@ void Download::fail(Status why) {
     set_state(State::failed);
 }
 
-void Download::abandon() { finish(Status(Code::cancelled, "abandoned: every reader left")); }
+void Download::abandon() {
+    finish(Status(Code::cancelled, "abandoned: every reader left"));
+}
 
 void Download::finish(const Status& status) {
     if (finished_) return;
@@ -391,8 +395,10 @@ void Download::finish(const Status& status) {
         }
         // abort() may retire a fetcher synchronously, which edits active_.
         std::vector<ChunkFetcher*> live;
-        for (auto& f : active_) live.push_back(f.get());
-        for (auto* f : live) f->abort();
+        for (auto& f : active_)
+            live.push_back(f.get());
+        for (auto* f : live)
+            f->abort();
         set_state(State::failed);
     } else {
         set_state(State::complete);

@@ -73,7 +73,9 @@ Acceptor::~Acceptor() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-void Acceptor::start() { arm(); }
+void Acceptor::start() {
+    arm();
+}
 
 void Acceptor::arm() noexcept {
     if (armed_ || stopped_) return;

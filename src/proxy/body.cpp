@@ -74,8 +74,8 @@ void H1Connection::body_step() noexcept {
     }
     io_uring_sqe* in = w_.ring().get_sqe(&splice_in_op_);
     io_uring_sqe* out = w_.ring().get_sqe(&splice_out_op_);
-    io_uring_prep_splice(in, file_fd_, static_cast<int64_t>(file_base_ + pos_), pipe_.write_fd,
-                         -1, n, SPLICE_F_MOVE);
+    io_uring_prep_splice(in, file_fd_, static_cast<int64_t>(file_base_ + pos_), pipe_.write_fd, -1,
+                         n, SPLICE_F_MOVE);
     in->flags |= IOSQE_IO_LINK;
     io_uring_prep_splice(out, pipe_.read_fd, -1, fd_, -1, n, SPLICE_F_MOVE);
     splices_pending_ = 2;

@@ -229,7 +229,9 @@ void H1Connection::response_done() {
     }
 }
 
-void H1Connection::op_done() noexcept { --inflight_; }
+void H1Connection::op_done() noexcept {
+    --inflight_;
+}
 
 void H1Connection::close(const char* why) {
     if (state_ == State::closed) return;

@@ -88,8 +88,7 @@ void H1Connection::Passthrough::start(s3::HttpRequest req) {
 
 void H1Connection::Passthrough::on_head(const s3::HttpResponseHead& head) noexcept {
     ok_ = head.status == 200 || head.status == 206;
-    if (!ok_)
-        XS3_LOG_WARN("passthrough GET failed", kv("status", head.status), kv("key", c_.key_));
+    if (!ok_) XS3_LOG_WARN("passthrough GET failed", kv("status", head.status), kv("key", c_.key_));
 }
 
 size_t H1Connection::Passthrough::on_body(const char* data, size_t len) noexcept {
@@ -151,7 +150,8 @@ void H1Connection::respond_error(int status, std::string_view code, std::string_
                                  std::initializer_list<std::pair<const char*, std::string>> extra) {
     http::ResponseHead head;
     head.status = status;
-    for (auto& e : extra) head.headers.add(e.first, e.second);
+    for (auto& e : extra)
+        head.headers.add(e.first, e.second);
     std::string body = s3::render_error_xml(code, message, "/" + key_, "");
     head.headers.add("Content-Type", "application/xml");
     head.headers.add("Content-Length", std::to_string(is_head_ ? 0 : body.size()));
@@ -166,17 +166,18 @@ http::ResponseHead H1Connection::object_head(const char* cache_status) const {
     uint64_t len = partial ? range_.length() : size_;
     head.headers.add("Content-Length", std::to_string(len));
     if (partial)
-        head.headers.add("Content-Range", http::content_range_value(range_.first, range_.last, size_));
+        head.headers.add("Content-Range",
+                         http::content_range_value(range_.first, range_.last, size_));
     head.headers.add("Accept-Ranges", "bytes");
     for (const auto& [name, value] : meta_.headers) {
         if (name == "etag" || name == "last-modified" || name == "content-type" ||
             name == "cache-control" || name == "content-encoding" ||
             name == "content-disposition" || name == "content-language" || name == "expires" ||
             name.rfind("x-amz-meta-", 0) == 0 || name == "x-amz-version-id")
-            head.headers.add(name == "etag"            ? "ETag"
-                             : name == "last-modified" ? "Last-Modified"
-                             : name == "content-type"  ? "Content-Type"
-                             : name == "cache-control" ? "Cache-Control"
+            head.headers.add(name == "etag"               ? "ETag"
+                             : name == "last-modified"    ? "Last-Modified"
+                             : name == "content-type"     ? "Content-Type"
+                             : name == "cache-control"    ? "Cache-Control"
                              : name == "content-encoding" ? "Content-Encoding"
                                                           : name,
                              value);
@@ -333,7 +334,8 @@ void H1Connection::on_origin_head(const Status& status, const s3::HttpResponseHe
     uint64_t id = id_;
     uint64_t gen = req_gen_;
     shared->blocking.submit([shared, ck, w, id, gen] {
-        auto result = std::make_shared<Result<std::optional<cache::Entry>>>(shared->store.lookup(ck));
+        auto result =
+            std::make_shared<Result<std::optional<cache::Entry>>>(shared->store.lookup(ck));
         w->ring().post([w, id, gen, result] {
             H1Connection* c = w->find(id);
             if (c == nullptr || c->req_gen_ != gen || c->state_ != State::handling) return;
@@ -344,7 +346,8 @@ void H1Connection::on_origin_head(const Status& status, const s3::HttpResponseHe
 
 void H1Connection::on_lookup(Result<std::optional<cache::Entry>> result) {
     if (!result.ok())
-        XS3_LOG_WARN("cache lookup failed", kv("key", key_), kv("error", result.status().to_string()));
+        XS3_LOG_WARN("cache lookup failed", kv("key", key_),
+                     kv("error", result.status().to_string()));
     if (result.ok() && result.value().has_value()) {
         cache::Entry& e = *result.value();
         const std::string* etag = meta_.get("etag");
@@ -403,8 +406,8 @@ void H1Connection::start_miss() {
         std::string key = key_;
         bool direct = shared.options.direct_io;
         shared.blocking.submit([sp, w, ck, key, etag, meta, direct, dl] {
-            auto temp = std::make_shared<Result<cache::TempFile>>(
-                sp->store.create_temp(ck, meta, direct));
+            auto temp =
+                std::make_shared<Result<cache::TempFile>>(sp->store.create_temp(ck, meta, direct));
             // Readers need their own read-only descriptor: the temp file is opened write-only.
             int read_fd = -1;
             if (temp->ok()) {
@@ -441,27 +444,26 @@ void H1Connection::start_miss() {
                     return r.ok() ? std::move(r).value() : s3::HttpRequest{};
                 };
                 fetch::Download* raw = dl.get();
-                dl->start(w->ring(), w->curl(), factory,
-                          [sp, ck, tf, raw, key](const Status& st) {
-                              if (!st.ok()) {
-                                  XS3_LOG_WARN("download failed", kv("key", key),
-                                               kv("error", st.to_string()));
-                                  sp->blocking.submit([sp, tf] { sp->store.discard(std::move(*tf)); });
-                                  sp->downloads.remove(ck.hex, raw);
-                                  return;
-                              }
-                              sp->blocking.submit([sp, ck, tf, raw, key] {
-                                  Status ps = sp->store.publish(std::move(*tf), ck);
-                                  if (!ps.ok()) {
-                                      XS3_LOG_WARN("publish failed", kv("key", key),
-                                                   kv("error", ps.to_string()));
-                                      sp->cache_failed(ps);
-                                  } else {
-                                      XS3_LOG_DEBUG("object cached", kv("key", key));
-                                  }
-                                  sp->downloads.remove(ck.hex, raw);
-                              });
-                          });
+                dl->start(w->ring(), w->curl(), factory, [sp, ck, tf, raw, key](const Status& st) {
+                    if (!st.ok()) {
+                        XS3_LOG_WARN("download failed", kv("key", key),
+                                     kv("error", st.to_string()));
+                        sp->blocking.submit([sp, tf] { sp->store.discard(std::move(*tf)); });
+                        sp->downloads.remove(ck.hex, raw);
+                        return;
+                    }
+                    sp->blocking.submit([sp, ck, tf, raw, key] {
+                        Status ps = sp->store.publish(std::move(*tf), ck);
+                        if (!ps.ok()) {
+                            XS3_LOG_WARN("publish failed", kv("key", key),
+                                         kv("error", ps.to_string()));
+                            sp->cache_failed(ps);
+                        } else {
+                            XS3_LOG_DEBUG("object cached", kv("key", key));
+                        }
+                        sp->downloads.remove(ck.hex, raw);
+                    });
+                });
             });
         });
     }
@@ -481,11 +483,12 @@ void H1Connection::on_download_state() {
             if (c == nullptr || c->req_gen_ != gen || c->state_ != State::handling) return;
             c->on_download_state();
         });
-        if (!waiting) w_.ring().defer([w, id, gen] {
-            H1Connection* c = w->find(id);
-            if (c == nullptr || c->req_gen_ != gen || c->state_ != State::handling) return;
-            c->on_download_state();
-        });
+        if (!waiting)
+            w_.ring().defer([w, id, gen] {
+                H1Connection* c = w->find(id);
+                if (c == nullptr || c->req_gen_ != gen || c->state_ != State::handling) return;
+                c->on_download_state();
+            });
         return;
     }
     if (st == fetch::Download::State::failed && download_->bytes_fetched() == 0) {

@@ -8,8 +8,9 @@ namespace xs3::proxy {
 Origin::Origin(OriginOptions options)
     : options_(std::move(options)), signer_(options_.region, "s3") {}
 
-Result<s3::HttpRequest> Origin::build(const char* method, const std::string& key,
-                              std::vector<std::pair<std::string, std::string>> extra) const {
+Result<s3::HttpRequest> Origin::build(
+    const char* method, const std::string& key,
+    std::vector<std::pair<std::string, std::string>> extra) const {
     auto built = s3::build_object_request(options_.endpoint, options_.bucket, key);
     if (!built.ok()) return built.status();
     const s3::ObjectUrl& url = built.value();
@@ -20,7 +21,8 @@ Result<s3::HttpRequest> Origin::build(const char* method, const std::string& key
     req.low_speed_timeout = options_.timeout;
     std::vector<std::pair<std::string, std::string>> headers;
     headers.emplace_back("host", url.host_header);
-    for (auto& h : extra) headers.push_back(h);
+    for (auto& h : extra)
+        headers.push_back(h);
     if (!options_.credentials.anonymous()) {
         s3::SigningRequest sr;
         sr.method = method;
@@ -29,23 +31,27 @@ Result<s3::HttpRequest> Origin::build(const char* method, const std::string& key
         sr.payload_hash = s3::kEmptyPayloadSha256;
         sr.timestamp = std::time(nullptr);
         s3::SigningResult signed_req = signer_.sign(sr, options_.credentials);
-        for (auto& h : signed_req.headers) headers.push_back(h);
+        for (auto& h : signed_req.headers)
+            headers.push_back(h);
     }
     // Host is sent as signed rather than left to curl, so the two can never differ.
-    for (auto& h : headers) req.headers.push_back(std::move(h));
+    for (auto& h : headers)
+        req.headers.push_back(std::move(h));
     return req;
 }
 
-Result<s3::HttpRequest> Origin::head(const std::string& key) const { return build("HEAD", key, {}); }
+Result<s3::HttpRequest> Origin::head(const std::string& key) const {
+    return build("HEAD", key, {});
+}
 
 Result<s3::HttpRequest> Origin::get(const std::string& key,
-                            std::optional<std::pair<uint64_t, uint64_t>> range,
-                            const std::string& etag) const {
+                                    std::optional<std::pair<uint64_t, uint64_t>> range,
+                                    const std::string& etag) const {
     std::vector<std::pair<std::string, std::string>> extra;
     if (!etag.empty()) extra.emplace_back("if-match", etag);
     if (range)
-        extra.emplace_back("range", "bytes=" + std::to_string(range->first) + "-" +
-                                        std::to_string(range->second));
+        extra.emplace_back(
+            "range", "bytes=" + std::to_string(range->first) + "-" + std::to_string(range->second));
     return build("GET", key, std::move(extra));
 }
 

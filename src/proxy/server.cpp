@@ -20,7 +20,8 @@ void SharedState::cache_failed(const Status& why) {
             for (;;) {
                 {
                     std::unique_lock lk(probe_mu_);
-                    if (probe_cv_.wait_for(lk, std::chrono::seconds(5), [this] { return stopping_; }))
+                    if (probe_cv_.wait_for(lk, std::chrono::seconds(5),
+                                           [this] { return stopping_; }))
                         return;
                 }
                 if (store.check_writable().ok()) {
@@ -52,7 +53,8 @@ void Worker::teardown() {
     if (acceptor_) acceptor_->stop();
     curl_.reset();
     // Let cancelled ops deliver their CQEs before the ring and what they point into go away.
-    for (int i = 0; i < 20; ++i) ring_->run_once(std::chrono::milliseconds(1));
+    for (int i = 0; i < 20; ++i)
+        ring_->run_once(std::chrono::milliseconds(1));
     acceptor_.reset();
     recv_buffers_.reset();
     pipes_.reset();
@@ -85,7 +87,8 @@ Status Worker::run() {
     if (!cc.ok()) return cc.status();
     curl_ = std::move(cc).value();
 
-    acceptor_ = std::make_unique<net::Acceptor>(*ring_, listen_fd_, [this](int fd) { on_accept(fd); });
+    acceptor_ =
+        std::make_unique<net::Acceptor>(*ring_, listen_fd_, [this](int fd) { on_accept(fd); });
     listen_fd_ = -1;
     acceptor_->start();
     ring_->run();
@@ -132,15 +135,19 @@ void Worker::drain(std::chrono::milliseconds deadline) {
         drain_deadline_ = ring::Clock::now() + deadline;
         if (acceptor_) acceptor_->stop();
         std::vector<H1Connection*> all;
-        for (auto& [id, c] : connections_) all.push_back(c.get());
-        for (auto* c : all) c->finish_after_response();
+        for (auto& [id, c] : connections_)
+            all.push_back(c.get());
+        for (auto* c : all)
+            c->finish_after_response();
         ring_->add_timer(deadline, [this] {
             std::vector<H1Connection*> rest;
-            for (auto& [id, c] : connections_) rest.push_back(c.get());
+            for (auto& [id, c] : connections_)
+                rest.push_back(c.get());
             if (!rest.empty())
                 XS3_LOG_WARN("drain deadline passed; closing connections",
                              kv("connections", rest.size()));
-            for (auto* c : rest) c->close("drain deadline");
+            for (auto* c : rest)
+                c->close("drain deadline");
             ring_->add_timer(std::chrono::milliseconds(50), [this] { ring_->stop(); });
         });
         check_drained();

@@ -13,7 +13,7 @@
 namespace xs3 {
 
 class ThreadPool {
-public:
+  public:
     explicit ThreadPool(unsigned threads, const char* name = "xs3-blocking");
     ~ThreadPool();  // runs what is queued, then joins
     ThreadPool(const ThreadPool&) = delete;
@@ -22,7 +22,7 @@ public:
     void submit(std::function<void()> job);
     size_t queued() const;
 
-private:
+  private:
     void loop();
     mutable std::mutex mu_;
     std::condition_variable cv_;

@@ -27,9 +27,9 @@ namespace xs3::fetch {
 
 struct DownloadOptions {
     PlannerOptions planner;
-    unsigned max_attempts = 4;  // per chunk, first try included
+    unsigned max_attempts = 4;               // per chunk, first try included
     std::chrono::milliseconds backoff{100};  // doubled per attempt, with jitter
-    size_t write_size = 256 * 1024;  // bytes per file write
+    size_t write_size = 256 * 1024;          // bytes per file write
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds low_speed_timeout{30000};
 };
@@ -38,7 +38,7 @@ struct DownloadOptions {
 using RangeRequestFactory = std::function<s3::HttpRequest(uint64_t first, uint64_t last)>;
 
 class Download : public std::enable_shared_from_this<Download> {
-public:
+  public:
     enum class State { creating, running, complete, failed };
 
     Download(std::string name, uint64_t size, DownloadOptions options);
@@ -64,7 +64,7 @@ public:
     const std::string& name() const noexcept { return name_; }
     uint64_t size() const noexcept { return size_; }
     State state() const noexcept { return state_.load(std::memory_order_acquire); }
-    Status failure() const;  // valid when state() == failed
+    Status failure() const;                       // valid when state() == failed
     int fd() const noexcept { return read_fd_; }  // for readers
     uint64_t data_offset() const noexcept { return data_offset_; }
     // Contiguous object bytes available starting at `pos` (0 if none yet).
@@ -79,7 +79,7 @@ public:
     uint64_t bytes_fetched() const noexcept { return bytes_fetched_.load(); }
     unsigned retries() const noexcept { return retries_.load(); }
 
-private:
+  private:
     struct Chunk;
     class ChunkFetcher;
     friend class ChunkFetcher;
@@ -126,7 +126,7 @@ private:
 
 // One Download per cache key across all workers. A concurrent miss joins the running one.
 class DownloadManager {
-public:
+  public:
     // Returns the running download for `key`, or creates one with `make` (second = true).
     std::pair<std::shared_ptr<Download>, bool> get_or_create(
         const std::string& key, const std::function<std::shared_ptr<Download>()>& make);
@@ -134,7 +134,7 @@ public:
     void remove(const std::string& key, const Download* d);
     size_t active() const;
 
-private:
+  private:
     mutable std::mutex mu_;
     std::unordered_map<std::string, std::shared_ptr<Download>> downloads_;
 };

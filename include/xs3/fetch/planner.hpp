@@ -7,7 +7,7 @@
 namespace xs3::fetch {
 
 struct PlannerOptions {
-    uint64_t chunk_size = 8ULL << 20;      // preferred size, clamped into [min, max]
+    uint64_t chunk_size = 8ULL << 20;  // preferred size, clamped into [min, max]
     uint64_t min_chunk_size = 1ULL << 20;
     uint64_t max_chunk_size = 256ULL << 20;
     unsigned max_concurrency = 32;

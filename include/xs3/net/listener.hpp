@@ -17,7 +17,7 @@ Result<int> listen_tcp(const std::string& ip, uint16_t port, int backlog = 4096)
 Result<uint16_t> local_port(int fd);
 
 class Acceptor {
-public:
+  public:
     using OnAccept = std::function<void(int fd)>;
     Acceptor(ring::Ring& ring, int listen_fd, OnAccept on_accept);
     ~Acceptor();
@@ -29,7 +29,7 @@ public:
     void stop();
     bool in_flight() const noexcept { return armed_; }
 
-private:
+  private:
     void on_cqe(int res, uint32_t flags) noexcept;
     void arm() noexcept;
 

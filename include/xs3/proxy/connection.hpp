@@ -30,7 +30,7 @@ namespace xs3::proxy {
 class Worker;
 
 class H1Connection {
-public:
+  public:
     H1Connection(Worker& worker, int fd, uint64_t id);
     ~H1Connection();
     H1Connection(const H1Connection&) = delete;
@@ -44,7 +44,7 @@ public:
     bool idle() const noexcept { return state_ == State::reading && !parser_.mid_request(); }
     uint64_t id() const noexcept { return id_; }
 
-private:
+  private:
     enum class State { reading, handling, sending, closed };
     enum class BodyKind { none, file, download, stream };
     class OriginHead;

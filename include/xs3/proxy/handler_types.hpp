@@ -10,7 +10,7 @@
 namespace xs3::proxy {
 
 class H1Connection::OriginHead final : public s3::TransferHandler {
-public:
+  public:
     explicit OriginHead(H1Connection& c) : c_(c) {}
     ~OriginHead();
     void start(s3::HttpRequest req);
@@ -22,7 +22,7 @@ public:
     }
     void on_complete(const Status& status) noexcept override;
 
-private:
+  private:
     H1Connection& c_;
     s3::CurlClient::TransferId tid_ = 0;
     bool active_ = false;
@@ -33,7 +33,7 @@ private:
 // Streams an origin GET straight to the client: bytes are queued in the connection's output
 // buffer, and the transfer is paused while more than `kHighWater` bytes wait to be sent.
 class H1Connection::Passthrough final : public s3::TransferHandler {
-public:
+  public:
     static constexpr size_t kHighWater = 1 << 20;
     explicit Passthrough(H1Connection& c) : c_(c) {}
     ~Passthrough();
@@ -45,7 +45,7 @@ public:
     size_t on_body(const char* data, size_t len) noexcept override;
     void on_complete(const Status& status) noexcept override;
 
-private:
+  private:
     H1Connection& c_;
     s3::CurlClient::TransferId tid_ = 0;
     bool active_ = false;

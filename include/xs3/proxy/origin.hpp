@@ -23,19 +23,20 @@ struct OriginOptions {
 };
 
 class Origin {
-public:
+  public:
     explicit Origin(OriginOptions options);
 
     const std::string& bucket() const noexcept { return options_.bucket; }
     // Fails only for keys or buckets that cannot form a URL (the caller answers 400).
     Result<s3::HttpRequest> head(const std::string& key) const;
     // GET of bytes [first, last] (inclusive) with If-Match on `etag` when it is not empty.
-    Result<s3::HttpRequest> get(const std::string& key, std::optional<std::pair<uint64_t, uint64_t>> range,
-                        const std::string& etag) const;
+    Result<s3::HttpRequest> get(const std::string& key,
+                                std::optional<std::pair<uint64_t, uint64_t>> range,
+                                const std::string& etag) const;
 
-private:
+  private:
     Result<s3::HttpRequest> build(const char* method, const std::string& key,
-                          std::vector<std::pair<std::string, std::string>> extra) const;
+                                  std::vector<std::pair<std::string, std::string>> extra) const;
     OriginOptions options_;
     s3::SigV4Signer signer_;
 };

@@ -3,11 +3,11 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -74,7 +74,7 @@ struct SharedState {
     // missing, full): serve passthrough and probe again later.
     void cache_failed(const Status& why);
 
-private:
+  private:
     std::mutex probe_mu_;
     std::condition_variable probe_cv_;
     bool stopping_ = false;
@@ -83,7 +83,7 @@ private:
 class H1Connection;
 
 class Worker {
-public:
+  public:
     Worker(SharedState& shared, int id, int listen_fd);
     ~Worker();
     Worker(const Worker&) = delete;
@@ -106,7 +106,7 @@ public:
     void forget(H1Connection* c) noexcept;  // the connection is finished; freed at end of turn
     size_t connection_count() const noexcept { return connections_.size(); }
 
-private:
+  private:
     void on_accept(int fd);
     void check_drained();
     void teardown();
