@@ -1,0 +1,80 @@
+// Pattern generation and checking; the hot loops work a word at a time.
+#include "pattern.hpp"
+
+#include <cstring>
+
+namespace xs3::s3emu {
+
+namespace {
+constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
+
+inline void store_le(char* p, uint64_t v) noexcept {
+    static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pattern words are little-endian");
+    std::memcpy(p, &v, 8);
+}
+}  // namespace
+
+uint64_t hash_name(std::string_view name) noexcept {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (unsigned char c : name) {
+        h ^= c;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+uint64_t mix64(uint64_t z) noexcept {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+Pattern::Pattern(std::string_view name, uint64_t seed, uint64_t generation) noexcept
+    : key_(mix64(hash_name(name) ^ mix64(seed + kGolden) ^
+                 mix64(generation * 0xD1B54A32D192ED03ULL + 0x8CB92BA72F3D8DD7ULL))) {}
+
+uint64_t Pattern::block(uint64_t block) const noexcept {
+    return mix64(key_ + (block + 1) * kGolden);
+}
+
+uint8_t Pattern::byte_at(uint64_t offset) const noexcept {
+    return static_cast<uint8_t>(block(offset / 8) >> (8 * (offset % 8)));
+}
+
+void Pattern::fill(char* buf, uint64_t offset, size_t len) const noexcept {
+    size_t i = 0;
+    // Leading partial block.
+    while (i < len && (offset + i) % 8 != 0) {
+        buf[i] = static_cast<char>(byte_at(offset + i));
+        ++i;
+    }
+    uint64_t b = (offset + i) / 8;
+    uint64_t x = key_ + (b + 1) * kGolden;
+    for (; i + 8 <= len; i += 8, x += kGolden)
+        store_le(buf + i, mix64(x));
+    for (; i < len; ++i)
+        buf[i] = static_cast<char>(byte_at(offset + i));
+}
+
+size_t Pattern::verify(const char* buf, uint64_t offset, size_t len) const noexcept {
+    size_t i = 0;
+    while (i < len && (offset + i) % 8 != 0) {
+        if (static_cast<uint8_t>(buf[i]) != byte_at(offset + i)) return i;
+        ++i;
+    }
+    uint64_t x = key_ + ((offset + i) / 8 + 1) * kGolden;
+    for (; i + 8 <= len; i += 8, x += kGolden) {
+        uint64_t want = mix64(x), got;
+        std::memcpy(&got, buf + i, 8);
+        if (got != want) {
+            for (size_t k = 0; k < 8; ++k)
+                if (static_cast<uint8_t>(got >> (8 * k)) != static_cast<uint8_t>(want >> (8 * k)))
+                    return i + k;
+        }
+    }
+    for (; i < len; ++i)
+        if (static_cast<uint8_t>(buf[i]) != byte_at(offset + i)) return i;
+    return len;
+}
+
+}  // namespace xs3::s3emu
