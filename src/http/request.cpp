@@ -1,0 +1,37 @@
+// percent_decode.
+#include "xs3/http/request.hpp"
+
+namespace xs3::http {
+
+namespace {
+int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+}  // namespace
+
+Result<std::string> percent_decode(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '%') {
+            out += s[i];
+            continue;
+        }
+        if (s.size() - i < 3) {
+            return Status(Code::invalid_argument, "truncated percent escape");
+        }
+        int hi = hex_value(s[i + 1]);
+        int lo = hex_value(s[i + 2]);
+        if (hi < 0 || lo < 0) return Status(Code::invalid_argument, "malformed percent escape");
+        char c = char(hi * 16 + lo);
+        if (c == '\0') return Status(Code::invalid_argument, "percent escape %00");
+        out += c;
+        i += 2;
+    }
+    return out;
+}
+
+}  // namespace xs3::http
