@@ -1,12 +1,28 @@
 // Pattern generation and checking; the hot loops work a word at a time.
 #include "pattern.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace xs3::s3emu {
 
 namespace {
 constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
+
+constexpr uint64_t kTableWords = 4096;
+
+struct Table {
+    uint64_t w[kTableWords];
+    Table() {
+        uint64_t x = 0x5DEECE66DULL;
+        for (auto& v : w)
+            v = mix64(x += kGolden);
+    }
+};
+const Table& table() {
+    static const Table t;
+    return t;
+}
 
 inline void store_le(char* p, uint64_t v) noexcept {
     static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pattern words are little-endian");
@@ -34,7 +50,7 @@ Pattern::Pattern(std::string_view name, uint64_t seed, uint64_t generation) noex
                  mix64(generation * 0xD1B54A32D192ED03ULL + 0x8CB92BA72F3D8DD7ULL))) {}
 
 uint64_t Pattern::block(uint64_t block) const noexcept {
-    return mix64(key_ + (block + 1) * kGolden);
+    return table().w[block % kTableWords] ^ mix64(key_ + (block / kTableWords + 1) * kGolden);
 }
 
 uint8_t Pattern::byte_at(uint64_t offset) const noexcept {
@@ -48,10 +64,19 @@ void Pattern::fill(char* buf, uint64_t offset, size_t len) const noexcept {
         buf[i] = static_cast<char>(byte_at(offset + i));
         ++i;
     }
+    const uint64_t* t = table().w;
     uint64_t b = (offset + i) / 8;
-    uint64_t x = key_ + (b + 1) * kGolden;
-    for (; i + 8 <= len; i += 8, x += kGolden)
-        store_le(buf + i, mix64(x));
+    while (i + 8 <= len) {
+        // One segment of up to kTableWords words shares its mix.
+        uint64_t seg = mix64(key_ + (b / kTableWords + 1) * kGolden);
+        size_t first = b % kTableWords;
+        size_t words = std::min<size_t>(kTableWords - first, (len - i) / 8);
+        char* out = buf + i;
+        for (size_t k = 0; k < words; ++k)
+            store_le(out + 8 * k, t[first + k] ^ seg);
+        i += 8 * words;
+        b += words;
+    }
     for (; i < len; ++i)
         buf[i] = static_cast<char>(byte_at(offset + i));
 }
@@ -62,15 +87,26 @@ size_t Pattern::verify(const char* buf, uint64_t offset, size_t len) const noexc
         if (static_cast<uint8_t>(buf[i]) != byte_at(offset + i)) return i;
         ++i;
     }
-    uint64_t x = key_ + ((offset + i) / 8 + 1) * kGolden;
-    for (; i + 8 <= len; i += 8, x += kGolden) {
-        uint64_t want = mix64(x), got;
-        std::memcpy(&got, buf + i, 8);
-        if (got != want) {
-            for (size_t k = 0; k < 8; ++k)
-                if (static_cast<uint8_t>(got >> (8 * k)) != static_cast<uint8_t>(want >> (8 * k)))
-                    return i + k;
+    const uint64_t* t = table().w;
+    uint64_t b = (offset + i) / 8;
+    while (i + 8 <= len) {
+        uint64_t seg = mix64(key_ + (b / kTableWords + 1) * kGolden);
+        size_t first = b % kTableWords;
+        size_t words = std::min<size_t>(kTableWords - first, (len - i) / 8);
+        const char* in = buf + i;
+        // Branch-free accumulate, then locate the byte only when something differs.
+        uint64_t diff = 0;
+        for (size_t k = 0; k < words; ++k) {
+            uint64_t got;
+            std::memcpy(&got, in + 8 * k, 8);
+            diff |= got ^ (t[first + k] ^ seg);
         }
+        if (diff != 0) {
+            for (size_t k = 0; k < 8 * words; ++k)
+                if (static_cast<uint8_t>(in[k]) != byte_at(offset + i + k)) return i + k;
+        }
+        i += 8 * words;
+        b += words;
     }
     for (; i < len; ++i)
         if (static_cast<uint8_t>(buf[i]) != byte_at(offset + i)) return i;

@@ -1,6 +1,10 @@
 // Pattern: the deterministic bytes of an emulated object. Byte i of object (name, seed, generation)
-// is byte (i % 8) (little-endian) of splitmix64(key + block * golden) with block = i / 8, so any
-// range of a multi-GiB object can be generated or checked in O(length) without storing anything.
+// is byte i % 8 (little-endian) of word b = i / 8, where
+//   word(b) = table[b % 4096] ^ mix64(key + (b / 4096 + 1) * golden)
+// with `table` 4096 fixed pseudo-random words and key derived from (name, seed, generation). Any
+// range of a multi-GiB object is generated or checked in O(length) without storing anything, and
+// at memory speed: one mix64 per 32 KiB and a XOR per word. A shifted range fails (the table words
+// differ), so does a range of another object or generation (the mix differs).
 #pragma once
 
 #include <cstddef>

@@ -54,3 +54,16 @@ TEST_CASE("a range filled on its own matches the same bytes of a whole fill") {
     CHECK(std::string(part.begin(), part.end()) ==
           std::string(whole.begin() + 40001, whole.begin() + 40001 + 777));
 }
+
+TEST_CASE("bytes shifted by a word or by a whole table period do not verify") {
+    Pattern p("obj", 5), other("obj2", 5);
+    std::vector<char> buf(70000);
+    p.fill(buf.data(), 1 << 20, buf.size());
+    CHECK(p.verify(buf.data(), 1 << 20, buf.size()) == buf.size());
+    CHECK(p.verify(buf.data(), (1 << 20) + 8, buf.size()) < 8);
+    CHECK(p.verify(buf.data(), (1 << 20) + 32768, buf.size()) < 8);
+    CHECK(other.verify(buf.data(), 1 << 20, buf.size()) < 8);
+    // A corruption deep in a segment is found at its exact byte.
+    buf[65537] ^= 0x80;
+    CHECK(p.verify(buf.data(), 1 << 20, buf.size()) == 65537);
+}
