@@ -660,7 +660,10 @@ class Harness:
                     for t in self.args.targets:
                         self.run_one(n, t)
         finally:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+            if self.args.keep_temp:
+                print(f"kept caches and logs in {self.tmp}")
+            else:
+                shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- reporting
@@ -838,6 +841,8 @@ set title 'Scenario {scenario}: {metric} vs {knob}'
 set xlabel '{knob}'
 set ylabel '{metric}'
 set grid
+set key bottom right
+set offsets 0.25, 0.25, 0, 0
 set yrange [0:*]
 set datafile missing '?'
 plot {plots}
