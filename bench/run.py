@@ -214,6 +214,15 @@ class Emulator:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__stats", timeout=10) as r:
             return json.load(r)
 
+    def wait_digests(self, timeout=300):
+        """Digests are computed in the background at start-up; a request needing one waits, which
+        would show up as time to first byte. Measure only once they are all ready."""
+        deadline = time.time() + timeout
+        while self.stats().get("sha224_pending", 0) > 0:
+            if time.time() > deadline:
+                raise ScenarioError("s3emu digests not ready after {timeout}s")
+            time.sleep(0.1)
+
     def reset(self):
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}/__stats/reset", method="POST")
         urllib.request.urlopen(req, timeout=10).read()
@@ -620,6 +629,7 @@ class Harness:
         try:
             emu.start()
             target.start()
+            emu.wait_digests()
             emu.reset()
             meter = Meter(target)
             metrics, served = func(self, target, emu, meter)

@@ -195,6 +195,11 @@ void Catalog::wait_hasher_idle() {
     idle_cv_.wait(lk, [this] { return (queue_.empty() && !busy_) || !hasher_.joinable(); });
 }
 
+size_t Catalog::sha224_pending() {
+    std::lock_guard lk(q_mu_);
+    return queue_.size() + (busy_ ? 1 : 0);
+}
+
 void Catalog::hasher_main() {
     std::unique_lock lk(q_mu_);
     for (;;) {

@@ -110,6 +110,8 @@ class Catalog {
     void request_sha224(Object& obj, uint64_t gen);
     // Blocks until every queued digest is done (tests, and --sha224-sync start-up).
     void wait_hasher_idle();
+    // Digests queued or being computed (the harness waits for 0 before measuring).
+    size_t sha224_pending();
 
   private:
     void hasher_main();

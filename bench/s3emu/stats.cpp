@@ -67,7 +67,7 @@ std::string json_quote(std::string_view s) {
     return out;
 }
 
-std::string Stats::to_json(const Catalog& catalog, const FaultPlan& faults) const {
+std::string Stats::to_json(Catalog& catalog, const FaultPlan& faults) const {
     static const char* methods[] = {"GET", "HEAD", "OTHER"};
     std::string j = "{\n";
     auto num = [&](const char* k, uint64_t v, bool comma = true) {
@@ -97,6 +97,7 @@ std::string Stats::to_json(const Catalog& catalog, const FaultPlan& faults) cons
     num("header_bytes", head_bytes_.load());
     num("bytes_sent", body_bytes_.load() + head_bytes_.load());
     num("truncated_responses", truncated_.load());
+    num("sha224_pending", catalog.sha224_pending());
     j += "  \"connections\": {\"current\": " + std::to_string(conn_current_.load()) +
          ", \"peak\": " + std::to_string(conn_peak_.load()) +
          ", \"accepted\": " + std::to_string(conn_accepted_.load()) +
@@ -110,7 +111,7 @@ std::string Stats::to_json(const Catalog& catalog, const FaultPlan& faults) cons
     j += "},\n  \"objects\": {";
     bool first_o = true;
     for (auto& o : catalog.objects()) {
-        auto& c = const_cast<Object&>(*o).counters();
+        auto& c = o->counters();
         uint64_t gen = o->generation();
         j += first_o ? "\n" : ",\n";
         first_o = false;

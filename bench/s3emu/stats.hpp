@@ -39,7 +39,7 @@ class Stats {
     // Zeroes everything but the current connection count; the peak restarts from it. Also
     // zeroes the per-object counters and fault fire counts.
     void reset(Catalog& catalog, FaultPlan& faults) noexcept;
-    std::string to_json(const Catalog& catalog, const FaultPlan& faults) const;
+    std::string to_json(Catalog& catalog, const FaultPlan& faults) const;
 
   private:
     static constexpr int kStatuses = 600;

@@ -68,6 +68,7 @@ TEST_CASE("the hasher fills digests in the background, on request per generation
     CHECK_FALSE(c.add(ObjectSpec{"a", 1, 1, false, ""}).ok());
     c.start_hasher();
     c.wait_hasher_idle();
+    CHECK(c.sha224_pending() == 0);
     Object* a = c.find("a");
     REQUIRE(a != nullptr);
     CHECK(a->sha224(0) == compute_sha224_hex(*a, 0));

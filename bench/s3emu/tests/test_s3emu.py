@@ -471,3 +471,4 @@ def test_big_object_waits_for_its_digest(emu_factory):
     e = emu_factory("--object", "name=big,size=256MiB,seed=1,sha224=yes")
     st, h, _ = e.request("HEAD", "/bench/big")
     assert st == 200 and len(h["x-amz-meta-sha224"]) == 56
+    assert e.stats()["sha224_pending"] == 0
