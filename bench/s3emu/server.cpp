@@ -81,7 +81,9 @@ class Worker {
     ring::Ring& ring() noexcept { return *ring_; }
     Server& server() noexcept { return server_; }
     S3Handler& handler() noexcept { return handler_; }
-    void forget(Connection* c) noexcept { conns_.erase(c); }
+    // A closed connection is freed at the start of the next turn (never inside its own callback),
+    // or by the destructor if the ring stops first.
+    void retire(Connection* c) noexcept;
 
   private:
     void thread_main();
@@ -97,6 +99,7 @@ class Worker {
     ring::MemberOp<Worker, &Worker::on_accept> accept_op_{this};
     bool multishot_ = false;
     std::unordered_set<Connection*> conns_;
+    std::unordered_set<Connection*> retired_;
 
     std::mutex start_mu_;
     std::condition_variable start_cv_;
@@ -342,8 +345,7 @@ class Connection {
         w_.ring().close_fd(fd_);
         fd_ = -1;
         srv().stats().connection_closed();
-        w_.forget(this);
-        w_.ring().defer([this] { delete this; });
+        w_.retire(this);
     }
 
     Worker& w_;
@@ -374,6 +376,15 @@ class Connection {
     friend class Worker;
 };
 
+void Worker::retire(Connection* c) noexcept {
+    conns_.erase(c);
+    retired_.insert(c);
+    ring_->defer([this, c] {
+        retired_.erase(c);
+        delete c;
+    });
+}
+
 Worker::~Worker() {
     join();
     ring_.reset();  // no CQE can reach a connection after this
@@ -381,6 +392,8 @@ Worker::~Worker() {
         c->drop();
         delete c;
     }
+    for (Connection* c : retired_)
+        delete c;
     if (listen_fd_ >= 0) ::close(listen_fd_);
 }
 
