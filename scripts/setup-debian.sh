@@ -15,7 +15,7 @@ PACKAGES=(
   liburing-dev libnghttp2-dev libcurl4-openssl-dev libssl-dev libtomlplusplus-dev
   doctest-dev node-llhttp
   curl nghttp2-client wrk nginx
-  python3-pytest python3-boto3 python3-botocore awscli
+  python3-pytest python3-boto3 python3-botocore awscli gnuplot-nox
 )
 # Node: keep one that is already installed (it may not come from Debian).
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
