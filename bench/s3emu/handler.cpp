@@ -9,36 +9,13 @@
 
 #include "xs3/http/headers.hpp"
 #include "xs3/http/range.hpp"
+#include "xs3/s3/errors.hpp"
 
 namespace xs3::s3emu {
 
 namespace {
 
-std::string xml_escape(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&apos;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
+using xs3::s3::xml_escape;
 
 bool is_ip_literal(std::string_view host) {
     std::string h(host);

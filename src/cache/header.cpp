@@ -5,7 +5,7 @@
 #include <cstring>
 #include <limits>
 
-#include "sha224.hpp"
+#include "xs3/base/digest.hpp"
 
 namespace xs3::cache {
 namespace {
@@ -28,10 +28,10 @@ uint32_t get_u32(std::string_view s, size_t at) {
     return v;
 }
 
-detail::Sha224Digest checksum(std::string_view fixed, std::string_view body) {
+Sha224Digest checksum(std::string_view fixed, std::string_view body) {
     std::string input(fixed.substr(0, kChecksummedFixedLength));
     input += body;
-    return detail::sha224(input);
+    return xs3::sha224(input);
 }
 
 void append_record(std::string& out, std::string_view name, std::string_view value) {

@@ -1,7 +1,7 @@
 // Cache key derivation and the directory layout.
 #include "xs3/cache/key.hpp"
 
-#include "sha224.hpp"
+#include "xs3/base/digest.hpp"
 
 namespace xs3::cache {
 namespace {
@@ -51,8 +51,8 @@ CacheKeyChoice make_cache_key(std::string_view bucket, std::string_view key,
     input += bucket;
     input += '\0';
     input += key;
-    auto digest = detail::sha224(input);
-    out.key = CacheKey{detail::to_hex(digest.data(), digest.size()), false};
+    auto digest = xs3::sha224(input);
+    out.key = CacheKey{hex_lower(std::span<const uint8_t>(digest)), false};
     return out;
 }
 

@@ -15,7 +15,7 @@
 #include <memory>
 #include <vector>
 
-#include "sha224.hpp"
+#include "xs3/base/digest.hpp"
 #include "xs3/base/log.hpp"
 
 namespace xs3::cache {
@@ -30,7 +30,7 @@ std::string random_hex() {
                      static_cast<uint64_t>(std::time(nullptr)) ^ (counter++ << 20);
         std::memcpy(bytes, &v, sizeof bytes);
     }
-    return detail::to_hex(bytes, sizeof bytes);
+    return hex_lower(std::span<const uint8_t>(bytes, sizeof bytes));
 }
 
 std::string parent_of(const std::string& path) {
