@@ -116,3 +116,19 @@ def test_http10_request(proxy, bucket):
         r = conn.read_response()
         assert r.status == 200 and r.body == bucket[SMALL].data
         assert conn.closed_by_peer(wait=5)
+
+
+def test_slow_request_head_gets_408_and_idle_connection_is_closed(proxy_factory, bucket):
+    p = proxy_factory(bucket, extra_args=["--header-timeout", "500ms", "--idle-timeout", "1s"])
+    # Half a request head, then silence: 408 with an S3-style body, then close.
+    with HttpConnection(p.port) as conn:
+        conn.send(b"GET /" + SMALL.encode() + b" HTTP/1.1\r\nHost: x\r\n")
+        r = conn.read_response()
+        assert r.status == 408, r.raw_head
+        assert b"<Code>RequestTimeout</Code>" in r.body
+        assert conn.closed_by_peer(wait=3.0)
+    # A keep-alive connection that stays idle is closed after --idle-timeout, silently.
+    with HttpConnection(p.port) as conn:
+        conn.send(build_request("GET", "/healthz"))
+        assert conn.read_response().status == 200
+        assert conn.closed_by_peer(wait=4.0)
