@@ -6,15 +6,10 @@
 #include <cstdio>
 #include <limits>
 
+#include "xs3/base/ascii.hpp"
+
 namespace xs3 {
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 // Splits "12.5 GiB" into number "12.5" and unit "gib"; false on junk.
 bool split_number(std::string_view text, std::string& number, std::string& unit) {
@@ -36,7 +31,7 @@ bool split_number(std::string_view text, std::string& number, std::string& unit)
     size_t ustart = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i])))
         ++i;
-    unit = lower(text.substr(ustart, i - ustart));
+    unit = ascii_lowercase(text.substr(ustart, i - ustart));
     while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
         ++i;
     return i == text.size();

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "xs3/base/ascii.hpp"
 #include "xs3/base/digest.hpp"
 
 namespace xs3::cache {
@@ -41,13 +42,6 @@ void append_record(std::string& out, std::string_view name, std::string_view val
     out += ' ';
     out += value;
     out += '\n';
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
 }
 
 Status corrupt(std::string what) {
@@ -169,7 +163,7 @@ std::string encode_header(const ObjectMeta& meta) {
     append_record(body, "key", meta.key);
     append_record(body, "stored-at", std::to_string(meta.stored_at_unix));
     for (const auto& [name, value] : meta.user_meta) {
-        std::string n = lower(name);
+        std::string n = ascii_lowercase(name);
         append_record(body, "meta", std::to_string(n.size()) + ":" + n + value);
     }
 

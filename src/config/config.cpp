@@ -14,6 +14,7 @@
 #include <limits>
 #include <vector>
 
+#include "xs3/base/ascii.hpp"
 #include "xs3/base/units.hpp"
 #include "xs3_build_config.h"
 
@@ -28,13 +29,6 @@ Status bad(std::string message) {
 
 std::string quoted(std::string_view text) {
     return "'" + std::string(text) + "'";
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
 }
 
 Result<uint64_t> parse_uint(std::string_view text, uint64_t min, uint64_t max) {
@@ -61,7 +55,7 @@ Result<uint16_t> parse_port(std::string_view text) {
 }
 
 Result<bool> parse_bool(std::string_view text) {
-    std::string t = lower(text);
+    std::string t = ascii_lowercase(text);
     if (t == "true" || t == "1" || t == "yes" || t == "on") return true;
     if (t == "false" || t == "0" || t == "no" || t == "off") return false;
     return bad(quoted(text) + " is not a boolean (use true/false, yes/no or 1/0)");
@@ -123,7 +117,7 @@ Status set_region(Config& c, std::string_view t) {
     return {};
 }
 Status set_s3_endpoint_url(Config& c, std::string_view t) {
-    std::string l = lower(t);
+    std::string l = ascii_lowercase(t);
     if ((l.rfind("http://", 0) != 0 || l.size() <= 7) &&
         (l.rfind("https://", 0) != 0 || l.size() <= 8))
         return bad(quoted(t) + " is not an http:// or https:// URL");
@@ -182,7 +176,7 @@ Status set_workers(Config& c, std::string_view t) {
 }
 Status set_log_level(Config& c, std::string_view t) {
     LogLevel l;
-    if (!parse_log_level(lower(t), l))
+    if (!parse_log_level(ascii_lowercase(t), l))
         return bad(quoted(t) + " is not a log level (use debug, info, warn, error or off)");
     c.log_level = l;
     return {};

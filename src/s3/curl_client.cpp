@@ -10,18 +10,12 @@
 #include <cstring>
 #include <mutex>
 
+#include "xs3/base/ascii.hpp"
 #include "xs3/base/log.hpp"
 
 namespace xs3::s3 {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
@@ -514,7 +508,7 @@ size_t CurlClient::header_callback(char* data, size_t size, size_t n, void* user
     }
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) return len;
-    t->head.headers.emplace_back(lower(trim(line.substr(0, colon))),
+    t->head.headers.emplace_back(ascii_lowercase(trim(line.substr(0, colon))),
                                  std::string(trim(line.substr(colon + 1))));
     return len;
 }

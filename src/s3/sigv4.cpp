@@ -4,23 +4,14 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "xs3/base/ascii.hpp"
+
 namespace xs3::s3 {
 namespace {
 
 bool is_unreserved(unsigned char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '.' || c == '_' || c == '~';
-}
-
-char ascii_lower(char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        c = ascii_lower(c);
-    return out;
 }
 
 bool is_space(char c) {
@@ -168,14 +159,14 @@ SigningResult SigV4Signer::sign(const SigningRequest& req, const Credentials& cr
     std::vector<Entry> entries;
     entries.reserve(req.headers.size() + added.size());
     for (const auto& [name, value] : req.headers) {
-        std::string n = lower(trim(name));
+        std::string n = ascii_lowercase(trim(name));
         if (n == "x-amz-date" || n == "x-amz-content-sha256" || n == "x-amz-security-token" ||
             n == "authorization")
             continue;
         entries.push_back({std::move(n), canonical_header_value(value)});
     }
     for (const auto& [name, value] : added)
-        entries.push_back({lower(name), canonical_header_value(value)});
+        entries.push_back({ascii_lowercase(name), canonical_header_value(value)});
     // Stable: values of a repeated header keep the order the caller gave them in.
     std::stable_sort(entries.begin(), entries.end(),
                      [](const Entry& a, const Entry& b) { return a.name < b.name; });

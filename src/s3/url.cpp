@@ -1,6 +1,7 @@
 // Endpoint parsing and S3 URL construction.
 #include "xs3/s3/url.hpp"
 
+#include "xs3/base/ascii.hpp"
 #include "xs3/s3/sigv4.hpp"
 
 namespace xs3::s3 {
@@ -18,17 +19,6 @@ bool is_alpha(char c) {
 bool is_hex(char c) {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
-char ascii_lower(char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        c = ascii_lower(c);
-    return out;
-}
-
 bool iequals_prefix(std::string_view s, std::string_view prefix) {
     if (s.size() < prefix.size()) return false;
     for (size_t i = 0; i < prefix.size(); ++i)
@@ -141,7 +131,7 @@ Result<Endpoint> parse_endpoint_url(std::string_view url) {
         if (p == 0 || p > 65535) return bad_url(url, "port out of range 1-65535");
         ep.port = static_cast<uint16_t>(p);
     }
-    ep.host = lower(host);
+    ep.host = ascii_lowercase(host);
     ep.path_style = is_ip_literal(ep.host) || ep.host.find('.') == std::string::npos;
     return ep;
 }

@@ -7,12 +7,11 @@
 #include <string_view>
 #include <vector>
 
+#include "xs3/base/ascii.hpp"
+
 namespace xs3::http {
 
-// ASCII-only: HTTP field names and tokens are ASCII; locale must never change the answer.
-constexpr char ascii_lower(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? char(c + 32) : c;
-}
+using xs3::ascii_lower;  // base/ascii.hpp
 bool iequals(std::string_view a, std::string_view b) noexcept;
 bool istarts_with(std::string_view s, std::string_view prefix) noexcept;
 // Strips SP and HTAB (HTTP's OWS) from both ends.
