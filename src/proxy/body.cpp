@@ -52,15 +52,11 @@ void H1Connection::body_step() noexcept {
                 cut("internal: bytes missing");
                 return;
             }
-            Worker* w = &w_;
-            uint64_t id = id_;
-            uint64_t gen = req_gen_;
-            auto wake = [w, id, gen] {
-                H1Connection* c = w->find(id);
-                if (c == nullptr || c->req_gen_ != gen || !c->waiting_body_) return;
-                c->waiting_body_ = false;
-                c->body_step();
-            };
+            auto wake = for_this_request([](H1Connection& c) {
+                if (!c.waiting_body_) return;
+                c.waiting_body_ = false;
+                c.body_step();
+            });
             waiting_body_ = true;
             if (!download_->wait(pos_, w_.ring(), wake)) w_.ring().defer(wake);
             return;

@@ -233,6 +233,16 @@ void H1Connection::op_done() noexcept {
     --inflight_;
 }
 
+std::function<void()> H1Connection::for_this_request(std::function<void(H1Connection&)> fn) {
+    Worker* w = &w_;
+    uint64_t id = id_;
+    uint64_t gen = req_gen_;
+    return [w, id, gen, fn = std::move(fn)] {
+        H1Connection* c = w->find(id);
+        if (c != nullptr && c->req_gen_ == gen && c->state_ != State::closed) fn(*c);
+    };
+}
+
 void H1Connection::close(const char* why) {
     if (state_ == State::closed) return;
     XS3_LOG_DEBUG("connection closed", kv("conn", id_), kv("why", why));

@@ -1,6 +1,5 @@
 // H1Connection request semantics: routing, the S3 HEAD, cache lookup, and the choice between
 // hit, miss (join or start a Download) and passthrough.
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -10,6 +9,7 @@
 #include "xs3/http/headers.hpp"
 #include "xs3/http/request.hpp"
 #include "xs3/proxy/connection.hpp"
+#include "xs3/proxy/download_launch.hpp"
 #include "xs3/proxy/handler_types.hpp"
 #include "xs3/proxy/server.hpp"
 #include "xs3/s3/errors.hpp"
@@ -44,18 +44,6 @@ bool parse_u64(const std::string& s, uint64_t& out) {
 }
 
 }  // namespace
-
-template <class Fn>
-void H1Connection::post_back(Fn fn) {
-    Worker* w = &w_;
-    uint64_t id = id_;
-    uint64_t gen = req_gen_;
-    w_.ring().post([w, id, gen, fn = std::move(fn)]() mutable {
-        H1Connection* c = w->find(id);
-        if (c == nullptr || c->req_gen_ != gen || c->state_ == State::closed) return;
-        fn(*c);
-    });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Transfer handlers
@@ -328,19 +316,16 @@ void H1Connection::on_origin_head(const Status& status, const s3::HttpResponseHe
                      kv("why", *choice.ignored_sha224));
     cache_key_ = choice.key;
 
+    // The lookup blocks (open + header read): it runs on the pool and its answer comes back here.
+    auto found = std::make_shared<Result<std::optional<cache::Entry>>>(std::nullopt);
+    auto deliver = for_this_request([found](H1Connection& c) {
+        if (c.state_ == State::handling) c.on_lookup(std::move(*found));
+    });
     SharedState* shared = &w_.shared();
-    cache::CacheKey ck = cache_key_;
     Worker* w = &w_;
-    uint64_t id = id_;
-    uint64_t gen = req_gen_;
-    shared->blocking.submit([shared, ck, w, id, gen] {
-        auto result =
-            std::make_shared<Result<std::optional<cache::Entry>>>(shared->store.lookup(ck));
-        w->ring().post([w, id, gen, result] {
-            H1Connection* c = w->find(id);
-            if (c == nullptr || c->req_gen_ != gen || c->state_ != State::handling) return;
-            c->on_lookup(std::move(*result));
-        });
+    shared->blocking.submit([shared, w, ck = cache_key_, found, deliver] {
+        *found = shared->store.lookup(ck);
+        w->ring().post(deliver);
     });
 }
 
@@ -373,99 +358,15 @@ void H1Connection::on_lookup(Result<std::optional<cache::Entry>> result) {
 
 void H1Connection::start_miss() {
     SharedState& shared = w_.shared();
-    const std::string* etag_p = meta_.get("etag");
-    std::string etag = etag_p ? *etag_p : std::string();
-    std::string name = key_;
-    uint64_t size = size_;
     auto [dl, created] = shared.downloads.get_or_create(cache_key_.hex, [&] {
-        return std::make_shared<fetch::Download>(name, size, shared.options.download);
+        return std::make_shared<fetch::Download>(key_, size_, shared.options.download);
     });
     download_ = dl;
     dl->prioritize(pos_);
     if (created) {
-        cache::ObjectMeta meta;
-        meta.size = size_;
-        meta.etag = etag;
-        auto pick = [&](const char* n) {
-            const std::string* v = meta_.get(n);
-            return v ? *v : std::string();
-        };
-        meta.last_modified = pick("last-modified");
-        meta.content_type = pick("content-type");
-        meta.cache_control = pick("cache-control");
-        meta.content_encoding = pick("content-encoding");
-        for (const auto& [n, v] : meta_.headers)
-            if (n.rfind("x-amz-meta-", 0) == 0) meta.user_meta.emplace_back(n.substr(11), v);
-        meta.bucket = shared.origin.bucket();
-        meta.key = key_;
-        meta.stored_at_unix = static_cast<int64_t>(time(nullptr));
-
-        SharedState* sp = &shared;
-        Worker* w = &w_;
-        cache::CacheKey ck = cache_key_;
-        std::string key = key_;
-        bool direct = shared.options.direct_io;
-        shared.blocking.submit([sp, w, ck, key, etag, meta, direct, dl] {
-            auto temp =
-                std::make_shared<Result<cache::TempFile>>(sp->store.create_temp(ck, meta, direct));
-            // Readers need their own read-only descriptor: the temp file is opened write-only.
-            int read_fd = -1;
-            if (temp->ok()) {
-                read_fd = ::open(temp->value().path.c_str(), O_RDONLY | O_CLOEXEC);
-                if (read_fd < 0) {
-                    Status s = status_from_errno(errno, "open temp file for reading");
-                    sp->store.discard(std::move(temp->value()));
-                    *temp = s;
-                }
-            }
-            w->ring().post([sp, w, ck, key, etag, dl, temp, read_fd] {
-                if (!temp->ok()) {
-                    sp->cache_failed(temp->status());
-                    dl->fail(temp->status());
-                    sp->downloads.remove(ck.hex, dl.get());
-                    return;
-                }
-                auto tf = std::make_shared<cache::TempFile>(std::move(temp->value()));
-                int fd = ::dup(tf->fd.get());
-                if (fd < 0) {
-                    Status s = status_from_errno(errno, "dup temp file");
-                    ::close(read_fd);
-                    dl->fail(s);
-                    sp->blocking.submit([sp, tf] { sp->store.discard(std::move(*tf)); });
-                    sp->downloads.remove(ck.hex, dl.get());
-                    return;
-                }
-                dl->attach_file(fd, read_fd, tf->data_offset);
-                const Origin* origin = &sp->origin;
-                auto factory = [origin, key, etag](uint64_t first, uint64_t last) {
-                    // The HEAD for this key built fine, so this cannot fail; an empty URL would
-                    // make curl fail the chunk rather than fetch anything else.
-                    auto r = origin->get(key, std::make_pair(first, last), etag);
-                    return r.ok() ? std::move(r).value() : s3::HttpRequest{};
-                };
-                fetch::Download* raw = dl.get();
-                dl->start(w->ring(), w->curl(), factory, [sp, ck, tf, raw, key](const Status& st) {
-                    if (!st.ok()) {
-                        XS3_LOG_WARN("download failed", kv("key", key),
-                                     kv("error", st.to_string()));
-                        sp->blocking.submit([sp, tf] { sp->store.discard(std::move(*tf)); });
-                        sp->downloads.remove(ck.hex, raw);
-                        return;
-                    }
-                    sp->blocking.submit([sp, ck, tf, raw, key] {
-                        Status ps = sp->store.publish(std::move(*tf), ck);
-                        if (!ps.ok()) {
-                            XS3_LOG_WARN("publish failed", kv("key", key),
-                                         kv("error", ps.to_string()));
-                            sp->cache_failed(ps);
-                        } else {
-                            XS3_LOG_DEBUG("object cached", kv("key", key));
-                        }
-                        sp->downloads.remove(ck.hex, raw);
-                    });
-                });
-            });
-        });
+        const std::string* etag = meta_.get("etag");
+        launch_download(w_, dl, cache_key_, key_, etag ? *etag : std::string(),
+                        object_meta_from_head(meta_, size_, shared.origin.bucket(), key_));
     }
     on_download_state();
 }
@@ -475,20 +376,10 @@ void H1Connection::start_miss() {
 void H1Connection::on_download_state() {
     auto st = download_->state();
     if (st == fetch::Download::State::creating) {
-        uint64_t gen = req_gen_;
-        Worker* w = &w_;
-        uint64_t id = id_;
-        bool waiting = download_->wait(0, w_.ring(), [w, id, gen] {
-            H1Connection* c = w->find(id);
-            if (c == nullptr || c->req_gen_ != gen || c->state_ != State::handling) return;
-            c->on_download_state();
+        auto again = for_this_request([](H1Connection& c) {
+            if (c.state_ == State::handling) c.on_download_state();
         });
-        if (!waiting)
-            w_.ring().defer([w, id, gen] {
-                H1Connection* c = w->find(id);
-                if (c == nullptr || c->req_gen_ != gen || c->state_ != State::handling) return;
-                c->on_download_state();
-            });
+        if (!download_->wait(0, w_.ring(), again)) w_.ring().defer(again);
         return;
     }
     if (st == fetch::Download::State::failed && download_->bytes_fetched() == 0) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,9 +77,9 @@ class H1Connection {
     http::ResponseHead object_head(const char* cache_status) const;
     // Serializes `head` (+ `inline_body`, for small answers) and starts sending.
     void send_head(http::ResponseHead head, BodyKind body, std::string_view inline_body = {});
-    // Runs `fn` on this connection's ring if the connection and request are still there.
-    template <class Fn>
-    void post_back(Fn fn);
+    // A task for this connection's ring that runs `fn` only if the connection is still open and
+    // still on the request that made the task (a late answer for an old request is dropped).
+    std::function<void()> for_this_request(std::function<void(H1Connection&)> fn);
 
     // --- bodies (body.cpp) ---
     void body_step() noexcept;
