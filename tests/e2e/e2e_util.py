@@ -387,6 +387,7 @@ class Proxy:
     secret: str = S3_SECRET_KEY
     extra_args: list[str] = field(default_factory=list)
     workers: int = 2
+    force_path_style: bool = True
     port: int = 0
     proc: subprocess.Popen | None = None
     killed: bool = False
@@ -395,7 +396,8 @@ class Proxy:
     def command(self) -> list[str]:
         return [str(self.binary), "--bind-ip", "127.0.0.1", "--port", str(self.port),
                 "--bucket", self.bucket, "--s3-endpoint-url", self.s3_endpoint,
-                "--s3-force-path-style", "--region", REGION, "--cache-dir", str(self.cache_dir),
+                *(["--s3-force-path-style"] if self.force_path_style else []),
+                "--region", REGION, "--cache-dir", str(self.cache_dir),
                 "--max-cache-size", "1GiB", "--workers", str(self.workers), *self.extra_args]
 
     def start(self, deadline_s: float = 20.0) -> "Proxy":

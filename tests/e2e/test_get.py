@@ -101,3 +101,16 @@ def test_query_string_is_not_part_of_the_key(proxy, bucket):
     obj = bucket[SMALL]
     r = proxy.get(obj.path + "?x-id=GetObject")
     assert_full_object(r, obj)
+
+
+def test_ip_endpoint_uses_path_style_without_the_flag(proxy_factory, bucket):
+    """An endpoint given as an IP address cannot carry the bucket as a subdomain, so the proxy
+    addresses it path-style even when --s3-force-path-style is not given."""
+    p = proxy_factory(bucket, start=False)
+    p.force_path_style = False
+    p.start()
+    assert "--s3-force-path-style" not in p.command()
+    obj = bucket[SMALL]
+    r = p.get(obj.path)
+    assert r.status == 200, r.raw_head
+    assert r.body == obj.data
