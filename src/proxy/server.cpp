@@ -45,12 +45,31 @@ SharedState::~SharedState() {
 Worker::Worker(SharedState& shared, int id, int listen_fd)
     : shared_(shared), id_(id), listen_fd_(listen_fd) {}
 
-Worker::~Worker() = default;
+Worker::~Worker() {
+    if (listen_fd_ >= 0) ::close(listen_fd_);  // run() never got as far as the acceptor
+}
+
+std::vector<H1Connection*> Worker::snapshot_connections() const {
+    std::vector<H1Connection*> all;
+    all.reserve(connections_.size());
+    for (const auto& [id, c] : connections_)
+        all.push_back(c.get());
+    return all;
+}
 
 void Worker::teardown() {
     // On the worker's thread: a SINGLE_ISSUER ring refuses io_uring_enter from any other.
-    connections_.clear();
     if (acceptor_) acceptor_->stop();
+    // A connection is freed only once its ops are out of the kernel: close them all and let the
+    // cancellations complete before anything is destroyed.
+    for (auto* c : snapshot_connections())
+        c->close("shutting down");
+    for (int i = 0; i < 200 && !connections_.empty(); ++i)
+        ring_->run_once(std::chrono::milliseconds(5));
+    if (!connections_.empty())
+        XS3_LOG_WARN("connections still had ops in flight at shutdown",
+                     kv("connections", connections_.size()));
+    connections_.clear();
     curl_.reset();
     // Let cancelled ops deliver their CQEs before the ring and what they point into go away.
     for (int i = 0; i < 20; ++i)
@@ -132,17 +151,11 @@ void Worker::drain(std::chrono::milliseconds deadline) {
     if (r == nullptr) return;  // never started, or already gone
     r->post([this, deadline] {
         draining_ = true;
-        drain_deadline_ = ring::Clock::now() + deadline;
         if (acceptor_) acceptor_->stop();
-        std::vector<H1Connection*> all;
-        for (auto& [id, c] : connections_)
-            all.push_back(c.get());
-        for (auto* c : all)
+        for (auto* c : snapshot_connections())
             c->finish_after_response();
         ring_->add_timer(deadline, [this] {
-            std::vector<H1Connection*> rest;
-            for (auto& [id, c] : connections_)
-                rest.push_back(c.get());
+            auto rest = snapshot_connections();
             if (!rest.empty())
                 XS3_LOG_WARN("drain deadline passed; closing connections",
                              kv("connections", rest.size()));

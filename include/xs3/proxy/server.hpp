@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "xs3/base/thread_pool.hpp"
 #include "xs3/cache/store.hpp"
@@ -110,6 +111,7 @@ class Worker {
     void on_accept(int fd);
     void check_drained();
     void teardown();
+    std::vector<H1Connection*> snapshot_connections() const;
 
     SharedState& shared_;
     const int id_;
@@ -124,7 +126,6 @@ class Worker {
     uint64_t next_conn_id_ = 1;
     std::unordered_map<uint64_t, std::unique_ptr<H1Connection>> connections_;
     bool draining_ = false;
-    ring::Clock::time_point drain_deadline_{};
 };
 
 }  // namespace xs3::proxy
