@@ -350,9 +350,9 @@ void Download::chunk_done(ChunkFetcher* f, const Status& status) {
     // The fetcher is still on its own call stack: free it on the next turn.
     for (auto it = active_.begin(); it != active_.end(); ++it) {
         if (it->get() == f) {
-            std::shared_ptr<ChunkFetcher> dead(it->release());
+            std::unique_ptr<ChunkFetcher> dead = std::move(*it);
             active_.erase(it);
-            ring_->defer([dead] {});
+            ring_->dispose_later(std::move(dead));
             break;
         }
     }

@@ -94,12 +94,10 @@ void H1Connection::on_splice_out(int res, uint32_t) noexcept {
     op_done();
     if (res > 0) {
         pipe_bytes_ -= std::min<uint64_t>(pipe_bytes_, static_cast<uint64_t>(res));
-    } else if (res != -ECANCELED || !splice_failed_) {
-        // -ECANCELED alone means the file side came up short: the pipe is drained next step.
-        if (res != -ECANCELED) {
-            splice_failed_ = true;
-            splice_error_ = res == 0 ? -EPIPE : res;
-        }
+    } else if (res != -ECANCELED) {
+        // (-ECANCELED means the linked file side came up short: the pipe is drained next step.)
+        splice_failed_ = true;
+        splice_error_ = res == 0 ? -EPIPE : res;
     }
     splice_settled();
 }

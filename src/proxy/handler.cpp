@@ -81,13 +81,9 @@ void H1Connection::Passthrough::on_head(const s3::HttpResponseHead& head) noexce
 
 size_t H1Connection::Passthrough::on_body(const char* data, size_t len) noexcept {
     if (!ok_) return len;
-    if (c_.out_.size() - c_.out_off_ > kHighWater) {
-        paused_ = true;
-        return 0;
-    }
-    bool idle = c_.out_.empty();
-    // Appending may move out_'s storage; only do it when no send is reading from it.
-    if (!idle && c_.send_in_flight_) {
+    // Appending may move out_'s storage; only do it when no send is reading from it. Every
+    // append is sent at once, so at most one curl chunk waits here.
+    if (c_.send_in_flight_) {
         paused_ = true;
         return 0;
     }
@@ -257,9 +253,7 @@ void H1Connection::on_origin_head(const Status& status, const s3::HttpResponseHe
                         auto next = std::make_unique<OriginHead>(*this);
                         next->start(std::move(probe).value());
                         // The finished handler is on the stack: free it next turn.
-                        std::shared_ptr<OriginHead> old(origin_head_.release());
-                        w_.ring().defer([old] {});
-                        origin_head_ = std::move(next);
+                        w_.ring().dispose_later(std::exchange(origin_head_, std::move(next)));
                         return;
                     }
                 }

@@ -140,9 +140,9 @@ H1Connection* Worker::find(uint64_t id) noexcept {
 void Worker::forget(H1Connection* c) noexcept {
     auto it = connections_.find(c->id());
     if (it == connections_.end()) return;
-    std::shared_ptr<H1Connection> dead(it->second.release());
+    std::unique_ptr<H1Connection> dead = std::move(it->second);
     connections_.erase(it);
-    ring_->defer([dead] {});
+    ring_->dispose_later(std::move(dead));
     if (draining_) ring_->defer([this] { check_drained(); });
 }
 

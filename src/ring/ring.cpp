@@ -13,11 +13,6 @@ namespace {
 thread_local Ring* t_current = nullptr;
 }
 
-void CallbackOp::complete(int res, uint32_t flags) noexcept {
-    if (fn_) fn_(res, flags);
-    if (!(flags & IORING_CQE_F_MORE)) delete this;
-}
-
 std::string Features::describe() const {
     std::string s;
     auto add = [&](const char* name, bool on) {

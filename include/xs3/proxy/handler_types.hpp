@@ -31,10 +31,10 @@ class H1Connection::OriginHead final : public s3::TransferHandler {
 };
 
 // Streams an origin GET straight to the client: bytes are queued in the connection's output
-// buffer, and the transfer is paused while more than `kHighWater` bytes wait to be sent.
+// buffer and sent at once; the transfer is paused while a send is in flight, so at most one curl
+// chunk (CurlClient::Options::buffer_size) is held per connection.
 class H1Connection::Passthrough final : public s3::TransferHandler {
   public:
-    static constexpr size_t kHighWater = 1 << 20;
     explicit Passthrough(H1Connection& c) : c_(c) {}
     ~Passthrough();
     void start(s3::HttpRequest req);

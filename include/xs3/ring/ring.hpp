@@ -47,18 +47,6 @@ class MemberOp final : public Op {
     Owner* owner_;
 };
 
-// An Op that owns itself and a callback; deletes itself after the final CQE.
-// For fire-and-forget ops whose issuer does not track them (cancels, closes).
-class CallbackOp final : public Op {
-  public:
-    using Fn = std::function<void(int res, uint32_t flags)>;
-    explicit CallbackOp(Fn fn) : fn_(std::move(fn)) {}
-    void complete(int res, uint32_t flags) noexcept override;
-
-  private:
-    Fn fn_;
-};
-
 struct RingOptions {
     unsigned entries = 4096;
     bool single_issuer =
@@ -113,6 +101,13 @@ class Ring {
 
     // Runs `task` on this ring's thread at the start of the next turn (never re-entrantly).
     void defer(Task task);
+    // Frees `p` at the start of the next turn: for objects whose own callback is still on the
+    // stack when they finish (a connection, a chunk fetcher, a transfer handler).
+    template <class T>
+    void dispose_later(std::unique_ptr<T> p) {
+        std::shared_ptr<T> dead(std::move(p));
+        defer([dead] {});
+    }
     // Runs `task` on this ring's thread; callable from any thread. Wakes the ring via eventfd.
     void post(Task task);
 
