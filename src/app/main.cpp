@@ -94,7 +94,10 @@ int main(int argc, char** argv) {
     po.idle_timeout = cfg.idle_timeout;
     po.header_timeout = cfg.header_timeout;
     po.max_connections = cfg.max_connections;
-    po.splice_size = static_cast<unsigned>(cfg.splice_size);
+    po.output.file_mode =
+        cfg.send_mode == "splice" ? net::FileSendMode::splice : net::FileSendMode::copy;
+    po.output.splice_size = static_cast<unsigned>(cfg.splice_size);
+    po.copy_size = static_cast<unsigned>(cfg.copy_size);
     po.pipe_size = static_cast<unsigned>(cfg.pipe_size);
     po.direct_io = cfg.direct_io;
     po.abandon_on_disconnect = cfg.abandon_on_disconnect;

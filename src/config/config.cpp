@@ -213,6 +213,20 @@ Status set_direct_io(Config& c, std::string_view t) {
     XS3_ASSIGN(direct_io, parse_bool(t));
     return {};
 }
+Status set_send_mode(Config& c, std::string_view t) {
+    std::string m = ascii_lowercase(t);
+    if (m != "copy" && m != "splice")
+        return bad(quoted(t) + " is not a send mode (use copy or splice)");
+    c.send_mode = std::move(m);
+    return {};
+}
+Status set_copy_size(Config& c, std::string_view t) {
+    auto v = parse_size(t);
+    if (!v) return v.status();
+    if (*v < 4096 || *v > (64ULL << 20)) return bad(quoted(t) + " is out of range (4KiB..64MiB)");
+    c.copy_size = *v;
+    return {};
+}
 Status set_splice_size(Config& c, std::string_view t) {
     XS3_ASSIGN(splice_size, parse_size_at_least(t, 4096));
     return {};
@@ -306,8 +320,13 @@ const OptionDescriptor kOptions[] = {
      "30s", false, "Limit for S3's first byte and for stalled transfers", set_upstream_timeout},
     {"direct-io", "XS3_DIRECT_IO", "direct_io", K::boolean, "", "false", false,
      "Write cache files with O_DIRECT", set_direct_io},
+    {"send-mode", "XS3_SEND_MODE", "send_mode", K::string, "<MODE>", "copy", false,
+     "How file bytes reach clients: copy (read + send through a pooled buffer) or splice "
+     "(file -> pipe -> socket)", set_send_mode},
+    {"copy-size", "XS3_COPY_SIZE", "copy_size", K::size, "<SIZE>", "256KiB", false,
+     "Bytes per read + send in copy mode", set_copy_size},
     {"splice-size", "XS3_SPLICE_SIZE", "splice_size", K::size, "<SIZE>", "64KiB", false,
-     "Bytes per file->pipe->socket splice", set_splice_size},
+     "Bytes per file->pipe->socket splice in splice mode", set_splice_size},
     {"pipe-size", "XS3_PIPE_SIZE", "pipe_size", K::size, "<SIZE>", "1MiB", false,
      "Pipe buffer size for splicing (at least --splice-size)", set_pipe_size},
     {"admin-port", "XS3_ADMIN_PORT", "admin_port", K::uint, "<PORT>", "0", false,

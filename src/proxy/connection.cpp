@@ -1,4 +1,5 @@
-// H1Connection: reading, parsing, sending and the connection's lifetime.
+// H1Connection: reading, parsing, answering through exchanges, sending and the connection's
+// lifetime.
 #include "xs3/proxy/connection.hpp"
 
 #include <sys/socket.h>
@@ -7,20 +8,29 @@
 #include <cstring>
 
 #include "xs3/base/log.hpp"
-#include "xs3/proxy/handler_types.hpp"
 #include "xs3/proxy/server.hpp"
 #include "xs3/ring/buffer_ring.hpp"
 
 namespace xs3::proxy {
 namespace {
 constexpr size_t kPlainRecvSize = 16 * 1024;
-}
+// Body bytes queued on the socket before we stop pulling: file regions cost no memory, and
+// memory chunks are bounded by their producers, so this only keeps the pipeline full.
+constexpr uint64_t kBodyHighWater = 2 * 1024 * 1024;
+}  // namespace
 
 H1Connection::H1Connection(Worker& worker, int fd, uint64_t id)
-    : w_(worker), fd_(fd), id_(id), parser_(worker.shared().options.limits) {}
+    : w_(worker),
+      fd_(fd),
+      id_(id),
+      parser_(worker.shared().options.limits),
+      output_(worker.ring(), fd, worker.pipes(), worker.copy_blocks(),
+              worker.shared().options.output) {
+    output_.set_handlers([this] { pump_body(); }, [this](int e) { on_output_error(e); },
+                         [this] { maybe_free(); });
+}
 
 H1Connection::~H1Connection() {
-    if (pipe_.valid()) w_.pipes().release(pipe_, pipe_bytes_ == 0);
     if (fd_ >= 0) ::close(fd_);
     w_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -68,7 +78,7 @@ void H1Connection::on_recv(int res, uint32_t flags) noexcept {
     }
     if (!more) {
         recv_armed_ = false;
-        op_done();
+        --inflight_;
     }
     if (state_ == State::closed) {
         maybe_free();
@@ -78,7 +88,6 @@ void H1Connection::on_recv(int res, uint32_t flags) noexcept {
         peer_eof_ = true;
     } else if (res < 0 && res != -ENOBUFS && res != -EINTR && res != -ECANCELED) {
         close("recv failed");
-        maybe_free();
         return;
     }
     if (res == -ENOBUFS && !more) {
@@ -107,26 +116,41 @@ void H1Connection::process_input() {
         auto r = parser_.feed(inbuf_.data(), inbuf_.size());
         inbuf_.erase(0, r.consumed);
         if (r.state == http::H1Parser::FeedResult::request_ready) {
-            start_request(parser_.take_request());
+            start_exchange(parser_.take_request());
         } else if (r.state == http::H1Parser::FeedResult::error) {
-            XS3_LOG_INFO("bad request", kv("status", parser_.error_status()),
-                         kv("reason", parser_.error_reason()));
-            keep_alive_ = false;
-            inbuf_.clear();
-            int status = parser_.error_status();
-            std::string_view code = status == 431   ? "RequestHeaderSectionTooLarge"
-                                    : status == 505 ? "HttpVersionNotSupported"
-                                    : status == 413 ? "EntityTooLarge"
-                                    : status == 414 ? "KeyTooLongError"
-                                                    : "BadRequest";
-            state_ = State::handling;
-            respond_error(status, code, parser_.error_reason());
+            respond_parse_error();
             return;
         } else {
             break;  // need_more: all bytes consumed
         }
     }
     if (state_ == State::reading) arm_timer();
+}
+
+void H1Connection::start_exchange(http::Request req) {
+    w_.ring().cancel_timer(timer_);
+    state_ = State::handling;
+    keep_alive_ = req.keep_alive;
+    exchange_ = std::make_shared<Exchange>(w_, *this, std::move(req));
+    // Keep the exchange alive while it runs: respond() may come synchronously from start().
+    auto x = exchange_;
+    x->start();
+}
+
+void H1Connection::respond_parse_error() {
+    XS3_LOG_INFO("bad request", kv("status", parser_.error_status()),
+                 kv("reason", parser_.error_reason()));
+    keep_alive_ = false;
+    inbuf_.clear();
+    int status = parser_.error_status();
+    std::string_view code = status == 431   ? "RequestHeaderSectionTooLarge"
+                            : status == 505 ? "HttpVersionNotSupported"
+                            : status == 413 ? "EntityTooLarge"
+                            : status == 414 ? "KeyTooLongError"
+                                            : "BadRequest";
+    state_ = State::handling;
+    auto [head, body] = s3_error_response(status, code, parser_.error_reason(), "/");
+    respond(std::move(head), std::make_unique<MemoryBody>(std::move(body)));
 }
 
 void H1Connection::arm_timer() {
@@ -151,65 +175,88 @@ void H1Connection::on_timer() {
     if (parser_.mid_request()) {
         keep_alive_ = false;
         state_ = State::handling;
-        respond_error(408, "RequestTimeout", "request headers not received in time");
+        auto [head, body] =
+            s3_error_response(408, "RequestTimeout", "request headers not received in time", "/");
+        respond(std::move(head), std::make_unique<MemoryBody>(std::move(body)));
     } else {
         close("idle timeout");
     }
 }
 
-void H1Connection::send_out() noexcept {
-    io_uring_sqe* sqe = w_.ring().get_sqe(&send_op_);
-    if (sqe == nullptr) {
-        close("submission queue full");
+void H1Connection::respond(http::ResponseHead head, std::unique_ptr<Body> body) noexcept {
+    if (state_ != State::handling) {
+        if (body) w_.ring().dispose_later(std::move(body));
         return;
     }
-    int flags = MSG_NOSIGNAL;
-    if (body_ == BodyKind::file || body_ == BodyKind::download) flags |= MSG_MORE;
-    io_uring_prep_send(sqe, fd_, out_.data() + out_off_, out_.size() - out_off_, flags);
-    send_in_flight_ = true;
-    ++inflight_;
+    head.headers.add("Server", std::string(http::server_header_value()));
+    head.headers.add("Date", w_.dates().now());
+    if (!keep_alive_ || finish_after_) head.headers.add("Connection", "close");
+    std::string out;
+    size_t dropped = http::serialize_response_head(head, out);
+    if (dropped > 0)
+        XS3_LOG_WARN("response header fields dropped (invalid bytes)", kv("count", dropped),
+                     kv("key", exchange_ ? exchange_->key() : std::string()));
+    state_ = State::sending;
+    body_ = std::move(body);
+    body_waiting_ = false;
+    output_.push_bytes(std::move(out));
+    pump_body();
 }
 
-void H1Connection::on_send(int res, uint32_t) noexcept {
-    op_done();
-    send_in_flight_ = false;
-    if (state_ == State::closed) {
-        maybe_free();
+void H1Connection::pump_body() noexcept {
+    if (state_ != State::sending) return;
+    while (body_ && !body_waiting_) {
+        uint64_t queued = output_.queued();
+        if (queued >= kBodyHighWater) return;  // the next on_sent pulls more
+        BodyChunk c = body_->next(kBodyHighWater - queued);
+        switch (c.kind) {
+            case BodyChunk::Kind::file:
+                output_.push_file(c.fd, c.offset, c.length, std::move(c.keep));
+                break;
+            case BodyChunk::Kind::data:
+                output_.push_bytes(std::move(c.data));
+                break;
+            case BodyChunk::Kind::wait:
+                body_waiting_ = true;
+                body_->wait(for_this_request([](H1Connection& conn) {
+                    if (!conn.body_waiting_) return;
+                    conn.body_waiting_ = false;
+                    conn.pump_body();
+                }));
+                return;
+            case BodyChunk::Kind::end:
+                w_.ring().dispose_later(std::move(body_));
+                break;
+            case BodyChunk::Kind::error:
+                cut("the body cannot be completed", c.error);
+                return;
+        }
+        if (state_ != State::sending) return;  // the output failed while queueing
+    }
+    if (!body_ && output_.idle()) response_done();
+}
+
+void H1Connection::on_output_error(int error) noexcept {
+    if (state_ == State::closed) return;
+    if (error == -EIO) {
+        cut("a file ended before the bytes it should hold", Status(Code::io_error, "short file"));
         return;
     }
-    if (res == -EINTR || res == -EAGAIN) {
-        send_out();
-        return;
-    }
-    if (res <= 0) {
-        close("send failed");
-        maybe_free();
-        return;
-    }
-    out_off_ += static_cast<size_t>(res);
-    if (out_off_ < out_.size()) {
-        send_out();
-        return;
-    }
-    out_.clear();
-    out_off_ = 0;
-    if (body_ == BodyKind::stream) {
-        stream_send();
-    } else if (body_ == BodyKind::file || body_ == BodyKind::download) {
-        body_step();
-    } else {
-        response_done();
-    }
+    XS3_LOG_DEBUG("send failed", kv("conn", id_), kv("error", std::string(strerror(-error))));
+    close("send failed");
+}
+
+void H1Connection::cut(const char* why, const Status& status) {
+    w_.shared().counters.responses_cut.fetch_add(1, std::memory_order_relaxed);
+    XS3_LOG_WARN("response cut off", kv("conn", id_),
+                 kv("key", exchange_ ? exchange_->key() : std::string()), kv("why", why),
+                 kv("error", status.ok() ? std::string("-") : status.to_string()),
+                 kv("sent", output_.bytes_sent()));
+    close(why);
 }
 
 void H1Connection::response_done() {
-    body_ = BodyKind::none;
-    entry_.reset();
-    download_.reset();
-    passthrough_.reset();
-    origin_head_.reset();
-    file_fd_ = -1;
-    waiting_body_ = false;
+    if (exchange_) w_.ring().dispose_later(std::move(exchange_));
     ++req_gen_;
     if (!keep_alive_ || finish_after_) {
         // Half-close first so the client reads the whole response before the FIN.
@@ -229,10 +276,6 @@ void H1Connection::response_done() {
     }
 }
 
-void H1Connection::op_done() noexcept {
-    --inflight_;
-}
-
 std::function<void()> H1Connection::for_this_request(std::function<void(H1Connection&)> fn) {
     Worker* w = &w_;
     uint64_t id = id_;
@@ -250,17 +293,12 @@ void H1Connection::close(const char* why) {
     ++req_gen_;
     w_.ring().cancel_timer(timer_);
     if (recv_armed_) w_.ring().cancel(&recv_op_);
-    if (splices_pending_ > 0) {
-        w_.ring().cancel(&splice_in_op_);
-        w_.ring().cancel(&splice_out_op_);
-    }
     // Sends on a socket we shut down fail fast; cancel covers ops parked in io-wq.
-    if (inflight_ > 0) {
-        ::shutdown(fd_, SHUT_RDWR);
-        w_.ring().cancel(&send_op_);
-    }
-    origin_head_.reset();
-    passthrough_.reset();
+    if (output_.inflight() > 0) ::shutdown(fd_, SHUT_RDWR);
+    output_.cancel();
+    // Both may be on the call stack (a callback of theirs led here): free them next turn.
+    if (body_) w_.ring().dispose_later(std::move(body_));
+    if (exchange_) w_.ring().dispose_later(std::move(exchange_));
     maybe_free();
 }
 
@@ -270,18 +308,9 @@ void H1Connection::finish_after_response() {
 }
 
 void H1Connection::maybe_free() noexcept {
-    if (state_ != State::closed || inflight_ > 0 || freeing_) return;
+    if (state_ != State::closed || inflight_ > 0 || output_.inflight() > 0 || freeing_) return;
     freeing_ = true;
     w_.forget(this);
-}
-
-void H1Connection::respond_simple(int status, std::string_view content_type, std::string body) {
-    http::ResponseHead head;
-    head.status = status;
-    head.headers.add("Content-Type", std::string(content_type));
-    head.headers.add("Content-Length", std::to_string(body.size()));
-    if (is_head_) body.clear();
-    send_head(std::move(head), BodyKind::none, body);
 }
 
 }  // namespace xs3::proxy

@@ -77,6 +77,7 @@ void Worker::teardown() {
     acceptor_.reset();
     recv_buffers_.reset();
     pipes_.reset();
+    copy_blocks_.reset();
     ring_ptr_.store(nullptr, std::memory_order_release);
     ring_.reset();
 }
@@ -100,6 +101,7 @@ Status Worker::run() {
                          kv("error", br.status().to_string()));
     }
     pipes_ = std::make_unique<ring::PipePool>(shared_.options.pipe_size);
+    copy_blocks_ = std::make_unique<ring::BlockPool>(shared_.options.copy_size);
     s3::CurlClient::Options co;
     co.max_connections_total = shared_.options.max_upstream_connections;
     auto cc = s3::CurlClient::create(*ring_, co);

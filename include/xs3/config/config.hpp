@@ -63,6 +63,8 @@ struct Config {
     bool abandon_on_disconnect = false;
 
     // Serving.
+    std::string send_mode;  // "copy" (read + send) or "splice" (file -> pipe -> socket)
+    uint64_t copy_size = 0;
     uint64_t splice_size = 0;
     uint64_t pipe_size = 0;
 

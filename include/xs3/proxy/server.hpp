@@ -19,7 +19,9 @@
 #include "xs3/http/date.hpp"
 #include "xs3/http/h1_parser.hpp"
 #include "xs3/net/listener.hpp"
+#include "xs3/net/socket_output.hpp"
 #include "xs3/proxy/origin.hpp"
+#include "xs3/ring/block_pool.hpp"
 #include "xs3/ring/buffer_ring.hpp"
 #include "xs3/ring/pipe_pool.hpp"
 #include "xs3/ring/ring.hpp"
@@ -32,7 +34,8 @@ struct ProxyOptions {
     std::chrono::milliseconds idle_timeout{60000};
     std::chrono::milliseconds header_timeout{10000};
     uint64_t max_connections = 10000;
-    unsigned splice_size = 64 * 1024;
+    net::OutputOptions output;        // how file bytes reach sockets (copy or splice)
+    unsigned copy_size = 256 * 1024;  // bytes per read + send in copy mode
     unsigned pipe_size = 1024 * 1024;
     bool direct_io = false;
     bool abandon_on_disconnect = false;
@@ -100,6 +103,7 @@ class Worker {
     ring::Ring& ring() noexcept { return *ring_; }
     s3::CurlClient& curl() noexcept { return *curl_; }
     ring::PipePool& pipes() noexcept { return *pipes_; }
+    ring::BlockPool& copy_blocks() noexcept { return *copy_blocks_; }
     ring::BufferRing* recv_buffers() noexcept { return recv_buffers_.get(); }
     http::DateCache& dates() noexcept { return dates_; }
 
@@ -120,6 +124,7 @@ class Worker {
     std::atomic<ring::Ring*> ring_ptr_{nullptr};  // for drain() from other threads
     std::unique_ptr<ring::BufferRing> recv_buffers_;
     std::unique_ptr<ring::PipePool> pipes_;
+    std::unique_ptr<ring::BlockPool> copy_blocks_;
     std::unique_ptr<s3::CurlClient> curl_;
     std::unique_ptr<net::Acceptor> acceptor_;
     http::DateCache dates_;

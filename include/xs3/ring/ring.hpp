@@ -105,8 +105,15 @@ class Ring {
     // stack when they finish (a connection, a chunk fetcher, a transfer handler).
     template <class T>
     void dispose_later(std::unique_ptr<T> p) {
+        if (!p) return;
         std::shared_ptr<T> dead(std::move(p));
         defer([dead] {});
+    }
+    // The same for a shared reference: the object dies next turn if this was the last one.
+    template <class T>
+    void dispose_later(std::shared_ptr<T> p) {
+        if (!p) return;
+        defer([dead = std::move(p)] {});
     }
     // Runs `task` on this ring's thread; callable from any thread. Wakes the ring via eventfd.
     void post(Task task);

@@ -122,7 +122,25 @@ TEST_CASE("every table default parses and the TOML key is the flag name with und
         }
         CHECK_FALSE((o.required && o.default_value));
     }
-    CHECK(option_table().size() == 33);
+    // --help lists every option of the table.
+    std::string help = help_text();
+    for (const auto& o : option_table())
+        CHECK(help.find("--" + std::string(o.name)) != std::string::npos);
+}
+
+TEST_CASE("send mode and copy size") {
+    Config d = default_config();
+    CHECK(d.send_mode == "copy");
+    CHECK(d.copy_size == 256 * 1024);
+    auto r = load({"--send-mode", "SPLICE", "--copy-size", "1MiB"}, kRequired);
+    REQUIRE(r.ok());
+    CHECK(r->send_mode == "splice");
+    CHECK(r->copy_size == 1024 * 1024);
+    CHECK(error_of(load({"--send-mode", "sendfile"}, kRequired)) ==
+          "invalid value for --send-mode (XS3_SEND_MODE): 'sendfile' is not a send mode (use copy "
+          "or splice)");
+    CHECK(error_of(load({"--copy-size", "1KiB"}, kRequired)) ==
+          "invalid value for --copy-size (XS3_COPY_SIZE): '1KiB' is out of range (4KiB..64MiB)");
 }
 
 TEST_CASE("the old flags and variables all still work") {

@@ -1,17 +1,13 @@
-// H1Connection request semantics: routing, the S3 HEAD, cache lookup, and the choice between
-// hit, miss (join or start a Download) and passthrough.
-#include <unistd.h>
-
-#include <cstring>
+// Exchange: routing, the S3 HEAD, cache lookup, and the choice between hit, miss (join or start
+// a Download) and passthrough.
+#include "xs3/proxy/exchange.hpp"
 
 #include "xs3/base/log.hpp"
 #include "xs3/cache/key.hpp"
 #include "xs3/http/headers.hpp"
-#include "xs3/http/request.hpp"
-#include "xs3/proxy/connection.hpp"
 #include "xs3/proxy/download_launch.hpp"
-#include "xs3/proxy/handler_types.hpp"
 #include "xs3/proxy/server.hpp"
+#include "xs3/proxy/stream_body.hpp"
 #include "xs3/s3/errors.hpp"
 
 namespace xs3::proxy {
@@ -45,105 +41,90 @@ bool parse_u64(const std::string& s, uint64_t& out) {
 
 }  // namespace
 
-// ---------------------------------------------------------------------------------------------
-// Transfer handlers
-
-H1Connection::OriginHead::~OriginHead() {
-    if (active_) c_.w_.curl().cancel(tid_);
+std::pair<http::ResponseHead, std::string> s3_error_response(
+    int status, std::string_view code, std::string_view message, std::string_view resource,
+    std::initializer_list<std::pair<const char*, std::string>> extra) {
+    http::ResponseHead head;
+    head.status = status;
+    for (auto& e : extra)
+        head.headers.add(e.first, e.second);
+    std::string body = s3::render_error_xml(code, message, resource, "");
+    head.headers.add("Content-Type", "application/xml");
+    head.headers.add("Content-Length", std::to_string(body.size()));
+    return {std::move(head), std::move(body)};
 }
 
-void H1Connection::OriginHead::start(s3::HttpRequest req) {
-    active_ = true;
-    tid_ = c_.w_.curl().start(std::move(req), this);
-}
-
-void H1Connection::OriginHead::on_complete(const Status& status) noexcept {
-    active_ = false;
-    // The handler may be destroyed by what follows: take what we need first.
-    s3::HttpResponseHead head = std::move(head_);
-    std::string body = std::move(body_);
-    c_.on_origin_head(status, head, body);
-}
-
-H1Connection::Passthrough::~Passthrough() {
-    if (active_) c_.w_.curl().cancel(tid_);
-}
-
-void H1Connection::Passthrough::start(s3::HttpRequest req) {
-    active_ = true;
-    tid_ = c_.w_.curl().start(std::move(req), this);
-}
-
-void H1Connection::Passthrough::on_head(const s3::HttpResponseHead& head) noexcept {
-    ok_ = head.status == 200 || head.status == 206;
-    if (!ok_) XS3_LOG_WARN("passthrough GET failed", kv("status", head.status), kv("key", c_.key_));
-}
-
-size_t H1Connection::Passthrough::on_body(const char* data, size_t len) noexcept {
-    if (!ok_) return len;
-    // Appending may move out_'s storage; only do it when no send is reading from it. Every
-    // append is sent at once, so at most one curl chunk waits here.
-    if (c_.send_in_flight_) {
-        paused_ = true;
-        return 0;
+// The S3 HEAD (or the 1-byte GET that learns S3's error code) of an exchange.
+class Exchange::OriginHead final : public s3::TransferHandler {
+  public:
+    explicit OriginHead(Exchange& x) : x_(x) {}
+    ~OriginHead() {
+        if (active_) x_.w_.curl().cancel(tid_);
     }
-    c_.out_.append(data, len);
-    if (!c_.send_in_flight_) c_.stream_send();
-    return len;
+    void start(s3::HttpRequest req) {
+        active_ = true;
+        tid_ = x_.w_.curl().start(std::move(req), this);
+    }
+    void on_head(const s3::HttpResponseHead& head) noexcept override { head_ = head; }
+    size_t on_body(const char* data, size_t len) noexcept override {
+        if (body_.size() < 64 * 1024) body_.append(data, std::min(len, 64 * 1024 - body_.size()));
+        return len;
+    }
+    void on_complete(const Status& status) noexcept override {
+        active_ = false;
+        // The handler may be replaced by what follows: take what we need first.
+        s3::HttpResponseHead head = std::move(head_);
+        std::string body = std::move(body_);
+        x_.on_origin_head(status, head, body);
+    }
+
+  private:
+    Exchange& x_;
+    s3::CurlClient::TransferId tid_ = 0;
+    bool active_ = false;
+    s3::HttpResponseHead head_;
+    std::string body_;
+};
+
+Exchange::Exchange(Worker& worker, ResponseSink& sink, http::Request request)
+    : w_(worker), sink_(sink), req_(std::move(request)) {
+    is_head_ = req_.method == http::Method::head;
 }
 
-void H1Connection::Passthrough::on_complete(const Status& status) noexcept {
-    active_ = false;
-    done_ = true;
-    if (!status.ok() || !ok_) {
-        XS3_LOG_WARN("passthrough transfer failed", kv("key", c_.key_),
-                     kv("error", status.ok() ? std::string("bad status") : status.to_string()));
-        c_.cut("passthrough transfer failed");
-        return;
-    }
-    if (!c_.send_in_flight_) c_.stream_send();
-}
+Exchange::~Exchange() = default;
 
-void H1Connection::Passthrough::resume_if_paused() {
-    if (paused_ && active_) {
-        paused_ = false;
-        c_.w_.curl().resume(tid_);
-    }
+std::function<void()> Exchange::if_alive(std::function<void(Exchange&)> fn) {
+    std::weak_ptr<Exchange> weak = weak_from_this();
+    return [weak, fn = std::move(fn)] {
+        if (auto x = weak.lock(); x && !x->responded_) fn(*x);
+    };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Responses
 
-void H1Connection::send_head(http::ResponseHead head, BodyKind body, std::string_view inline_body) {
-    head.headers.add("Server", std::string(http::server_header_value()));
-    head.headers.add("Date", w_.dates().now());
-    if (!keep_alive_ || finish_after_) head.headers.add("Connection", "close");
-    state_ = State::sending;
-    body_ = is_head_ ? BodyKind::none : body;
-    out_.clear();
-    out_off_ = 0;
-    size_t dropped = http::serialize_response_head(head, out_);
-    if (dropped > 0)
-        XS3_LOG_WARN("response header fields dropped (invalid bytes)", kv("count", dropped),
-                     kv("key", key_));
-    out_.append(inline_body);
-    send_out();
+void Exchange::respond(http::ResponseHead head, std::unique_ptr<Body> body) {
+    if (responded_) return;
+    responded_ = true;
+    if (is_head_) body.reset();
+    sink_.respond(std::move(head), std::move(body));
 }
 
-void H1Connection::respond_error(int status, std::string_view code, std::string_view message,
-                                 std::initializer_list<std::pair<const char*, std::string>> extra) {
+void Exchange::respond_error(int status, std::string_view code, std::string_view message,
+                             std::initializer_list<std::pair<const char*, std::string>> extra) {
+    auto [head, body] = s3_error_response(status, code, message, "/" + key_, extra);
+    respond(std::move(head), std::make_unique<MemoryBody>(std::move(body)));
+}
+
+void Exchange::respond_simple(int status, std::string_view content_type, std::string body) {
     http::ResponseHead head;
     head.status = status;
-    for (auto& e : extra)
-        head.headers.add(e.first, e.second);
-    std::string body = s3::render_error_xml(code, message, "/" + key_, "");
-    head.headers.add("Content-Type", "application/xml");
-    head.headers.add("Content-Length", std::to_string(is_head_ ? 0 : body.size()));
-    if (is_head_) body.clear();
-    send_head(std::move(head), BodyKind::none, body);
+    head.headers.add("Content-Type", std::string(content_type));
+    head.headers.add("Content-Length", std::to_string(body.size()));
+    respond(std::move(head), std::make_unique<MemoryBody>(std::move(body)));
 }
 
-http::ResponseHead H1Connection::object_head(const char* cache_status) const {
+http::ResponseHead Exchange::object_head(const char* cache_status) const {
     http::ResponseHead head;
     bool partial = range_.kind == http::RangeKind::single;
     head.status = partial ? 206 : 200;
@@ -173,16 +154,8 @@ http::ResponseHead H1Connection::object_head(const char* cache_status) const {
 // ---------------------------------------------------------------------------------------------
 // Request flow
 
-void H1Connection::start_request(http::Request req) {
-    w_.ring().cancel_timer(timer_);
-    state_ = State::handling;
+void Exchange::start() {
     w_.shared().counters.requests.fetch_add(1, std::memory_order_relaxed);
-    req_ = std::move(req);
-    keep_alive_ = req_.keep_alive;
-    is_head_ = req_.method == http::Method::head;
-    key_.clear();
-    range_ = {};
-    error_probed_ = false;
     if (req_.path == "/healthz" && req_.method != http::Method::other) {
         respond_simple(200, "text/plain", "ok\n");
         return;
@@ -223,10 +196,9 @@ void H1Connection::start_request(http::Request req) {
     origin_head_->start(std::move(head_req).value());
 }
 
-void H1Connection::on_origin_head(const Status& status, const s3::HttpResponseHead& head,
-                                  const std::string& body) {
-    // Called from the OriginHead's on_complete: it is freed with the next request, not now.
-    if (state_ != State::handling) return;
+void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& head,
+                              const std::string& body) {
+    if (responded_) return;
     if (!status.ok()) {
         XS3_LOG_WARN("S3 HEAD failed", kv("key", key_), kv("error", status.to_string()));
         if (status.code() == Code::timeout)
@@ -289,15 +261,15 @@ void H1Connection::on_origin_head(const Status& status, const s3::HttpResponseHe
         }
     }
     if (range_.kind == http::RangeKind::single) {
-        pos_ = range_.first;
+        first_ = range_.first;
         end_ = range_.last + 1;
     } else {
         range_.kind = http::RangeKind::none;
-        pos_ = 0;
+        first_ = 0;
         end_ = size_;
     }
     if (is_head_) {
-        send_head(object_head(nullptr), BodyKind::none);
+        respond(object_head(nullptr), nullptr);
         return;
     }
 
@@ -312,9 +284,7 @@ void H1Connection::on_origin_head(const Status& status, const s3::HttpResponseHe
 
     // The lookup blocks (open + header read): it runs on the pool and its answer comes back here.
     auto found = std::make_shared<Result<std::optional<cache::Entry>>>(std::nullopt);
-    auto deliver = for_this_request([found](H1Connection& c) {
-        if (c.state_ == State::handling) c.on_lookup(std::move(*found));
-    });
+    auto deliver = if_alive([found](Exchange& x) { x.on_lookup(std::move(*found)); });
     SharedState* shared = &w_.shared();
     Worker* w = &w_;
     shared->blocking.submit([shared, w, ck = cache_key_, found, deliver] {
@@ -323,7 +293,7 @@ void H1Connection::on_origin_head(const Status& status, const s3::HttpResponseHe
     });
 }
 
-void H1Connection::on_lookup(Result<std::optional<cache::Entry>> result) {
+void Exchange::on_lookup(Result<std::optional<cache::Entry>> result) {
     if (!result.ok())
         XS3_LOG_WARN("cache lookup failed", kv("key", key_),
                      kv("error", result.status().to_string()));
@@ -334,10 +304,9 @@ void H1Connection::on_lookup(Result<std::optional<cache::Entry>> result) {
                     (cache_key_.content_addressed || (etag != nullptr && e.meta.etag == *etag));
         if (same) {
             w_.shared().counters.hits.fetch_add(1, std::memory_order_relaxed);
-            entry_ = std::make_shared<cache::Entry>(std::move(e));
-            file_fd_ = entry_->fd.get();
-            file_base_ = entry_->data_offset;
-            send_head(object_head("HIT"), BodyKind::file);
+            cache_status_ = "HIT";
+            auto entry = std::make_shared<const cache::Entry>(std::move(e));
+            respond(object_head("HIT"), std::make_unique<FileBody>(std::move(entry), first_, end_));
             return;
         }
         XS3_LOG_INFO("cached copy is stale; refetching", kv("key", key_));
@@ -350,13 +319,13 @@ void H1Connection::on_lookup(Result<std::optional<cache::Entry>> result) {
     start_miss();
 }
 
-void H1Connection::start_miss() {
+void Exchange::start_miss() {
     SharedState& shared = w_.shared();
     auto [dl, created] = shared.downloads.get_or_create(cache_key_.hex, [&] {
         return std::make_shared<fetch::Download>(key_, size_, shared.options.download);
     });
     download_ = dl;
-    dl->prioritize(pos_);
+    dl->prioritize(first_);
     if (created) {
         const std::string* etag = meta_.get("etag");
         launch_download(w_, dl, cache_key_, key_, etag ? *etag : std::string(),
@@ -367,12 +336,10 @@ void H1Connection::start_miss() {
 
 // Waits until the download has its temp file (or failed) before committing to a response, so a
 // cache that cannot be written still turns into a passthrough rather than a cut-off body.
-void H1Connection::on_download_state() {
+void Exchange::on_download_state() {
     auto st = download_->state();
     if (st == fetch::Download::State::creating) {
-        auto again = for_this_request([](H1Connection& c) {
-            if (c.state_ == State::handling) c.on_download_state();
-        });
+        auto again = if_alive([](Exchange& x) { x.on_download_state(); });
         if (!download_->wait(0, w_.ring(), again)) w_.ring().defer(again);
         return;
     }
@@ -388,30 +355,55 @@ void H1Connection::on_download_state() {
         start_passthrough();
         return;
     }
-    file_fd_ = download_->fd();
-    file_base_ = download_->data_offset();
     // A download that already holds every byte (it is being published) serves like a hit.
     bool complete = st == fetch::Download::State::complete;
-    send_head(object_head(complete ? "HIT" : "MISS"), BodyKind::download);
+    cache_status_ = complete ? "HIT" : "MISS";
+    respond(object_head(cache_status_),
+            std::make_unique<DownloadBody>(w_.ring(), std::move(download_), first_, end_));
 }
 
-void H1Connection::start_passthrough() {
+void Exchange::start_passthrough() {
     w_.shared().counters.passes.fetch_add(1, std::memory_order_relaxed);
+    cache_status_ = "PASS";
+    if (size_ == 0) {
+        respond(object_head("PASS"), nullptr);
+        return;
+    }
     const std::string* etag = meta_.get("etag");
     std::optional<std::pair<uint64_t, uint64_t>> range;
     if (range_.kind == http::RangeKind::single) range = std::make_pair(range_.first, range_.last);
-    if (size_ == 0) {
-        send_head(object_head("PASS"), BodyKind::none);
-        return;
-    }
     auto get_req = w_.shared().origin.get(key_, range, etag ? *etag : std::string());
     if (!get_req.ok()) {
         respond_error(400, "InvalidURI", get_req.status().message());
         return;
     }
-    passthrough_ = std::make_unique<Passthrough>(*this);
-    send_head(object_head("PASS"), BodyKind::stream);
-    passthrough_->start(std::move(get_req).value());
+    passthrough_ = std::make_unique<StreamBody>(w_.ring(), w_.curl());
+    passthrough_->start(
+        std::move(get_req).value(),
+        [this](const s3::HttpResponseHead& h) { on_passthrough_head(h); },
+        [this](const Status& st, const s3::HttpResponseHead& h, const std::string& body) {
+            on_passthrough_failed(st, h, body);
+        });
+}
+
+void Exchange::on_passthrough_head(const s3::HttpResponseHead&) {
+    // The object's head came from the HEAD answer; the GET asked for exactly these bytes.
+    passthrough_->accept(end_ - first_);
+    respond(object_head("PASS"), std::move(passthrough_));
+}
+
+void Exchange::on_passthrough_failed(const Status& status, const s3::HttpResponseHead& head,
+                                     const std::string&) {
+    XS3_LOG_WARN("passthrough GET failed", kv("key", key_), kv("status", head.status),
+                 kv("error", status.ok() ? std::string("-") : status.to_string()));
+    // The handler is on its own stack: free it next turn.
+    w_.ring().dispose_later(std::move(passthrough_));
+    if (head.status == 412)
+        respond_error(503, "SlowDown", "the object changed while it was being fetched; retry");
+    else if (status.code() == Code::timeout)
+        respond_error(504, "GatewayTimeout", "S3 did not answer in time");
+    else
+        respond_error(502, "BadGateway", "S3 passthrough GET failed");
 }
 
 }  // namespace xs3::proxy

@@ -1,0 +1,147 @@
+// SocketOutput: the ordered write side of a TCP connection on a ring. The owner queues segments —
+// bytes (response heads, HTTP/2 frames, passthrough data) and file regions (cache and temp files) —
+// and they reach the socket in exactly that order. File regions go either through a pipe with
+// linked SPLICE pairs (file -> pipe -> socket, no user-space copy) or, in copy mode, with a linked
+// READ into a pooled block and SEND of it. Gathered bytes go out with one SENDMSG.
+//
+// Only one step (a send, a splice pair or a read+send pair) is in flight at a time: two chains on
+// one socket could interleave their bytes. MSG_MORE / SPLICE_F_MORE is set only when more bytes
+// are already queued behind a step, so nothing is ever held back waiting for data that may be
+// slow to come (a download in progress). Every op is owned here; the owner must keep the object
+// alive until inflight() is zero after cancel(), like any other op owner on the ring.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "xs3/ring/block_pool.hpp"
+#include "xs3/ring/pipe_pool.hpp"
+#include "xs3/ring/ring.hpp"
+
+namespace xs3::net {
+
+enum class FileSendMode { splice, copy };
+
+struct OutputOptions {
+    FileSendMode file_mode = FileSendMode::copy;
+    unsigned splice_size = 64 * 1024;  // bytes per file -> pipe -> socket splice pair
+};
+
+class SocketOutput {
+  public:
+    // Keeps whatever backs a file region (the open file) alive until its bytes are on the socket.
+    using Keep = std::shared_ptr<const void>;
+    // Called (on the ring, from a CQE) after bytes left the queue, so the owner can queue more.
+    using OnSent = std::function<void()>;
+    // Called once when the socket (or a file read) failed; the connection must be closed. The
+    // value is a negative errno; -EIO also means "a file ended before the region promised".
+    using OnError = std::function<void(int error)>;
+
+    SocketOutput(ring::Ring& ring, int fd, ring::PipePool& pipes, ring::BlockPool& blocks,
+                 OutputOptions options);
+    ~SocketOutput();
+    SocketOutput(const SocketOutput&) = delete;
+    SocketOutput& operator=(const SocketOutput&) = delete;
+
+    // `on_quiet` runs when the last op in flight completes after cancel(): the owner may free.
+    void set_handlers(OnSent on_sent, OnError on_error, std::function<void()> on_quiet);
+
+    void push_bytes(std::string_view bytes);
+    void push_bytes(std::string&& bytes);
+    // `length` bytes of `fd` from `offset`. A file that turns out shorter fails the output (-EIO).
+    void push_file(int fd, uint64_t offset, uint64_t length, Keep keep);
+
+    // Bytes queued and not yet handed to the socket (including bytes sitting in the pipe).
+    uint64_t queued() const noexcept { return queued_; }
+    // Nothing queued and nothing in flight.
+    bool idle() const noexcept { return queued_ == 0 && inflight_ == 0; }
+    unsigned inflight() const noexcept { return inflight_; }
+    bool failed() const noexcept { return failed_; }
+
+    // The connection is closing: cancels what is in flight and drops what is queued. The owner
+    // waits for inflight() == 0 before freeing this object.
+    void cancel() noexcept;
+
+    uint64_t bytes_sent() const noexcept { return bytes_sent_; }
+
+  private:
+    struct Segment {
+        enum class Kind { bytes, file } kind = Kind::bytes;
+        std::string bytes;
+        int fd = -1;
+        uint64_t offset = 0;
+        uint64_t length = 0;
+        uint64_t done = 0;  // bytes of this segment handed on (to the socket, or into the pipe)
+        Keep keep;
+        uint64_t remaining() const noexcept { return length - done; }
+    };
+
+    void step() noexcept;
+    void send_gathered() noexcept;
+    void splice_file(Segment& s) noexcept;
+    void drain_pipe() noexcept;
+    void copy_file(Segment& s) noexcept;
+    void on_send(int res, uint32_t flags) noexcept;
+    void on_splice_in(int res, uint32_t flags) noexcept;
+    void on_splice_out(int res, uint32_t flags) noexcept;
+    void on_read(int res, uint32_t flags) noexcept;
+    void on_block_send(int res, uint32_t flags) noexcept;
+    void splice_pair_settled() noexcept;
+    void block_pair_settled() noexcept;
+    void consumed(uint64_t n) noexcept;  // n bytes reached the socket
+    void fail(int error) noexcept;
+    // Every CQE handler starts with this: false when the output was cancelled (the op is over,
+    // nothing else to do; the owner hears when the last one is back).
+    bool op_returned() noexcept;
+    void pop_finished() noexcept;
+    bool more_after_front(uint64_t this_step) const noexcept;
+
+    ring::Ring& ring_;
+    int fd_;
+    ring::PipePool& pipes_;
+    ring::BlockPool& blocks_;
+    OutputOptions options_;
+    OnSent on_sent_;
+    OnError on_error_;
+    std::function<void()> on_quiet_;
+
+    std::deque<Segment> segments_;
+    uint64_t queued_ = 0;
+    uint64_t bytes_sent_ = 0;
+    bool busy_ = false;
+    bool failed_ = false;
+    bool cancelled_ = false;
+    unsigned inflight_ = 0;
+
+    // SENDMSG of gathered byte segments.
+    static constexpr size_t kMaxIov = 32;
+    iovec iov_[kMaxIov]{};
+    msghdr msg_{};
+    size_t sending_segments_ = 0;  // byte segments the SENDMSG in flight points into
+
+    // Splice: the pipe and the bytes sitting in it.
+    ring::Pipe pipe_;
+    uint64_t pipe_bytes_ = 0;
+    int pair_pending_ = 0;
+    int pair_error_ = 0;
+
+    // Copy: one block, read then sent.
+    ring::BlockPool::Block block_;
+    uint64_t block_len_ = 0;   // bytes asked from the file
+    uint64_t block_read_ = 0;  // bytes the read delivered
+    uint64_t block_sent_ = 0;  // bytes of the block on the socket
+
+    ring::MemberOp<SocketOutput, &SocketOutput::on_send> send_op_{this};
+    ring::MemberOp<SocketOutput, &SocketOutput::on_splice_in> splice_in_op_{this};
+    ring::MemberOp<SocketOutput, &SocketOutput::on_splice_out> splice_out_op_{this};
+    ring::MemberOp<SocketOutput, &SocketOutput::on_read> read_op_{this};
+    ring::MemberOp<SocketOutput, &SocketOutput::on_block_send> block_send_op_{this};
+};
+
+}  // namespace xs3::net

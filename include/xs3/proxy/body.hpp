@@ -1,0 +1,109 @@
+// Body: where a response's bytes come from, independent of the transport that sends them
+// (HTTP/1.1 connection or HTTP/2 stream). A transport pulls pieces with next() as it has room:
+// a file region (sent with splice or read+send straight from the cache or temp file), bytes in
+// memory, "wait" (nothing ready yet: register a wake-up), the end, or an error (the response
+// cannot be completed and must be cut off, never padded).
+//
+// Implementations: MemoryBody (small answers), FileBody (a cached object), DownloadBody (an
+// object being downloaded: waits on the download's progress), StreamBody (stream_body.hpp:
+// bytes of an origin GET relayed as they arrive).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "xs3/base/status.hpp"
+#include "xs3/cache/store.hpp"
+#include "xs3/fetch/download.hpp"
+#include "xs3/ring/ring.hpp"
+
+namespace xs3::proxy {
+
+struct BodyChunk {
+    enum class Kind { file, data, wait, end, error };
+    explicit BodyChunk(Kind k = Kind::end) : kind(k) {}
+    Kind kind;
+    // file: `length` bytes of `fd` from `offset`; `keep` keeps the descriptor open until they are
+    // sent.
+    int fd = -1;
+    uint64_t offset = 0;
+    uint64_t length = 0;
+    std::shared_ptr<const void> keep;
+    // data: the bytes themselves.
+    std::string data;
+    // error: why the body cannot be completed.
+    Status error;
+
+    static BodyChunk wait() { return BodyChunk(Kind::wait); }
+    static BodyChunk end() { return BodyChunk(Kind::end); }
+    static BodyChunk failed(Status why) {
+        BodyChunk c(Kind::error);
+        c.error = std::move(why);
+        return c;
+    }
+};
+
+class Body {
+  public:
+    virtual ~Body() = default;
+    // At most `max` (> 0) bytes of what is ready now; the body moves past what it returns.
+    virtual BodyChunk next(uint64_t max) noexcept = 0;
+    // After next() returned wait: `wake` runs later on the ring the body was created on, once
+    // next() may return something else. At most one wake is pending; a new one replaces it.
+    virtual void wait(std::function<void()> wake) noexcept = 0;
+    // Bytes next() has not returned yet.
+    virtual uint64_t remaining() const noexcept = 0;
+};
+
+// A small body held in memory (error XML, health checks).
+class MemoryBody final : public Body {
+  public:
+    explicit MemoryBody(std::string bytes) : bytes_(std::move(bytes)), size_(bytes_.size()) {}
+    BodyChunk next(uint64_t max) noexcept override;
+    void wait(std::function<void()>) noexcept override {}
+    uint64_t remaining() const noexcept override { return size_ - pos_; }
+
+  private:
+    std::string bytes_;
+    size_t size_;
+    size_t pos_ = 0;
+};
+
+// Object bytes [first, end) of a cached file.
+class FileBody final : public Body {
+  public:
+    FileBody(std::shared_ptr<const cache::Entry> entry, uint64_t first, uint64_t end)
+        : entry_(std::move(entry)), pos_(first), end_(end) {}
+    BodyChunk next(uint64_t max) noexcept override;
+    void wait(std::function<void()>) noexcept override {}
+    uint64_t remaining() const noexcept override { return end_ - pos_; }
+
+  private:
+    std::shared_ptr<const cache::Entry> entry_;
+    uint64_t pos_;
+    uint64_t end_;
+};
+
+// Object bytes [first, end) of a download in progress, read from its temp file as they land.
+class DownloadBody final : public Body {
+  public:
+    DownloadBody(ring::Ring& ring, std::shared_ptr<fetch::Download> download, uint64_t first,
+                 uint64_t end);
+    ~DownloadBody() override;
+    BodyChunk next(uint64_t max) noexcept override;
+    void wait(std::function<void()> wake) noexcept override;
+    uint64_t remaining() const noexcept override { return end_ - pos_; }
+
+  private:
+    ring::Ring& ring_;
+    std::shared_ptr<fetch::Download> download_;
+    uint64_t pos_;
+    uint64_t end_;
+    // The registered wake-up goes through this token, so one that fires after the body is gone
+    // (or after a newer wait) does nothing.
+    std::shared_ptr<std::function<void()>> wake_;
+};
+
+}  // namespace xs3::proxy

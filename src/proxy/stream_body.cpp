@@ -1,0 +1,118 @@
+// StreamBody: a passthrough origin GET as a pull-based response body.
+#include "xs3/proxy/stream_body.hpp"
+
+#include <algorithm>
+
+namespace xs3::proxy {
+
+StreamBody::StreamBody(ring::Ring& ring, s3::CurlClient& curl, size_t buffer_limit)
+    : ring_(ring), curl_(curl), buffer_limit_(buffer_limit) {}
+
+StreamBody::~StreamBody() {
+    if (active_) curl_.cancel(tid_);
+}
+
+void StreamBody::start(s3::HttpRequest request, OnHead on_head, OnFailed on_failed) {
+    on_head_ = std::move(on_head);
+    on_failed_ = std::move(on_failed);
+    active_ = true;
+    tid_ = curl_.start(std::move(request), this);
+}
+
+void StreamBody::accept(uint64_t length) {
+    accepted_ = true;
+    length_ = length;
+    on_head_ = nullptr;
+    on_failed_ = nullptr;
+}
+
+void StreamBody::on_head(const s3::HttpResponseHead& head) noexcept {
+    head_ = head;
+    ok_ = head.status >= 200 && head.status < 300;
+    // The callee may accept (we live on) or drop us (our destructor cancels the transfer, which
+    // CurlClient allows from inside its callbacks).
+    if (ok_ && on_head_) {
+        auto cb = std::move(on_head_);
+        cb(head_);
+    }
+}
+
+size_t StreamBody::on_body(const char* data, size_t len) noexcept {
+    if (!ok_) {
+        if (error_body_.size() < 64 * 1024)
+            error_body_.append(data, std::min(len, 64 * 1024 - error_body_.size()));
+        return len;
+    }
+    if (!accepted_) return len;  // nobody took the body (cannot happen: on_head decides)
+    if (buffer_.size() >= buffer_limit_) {
+        paused_ = true;
+        return 0;  // curl hands the same bytes again after resume()
+    }
+    if (received_ + len > length_) {
+        failure_ = Status(Code::unavailable, "origin sent more bytes than Content-Length");
+        done_ = true;
+        wake_reader();
+        return len;
+    }
+    buffer_.append(data, len);
+    received_ += len;
+    wake_reader();
+    return len;
+}
+
+void StreamBody::on_complete(const Status& status) noexcept {
+    active_ = false;
+    if (!accepted_) {
+        if (on_failed_) {
+            auto cb = std::move(on_failed_);
+            cb(status.ok() && !ok_ ? Status() : status, head_, error_body_);
+        }
+        return;
+    }
+    done_ = true;
+    if (failure_.ok()) {
+        if (!status.ok())
+            failure_ = status;
+        else if (received_ != length_)
+            failure_ =
+                Status(Code::unavailable, "origin body ended after " + std::to_string(received_) +
+                                              " of " + std::to_string(length_) + " bytes");
+    }
+    wake_reader();
+}
+
+BodyChunk StreamBody::next(uint64_t max) noexcept {
+    if (!buffer_.empty()) {
+        BodyChunk c(BodyChunk::Kind::data);
+        if (buffer_.size() <= max) {
+            c.data = std::move(buffer_);
+            buffer_.clear();
+        } else {
+            c.data.assign(buffer_, 0, static_cast<size_t>(max));
+            buffer_.erase(0, static_cast<size_t>(max));
+        }
+        taken_ += c.data.size();
+        if (paused_ && active_ && buffer_.size() < buffer_limit_) {
+            paused_ = false;
+            curl_.resume(tid_);
+        }
+        return c;
+    }
+    if (!failure_.ok()) return BodyChunk::failed(failure_);
+    if (taken_ == length_) return BodyChunk::end();
+    if (done_) return BodyChunk::failed(Status(Code::internal, "stream ended early"));
+    return BodyChunk::wait();
+}
+
+void StreamBody::wait(std::function<void()> wake) noexcept {
+    wake_ = std::move(wake);
+}
+
+void StreamBody::wake_reader() noexcept {
+    if (!wake_) return;
+    // Never re-enter the transport from inside curl's callback: run it on the next turn.
+    ring_.defer(std::move(wake_));
+    wake_ = nullptr;
+}
+
+}  // namespace xs3::proxy
