@@ -1,4 +1,5 @@
 // xs3lerator entry point: configuration, start-up checks, one worker thread per ring, signals.
+#include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -28,6 +29,22 @@ const char* env(const char* name) {
 [[noreturn]] void die(const std::string& message) {
     std::fprintf(stderr, "xs3lerator: %s\n", message.c_str());
     std::exit(2);
+}
+
+// True when the directory holds nothing but the temp directory.
+bool cache_dir_is_empty(const std::string& dir) {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return false;
+    bool empty = true;
+    while (dirent* e = ::readdir(d)) {
+        std::string_view n = e->d_name;
+        if (n != "." && n != ".." && n != ".tmp") {
+            empty = false;
+            break;
+        }
+    }
+    ::closedir(d);
+    return empty;
 }
 
 std::string resolve_region(const config::Config& cfg) {
@@ -61,6 +78,8 @@ int main(int argc, char** argv) {
     sigaddset(&sigs, SIGQUIT);
     pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
     signal(SIGPIPE, SIG_IGN);
+    // A cache write past a file-size limit must fail with EFBIG (then: passthrough), not kill us.
+    signal(SIGXFSZ, SIG_IGN);
 
     start_logger();
     s3::curl_global_setup();
@@ -100,11 +119,14 @@ int main(int argc, char** argv) {
     po.copy_size = static_cast<unsigned>(cfg.copy_size);
     po.pipe_size = static_cast<unsigned>(cfg.pipe_size);
     po.direct_io = cfg.direct_io;
+    po.max_cache_size = cfg.max_cache_size;
     po.abandon_on_disconnect = cfg.abandon_on_disconnect;
     po.download.planner.chunk_size = cfg.chunk_size;
     po.download.planner.min_chunk_size = cfg.min_chunk_size;
     po.download.planner.max_chunk_size = cfg.max_chunk_size;
     po.download.planner.max_concurrency = cfg.max_concurrency;
+    // O_DIRECT writes whole blocks at block-aligned offsets: chunks start on 4 KiB boundaries.
+    if (cfg.direct_io) po.download.planner.alignment = 4096;
     po.download.max_attempts = cfg.chunk_retries + 1;
     po.download.connect_timeout = cfg.upstream_connect_timeout;
     po.download.low_speed_timeout = cfg.upstream_timeout;
@@ -123,6 +145,9 @@ int main(int argc, char** argv) {
         if (cleaned.ok() && cleaned.value() > 0)
             XS3_LOG_INFO("removed partial downloads left by an earlier run",
                          kv("files", cleaned.value()));
+        // An empty cache holds nothing the name memo does not know: cold names go straight to
+        // a ranged GET. A cache from an earlier run is not catalogued yet: HEAD first.
+        if (cache_dir_is_empty(cfg.cache_dir)) shared->names_complete.store(true);
     }
 
     // Bind every listener before any thread starts, so a bad address fails start-up clearly.
@@ -156,10 +181,32 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&sigs, &sig);
     XS3_LOG_INFO("shutting down: draining connections", kv("signal", sig));
+    // 1. Let in-flight responses finish (10 s at most); the rings keep running.
     for (auto& w : ws)
         w->drain(std::chrono::seconds(10));
+    auto all_drained = [&] {
+        for (auto& w : ws)
+            if (!w->drained() && failed.load() == 0) return false;
+        return true;
+    };
+    for (int i = 0; i < 1200 && !all_drained(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // 2. Stop the downloads still warming the cache, and wait until their chunk fetches (which
+    //    may run on any ring) are gone, so no ring's curl client goes away under one of them.
+    shared->downloads.fail_all(Status(Code::cancelled, "shutting down"));
+    for (int i = 0;
+         i < 300 && (fetch::Download::live_fetchers() > 0 || shared->downloads.active() > 0); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (fetch::Download::live_fetchers() > 0)
+        XS3_LOG_WARN("chunk fetches still running at shutdown",
+                     kv("fetchers", fetch::Download::live_fetchers()));
+    // 3. Stop the rings; each tears its connections and curl client down on its own thread.
+    for (auto& w : ws)
+        w->stop();
     for (auto& t : threads)
         t.join();
+    // 4. Finish blocking work (its answers land in the stopped rings' queues), then free.
+    shared->shutdown();
     ws.clear();
     shared.reset();
     XS3_LOG_INFO("stopped");

@@ -14,13 +14,19 @@ ThreadPool::ThreadPool(unsigned threads, const char* name) {
 }
 
 ThreadPool::~ThreadPool() {
+    shutdown();
+}
+
+void ThreadPool::shutdown() {
     {
         std::lock_guard lk(mu_);
         stopping_ = true;
     }
     cv_.notify_all();
     for (auto& t : threads_)
-        t.join();
+        if (t.joinable()) t.join();
+    std::lock_guard lk(mu_);
+    jobs_.clear();
 }
 
 void ThreadPool::submit(std::function<void()> job) {

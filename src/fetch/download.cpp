@@ -1,62 +1,124 @@
-// Download: chunk fetchers writing through the ring, progress atomics, waiters.
+// Download: the probe, chunk fetchers on every ring writing through their own ring, progress
+// atomics, waiters, and verification.
 #include "xs3/fetch/download.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
 #include "xs3/base/log.hpp"
+#include "xs3/s3/errors.hpp"
+#include "xs3/s3/object_extent.hpp"
 
 namespace xs3::fetch {
+namespace {
 
-// Fetches one chunk: a ranged GET whose body is copied into two write_size buffers; one is being
-// written to the file while the other fills. When both are busy the transfer is paused, so memory
-// per chunk is 2 x write_size whatever the object size.
-class Download::ChunkFetcher final : public s3::TransferHandler {
+constexpr size_t kBlock = 4096;  // O_DIRECT alignment of offsets, lengths and buffers
+
+struct FreeDeleter {
+    void operator()(char* p) const noexcept { std::free(p); }
+};
+
+std::unique_ptr<char, FreeDeleter> aligned_buffer(size_t size) {
+    void* raw = nullptr;
+    if (::posix_memalign(&raw, kBlock, size) != 0) return nullptr;
+    return std::unique_ptr<char, FreeDeleter>(static_cast<char*>(raw));
+}
+
+std::atomic<size_t> g_live_fetchers{0};
+
+}  // namespace
+
+size_t Download::live_fetchers() noexcept {
+    return g_live_fetchers.load(std::memory_order_acquire);
+}
+
+// Fetches one chunk with a ranged GET. The body is copied into two write_size buffers: one is
+// being written to the file while the other fills; when both are busy the transfer is paused, so
+// memory per chunk is 2 x write_size whatever the object size. Lives on its slot's ring: every
+// method runs there. It reports back to the download's home ring once, when it retires.
+class Download::ChunkFetcher final : public s3::TransferHandler,
+                                     public std::enable_shared_from_this<ChunkFetcher> {
   public:
-    ChunkFetcher(std::shared_ptr<Download> d, size_t index)
+    ChunkFetcher(std::shared_ptr<Download> d, size_t index, uint64_t offset, uint64_t length,
+                 FetchSlot slot, bool probe)
         : d_(std::move(d)),
           index_(index),
-          offset_(d_->plan_.chunks[index].offset),
-          length_(d_->plan_.chunks[index].length),
-          ws_(d_->options_.write_size) {
-        bufs_[0].reset(new char[ws_]);
-        bufs_[1].reset(new char[ws_]);
+          offset_(offset),
+          length_(length),
+          slot_(slot),
+          probe_(probe),
+          ws_(std::max<size_t>(kBlock, d_->options_.write_size / kBlock * kBlock)) {
+        bufs_[0] = aligned_buffer(ws_);
+        bufs_[1] = aligned_buffer(ws_);
+        g_live_fetchers.fetch_add(1, std::memory_order_relaxed);
     }
+    ~ChunkFetcher() { g_live_fetchers.fetch_sub(1, std::memory_order_release); }
 
     size_t index() const noexcept { return index_; }
-    bool retired() const noexcept { return retired_; }
+    ring::Ring& ring() const noexcept { return *slot_.ring; }
 
     void start() noexcept {
-        uint64_t done = d_->written_[index_].load(std::memory_order_relaxed);
-        queued_ = done;
+        if (!bufs_[0] || !bufs_[1]) {
+            error_ = Status(Code::internal, "out of memory for chunk buffers");
+            fatal_ = true;
+            settle();
+            return;
+        }
+        received_ = written_;
         fill_[0] = fill_[1] = 0;
         cur_ = 0;
         http_ok_ = false;
+        head_status_ = 0;
+        head_ = {};
         error_ = Status();
+        refusal_ = {};
+        error_body_.clear();
         fatal_ = false;
+        flushed_once_ = false;
+        transfer_ok_ = false;
         ++attempt_;
-        s3::HttpRequest req = d_->factory_(offset_ + done, offset_ + length_ - 1);
+        s3::HttpRequest req = d_->factory_(offset_ + received_, offset_ + length_ - 1, d_->etag_);
         req.connect_timeout = d_->options_.connect_timeout;
         req.low_speed_timeout = d_->options_.low_speed_timeout;
         transfer_active_ = true;
-        tid_ = d_->client_->start(std::move(req), this);
+        tid_ = slot_.curl->start(std::move(req), this);
     }
 
-    // The download failed elsewhere: stop without calling back into it.
+    // The download is over: stop without reporting anything but the retirement.
     void abort() noexcept {
+        if (retired_) return;
         aborted_ = true;
         if (transfer_active_) {
-            d_->client_->cancel(tid_);
+            slot_.curl->cancel(tid_);
             transfer_active_ = false;
         }
-        d_->ring_->cancel_timer(retry_timer_);
+        ring().cancel_timer(retry_timer_);
         maybe_retire();
     }
 
+    // The probe's file exists now: write what is buffered, take the rest of the body.
+    void file_ready() noexcept {
+        if (aborted_ || retired_) return;
+        maybe_flush(transfer_ok_);
+        resume_if_paused();
+        settle();
+    }
+
+    // --- TransferHandler ---
+
     void on_head(const s3::HttpResponseHead& head) noexcept override {
-        uint64_t first = offset_ + queued_;
+        if (aborted_) return;
+        head_status_ = static_cast<int>(head.status);
+        head_ = head;
+        if (probe_ && !d_->size_known()) {
+            probe_head(head);
+            return;
+        }
+        uint64_t first = offset_ + received_;
         if (head.status == 206) {
             // Content-Range must name exactly the bytes we asked for.
             const std::string* cr = head.get("content-range");
@@ -72,41 +134,41 @@ class Download::ChunkFetcher final : public s3::TransferHandler {
             http_ok_ = true;
         } else if (head.status == 200 && first == 0 && length_ == d_->size_) {
             http_ok_ = true;  // the whole object, as asked
-        } else if (head.status == 412) {
-            error_ = Status(Code::precondition_failed,
-                            "object changed while downloading (If-Match failed)");
-            fatal_ = true;
-        } else if (head.status == 403 || head.status == 404) {
-            error_ = Status(head.status == 403 ? Code::access_denied : Code::not_found,
-                            "chunk GET answered " + std::to_string(head.status));
-            fatal_ = true;
         } else {
-            error_ = Status(Code::unavailable, "chunk GET answered " + std::to_string(head.status));
+            refuse_or_retry(head.status);
         }
     }
 
     size_t on_body(const char* data, size_t len) noexcept override {
         const size_t taken = len;
-        if (!http_ok_ || aborted_) return len;  // error body: drained, ignored
-        if (queued_ + len > length_) {
+        if (aborted_) return len;
+        if (!http_ok_) {
+            if (error_body_.size() < 4096)
+                error_body_.append(data, std::min(len, 4096 - error_body_.size()));
+            return len;
+        }
+        if (!error_.ok()) return len;  // drained; the attempt failed already
+        if (received_ + len > length_) {
             error_ = Status(Code::unavailable, "upstream sent more bytes than the range");
             return len;
         }
-        size_t space = ws_ - fill_[cur_] + (write_in_flight_ ? 0 : ws_);
-        if (len > space) {
-            paused_ = true;
-            return 0;
+        size_t room = ws_ - fill_[cur_];
+        if (len > room) {
+            // The current buffer cannot take it all: switch buffers if the other one is free,
+            // else pause (curl hands the same bytes again on resume).
+            if (!can_switch()) {
+                paused_ = true;
+                return 0;
+            }
+            append(data, room);
+            flush(false);
+            data += room;
+            len -= room;
+            received_ += room;
         }
-        while (len > 0) {
-            size_t n = std::min(len, ws_ - fill_[cur_]);
-            std::memcpy(bufs_[cur_].get() + fill_[cur_], data, n);
-            fill_[cur_] += n;
-            queued_ += n;
-            data += n;
-            len -= n;
-            d_->bytes_fetched_.fetch_add(n, std::memory_order_relaxed);
-            if (fill_[cur_] == ws_ && !write_in_flight_) submit_write();
-        }
+        append(data, len);
+        received_ += len;
+        maybe_flush(false);
         return taken;
     }
 
@@ -116,36 +178,215 @@ class Download::ChunkFetcher final : public s3::TransferHandler {
             maybe_retire();
             return;
         }
+        if (probe_ && head_status_ == 416 && !d_->size_known()) {
+            auto ext = s3::object_extent(head_, error_body_);
+            if (ext.ok()) {
+                d_->on_probe_head(head_, ext->size);  // the object is smaller than asked
+                length_ = 0;
+                received_ = 0;
+                http_ok_ = true;
+                error_ = Status();
+            } else {
+                error_ = ext.status();
+                fatal_ = true;
+            }
+        }
+        if (refusal_.http_status != 0 && refusal_.s3_code.empty()) {
+            auto err = s3::parse_error_xml(error_body_);
+            refusal_.s3_code =
+                err ? err->code : std::string(s3::s3_error_for_status(refusal_.http_status));
+        }
         if (error_.ok() && !status.ok()) error_ = status;
-        if (error_.ok() && queued_ != length_)
-            error_ = Status(Code::unavailable, "short body: got " + std::to_string(queued_) +
+        if (error_.ok() && !http_ok_)
+            error_ = Status(Code::unavailable, "no usable answer to the chunk GET");
+        if (error_.ok() && received_ != length_)
+            error_ = Status(Code::unavailable, "short body: got " + std::to_string(received_) +
                                                    " of " + std::to_string(length_) + " bytes");
-        if (error_.ok() && fill_[cur_] > 0 && !write_in_flight_) submit_write();
+        transfer_ok_ = error_.ok();
+        if (transfer_ok_) maybe_flush(true);
         settle();
     }
 
   private:
+    bool attached() const noexcept { return d_->file_attached_ || !probe_; }
+    bool can_switch() const noexcept { return attached() && !write_in_flight_; }
+
+    void append(const char* data, size_t n) noexcept {
+        std::memcpy(bufs_[cur_].get() + fill_[cur_], data, n);
+        fill_[cur_] += n;
+        d_->bytes_fetched_.fetch_add(n, std::memory_order_relaxed);
+    }
+
+    // The probe's first answer: it tells the object's size and metadata.
+    void probe_head(const s3::HttpResponseHead& head) noexcept {
+        if (head.status == 206 || (head.status == 200 && offset_ == 0)) {
+            auto ext = s3::object_extent(head);
+            if (!ext.ok() || ext->first != offset_) {
+                error_ = ext.ok()
+                             ? Status(Code::unavailable, "the answer starts at byte " +
+                                                             std::to_string(ext->first) +
+                                                             ", asked " + std::to_string(offset_))
+                             : ext.status();
+                fatal_ = true;
+                return;
+            }
+            d_->on_probe_head(head, ext->size);
+            if (d_->finished_) return;  // the download ended (a range beyond the end)
+            length_ = ext->length;
+            if (index_ >= d_->plan_.chunks.size() || length_ != d_->plan_.chunks[index_].length) {
+                error_ = Status(Code::unavailable, "the answer holds " + std::to_string(length_) +
+                                                       " bytes, not the chunk's");
+                fatal_ = true;
+                return;
+            }
+            http_ok_ = true;
+        } else if (head.status == 200) {
+            error_ = Status(Code::unavailable, "the origin ignored the Range of a chunk GET");
+            fatal_ = true;
+        } else if (head.status == 416) {
+            // Decided in on_complete, with the error body (it may carry the size).
+        } else {
+            refuse_or_retry(head.status);
+        }
+    }
+
+    void refuse_or_retry(long status) noexcept {
+        if (status == 412) {
+            error_ = Status(Code::precondition_failed,
+                            "object changed while downloading (If-Match failed)");
+            refusal_ = {412, "PreconditionFailed"};
+            fatal_ = true;
+        } else if (status == 403 || status == 404 || status == 400 || status == 405 ||
+                   status == 409 || status == 410 || status == 411 || status == 416) {
+            error_ = Status(status == 403   ? Code::access_denied
+                            : status == 404 ? Code::not_found
+                                            : Code::invalid_argument,
+                            "chunk GET answered " + std::to_string(status));
+            refusal_ = {static_cast<int>(status), ""};
+            fatal_ = true;
+        } else {
+            // 5xx, 408, 429 and the like: worth another attempt.
+            error_ = Status(Code::unavailable, "chunk GET answered " + std::to_string(status));
+        }
+    }
+
+    void maybe_flush(bool final) noexcept {
+        if (!attached() || write_in_flight_ || aborted_) return;
+        size_t n = fill_[cur_];
+        if (n == 0) return;
+        bool at_end = final && received_ == length_;
+        size_t first = std::max<size_t>(d_->options_.first_write, d_->direct_io_ ? kBlock : 1);
+        if (!at_end && n < ws_ && (flushed_once_ || n < first)) return;
+        flush(at_end);
+    }
+
+    // Writes the current buffer (whole blocks of it with O_DIRECT, padding the object's end) and
+    // makes the other buffer current, carrying over an unaligned tail.
+    void flush(bool at_end) noexcept {
+        size_t n = fill_[cur_];
+        size_t real = n;
+        size_t len = n;
+        size_t tail = 0;
+        if (d_->direct_io_) {
+            if (!at_end) {
+                real = n / kBlock * kBlock;
+                tail = n - real;
+                len = real;
+            } else {
+                len = (n + kBlock - 1) / kBlock * kBlock;
+                std::memset(bufs_[cur_].get() + n, 0, len - n);
+            }
+        }
+        if (len == 0) return;
+        int other = cur_ ^ 1;
+        if (tail > 0) std::memcpy(bufs_[other].get(), bufs_[cur_].get() + real, tail);
+        wbuf_ = cur_;
+        cur_ = other;
+        fill_[cur_] = tail;
+        fill_[wbuf_] = 0;
+        write_len_ = len;
+        write_real_ = real;
+        write_done_ = 0;
+        write_in_flight_ = true;
+        flushed_once_ = true;
+        issue_write();
+    }
+
+    void issue_write() noexcept {
+        io_uring_sqe* sqe = ring().get_sqe(&write_op_);
+        if (sqe == nullptr) {
+            ring().defer([self = shared_from_this()] { self->issue_write(); });
+            return;
+        }
+        io_uring_prep_write(sqe, d_->fd_, bufs_[wbuf_].get() + write_done_,
+                            static_cast<unsigned>(write_len_ - write_done_),
+                            d_->data_offset_ + offset_ + written_ + write_done_);
+    }
+
+    void on_write(int res, uint32_t) noexcept {
+        if (res == -EINTR || res == -EAGAIN) {
+            issue_write();
+            return;
+        }
+        if (res > 0) write_done_ += static_cast<size_t>(res);
+        bool misaligned = d_->direct_io_ && write_done_ < write_len_ && write_done_ % kBlock != 0;
+        if (res <= 0 || misaligned) {
+            write_in_flight_ = false;
+            error_ = res < 0 ? status_from_errno(res, "cache file write")
+                             : Status(Code::io_error, "cache file write made no progress");
+            fatal_ = true;  // a local disk problem is not fixed by refetching
+            local_failure_ = true;
+            if (transfer_active_) {
+                slot_.curl->cancel(tid_);
+                transfer_active_ = false;
+            }
+            settle();
+            return;
+        }
+        if (write_done_ < write_len_) {
+            issue_write();  // short write: the rest
+            return;
+        }
+        write_in_flight_ = false;
+        written_ += write_real_;
+        d_->written_[index_].store(written_, std::memory_order_release);
+        if (aborted_) {
+            maybe_retire();
+            return;
+        }
+        d_->notify_waiters();
+        maybe_flush(transfer_ok_);
+        resume_if_paused();
+        settle();
+    }
+
+    void resume_if_paused() noexcept {
+        if (paused_ && transfer_active_) {
+            paused_ = false;
+            slot_.curl->resume(tid_);
+        }
+    }
+
     // Called whenever the transfer or a write ends: decides what the chunk does next.
     void settle() noexcept {
         if (aborted_) {
             maybe_retire();
             return;
         }
-        if (transfer_active_ || write_in_flight_) return;
+        if (transfer_active_ || write_in_flight_ || retired_) return;
         if (error_.ok()) {
+            if (!attached()) return;  // the probe's file is not there yet: file_ready() goes on
             if (fill_[cur_] > 0) {
-                submit_write();
-                return;
+                maybe_flush(true);
+                if (write_in_flight_) return;
             }
-            retired_ = true;
-            d_->chunk_done(this, Status());
+            if (written_ == length_) retire(Status(), {});
             return;
         }
         // Failed attempt: what is written stays; buffered bytes are dropped and refetched.
         fill_[0] = fill_[1] = 0;
         if (fatal_ || attempt_ >= d_->options_.max_attempts) {
-            retired_ = true;
-            d_->chunk_done(this, error_);
+            retire(error_, refusal_);
             return;
         }
         d_->retries_.fetch_add(1, std::memory_order_relaxed);
@@ -156,106 +397,96 @@ class Download::ChunkFetcher final : public s3::TransferHandler {
         XS3_LOG_WARN("chunk fetch failed; retrying", kv("object", d_->name_), kv("chunk", index_),
                      kv("attempt", attempt_), kv("delay_ms", delay.count()),
                      kv("error", error_.to_string()));
-        retry_timer_ = d_->ring_->add_timer(delay, [this] {
-            retry_timer_ = {};
-            if (!aborted_) start();
+        std::weak_ptr<ChunkFetcher> weak = weak_from_this();
+        retry_timer_ = ring().add_timer(delay, [weak] {
+            if (auto self = weak.lock()) {
+                self->retry_timer_ = {};
+                if (!self->aborted_) self->start();
+            }
         });
     }
 
-    void submit_write() noexcept {
-        wbuf_ = cur_;
-        cur_ ^= 1;
-        write_in_flight_ = true;
-        write_done_ = 0;
-        issue_write();
-    }
-
-    void issue_write() noexcept {
-        uint64_t written = d_->written_[index_].load(std::memory_order_relaxed);
-        io_uring_sqe* sqe = d_->ring_->get_sqe(&write_op_);
-        if (sqe == nullptr) {
-            d_->ring_->defer([this] { issue_write(); });
-            return;
-        }
-        io_uring_prep_write(sqe, d_->fd_, bufs_[wbuf_].get() + write_done_,
-                            static_cast<unsigned>(fill_[wbuf_] - write_done_),
-                            d_->data_offset_ + offset_ + written + write_done_);
-    }
-
-    void on_write(int res, uint32_t) noexcept {
-        if (res == -EINTR || res == -EAGAIN) {
-            issue_write();
-            return;
-        }
-        if (res <= 0) {
-            write_in_flight_ = false;
-            error_ = res == 0 ? Status(Code::io_error, "cache write made no progress")
-                              : status_from_errno(res, "cache file write");
-            fatal_ = true;  // a local disk problem is not fixed by refetching
-            if (transfer_active_) {
-                d_->client_->cancel(tid_);
-                transfer_active_ = false;
-            }
-            settle();
-            return;
-        }
-        write_done_ += static_cast<size_t>(res);
-        if (write_done_ < fill_[wbuf_]) {
-            issue_write();  // short write: the rest
-            return;
-        }
-        uint64_t w = d_->written_[index_].load(std::memory_order_relaxed) + fill_[wbuf_];
-        d_->written_[index_].store(w, std::memory_order_release);
-        fill_[wbuf_] = 0;
-        write_in_flight_ = false;
-        if (!aborted_) d_->notify_waiters();
-        if (!aborted_ && error_.ok() && fill_[cur_] == ws_) submit_write();
-        if (paused_ && transfer_active_) {
-            paused_ = false;
-            d_->client_->resume(tid_);
-        }
-        settle();
-    }
-
     void maybe_retire() noexcept {
-        if (!transfer_active_ && !write_in_flight_ && !retired_) {
-            retired_ = true;
-            d_->chunk_done(this, Status(Code::cancelled, "aborted"));
-        }
+        if (!transfer_active_ && !write_in_flight_ && !retired_)
+            retire(Status(Code::cancelled, "aborted"), {});
+    }
+
+    void retire(Status status, Refusal refusal) noexcept {
+        retired_ = true;
+        if (local_failure_ && !status.ok())
+            status = Status(status.code() == Code::no_space ? Code::no_space : Code::io_error,
+                            status.message(), status.sys_errno());
+        // Leave this call stack first; then report on the home ring, which frees us.
+        auto self = shared_from_this();
+        ring().defer([self, status = std::move(status), refusal = std::move(refusal)] {
+            Download* d = self->d_.get();
+            d->run_on_home(
+                [self, status, refusal] { self->d_->chunk_done(self, status, refusal); });
+        });
     }
 
     std::shared_ptr<Download> d_;
     const size_t index_;
     const uint64_t offset_;
-    const uint64_t length_;
+    uint64_t length_;  // the probe learns it from the answer
+    const FetchSlot slot_;
+    const bool probe_;
     const size_t ws_;
-    std::unique_ptr<char[]> bufs_[2];
+    std::unique_ptr<char, FreeDeleter> bufs_[2];
     size_t fill_[2] = {0, 0};
     int cur_ = 0;
     int wbuf_ = 0;
+    size_t write_len_ = 0;   // bytes in the write (padded to a block at the end with O_DIRECT)
+    size_t write_real_ = 0;  // object bytes in it
     size_t write_done_ = 0;
     bool write_in_flight_ = false;
-    uint64_t queued_ = 0;  // chunk-relative position of the next byte to arrive
+    uint64_t written_ = 0;   // chunk-relative bytes on file (mirrors d_->written_[index_])
+    uint64_t received_ = 0;  // chunk-relative position of the next byte to arrive
+    bool flushed_once_ = false;
     bool paused_ = false;
     bool transfer_active_ = false;
+    bool transfer_ok_ = false;
     bool http_ok_ = false;
     bool fatal_ = false;
+    bool local_failure_ = false;
     bool aborted_ = false;
     bool retired_ = false;
     unsigned attempt_ = 0;
+    int head_status_ = 0;
+    s3::HttpResponseHead head_;
+    std::string error_body_;
     Status error_;
+    Refusal refusal_;
     s3::CurlClient::TransferId tid_ = 0;
     ring::Ring::TimerId retry_timer_;
     ring::MemberOp<ChunkFetcher, &ChunkFetcher::on_write> write_op_{this};
 };
 
-Download::Download(std::string name, uint64_t size, DownloadOptions options)
-    : name_(std::move(name)), size_(size), options_(std::move(options)) {
-    plan_ = plan_chunks(size_, options_.planner);
-    written_.reset(new std::atomic<uint64_t>[plan_.chunks.size() + 1]);
-    for (size_t i = 0; i <= plan_.chunks.size(); ++i)
-        written_[i].store(0);
-    chunk_started_.assign(plan_.chunks.size(), 0);
+// ---------------------------------------------------------------------------------------------
+
+Download::Download(std::string name, DownloadOptions options)
+    : name_(std::move(name)), options_(std::move(options)) {}
+
+std::shared_ptr<Download> Download::probe(std::string name, uint64_t first_byte,
+                                          DownloadOptions options) {
+    std::shared_ptr<Download> d(new Download(std::move(name), std::move(options)));
+    d->probing_ = true;
+    d->probe_first_byte_ = first_byte;
+    return d;
+}
+
+std::shared_ptr<Download> Download::known(std::string name, uint64_t size,
+                                          s3::HttpResponseHead head, DownloadOptions options) {
+    std::shared_ptr<Download> d(new Download(std::move(name), std::move(options)));
+    const std::string* etag = head.get("etag");
+    d->etag_ = etag ? *etag : std::string();
+    d->origin_head_ = std::move(head);
+    d->plan(size);
+    d->order_.clear();
+    for (size_t i = 0; i < d->plan_.chunks.size(); ++i)
+        d->order_.push_back(i);
+    d->state_.store(State::preparing, std::memory_order_release);
+    return d;
 }
 
 Download::~Download() {
@@ -263,16 +494,45 @@ Download::~Download() {
     if (read_fd_ >= 0) ::close(read_fd_);
 }
 
+void Download::plan(uint64_t size) {
+    size_ = size;
+    plan_ = plan_chunks(size_, options_.planner);
+    written_.reset(new std::atomic<uint64_t>[plan_.chunks.size() + 1]);
+    for (size_t i = 0; i <= plan_.chunks.size(); ++i)
+        written_[i].store(0);
+    chunk_started_.assign(plan_.chunks.size(), 0);
+    size_known_.store(true, std::memory_order_release);
+}
+
 Status Download::failure() const {
     std::lock_guard lk(mu_);
     return failure_;
 }
 
-void Download::attach_file(int write_fd, int read_fd, uint64_t data_offset) {
-    fd_ = write_fd;
-    read_fd_ = read_fd;
-    data_offset_ = data_offset;
-    set_state(State::running);
+int Download::refusal_status() const {
+    std::lock_guard lk(mu_);
+    return refusal_.http_status;
+}
+
+std::string Download::refusal_code() const {
+    std::lock_guard lk(mu_);
+    return refusal_.s3_code;
+}
+
+bool Download::on_home_ring() const noexcept {
+    return ring::Ring::current() == home_.ring;
+}
+
+void Download::run_on_home(std::function<void()> task) {
+    if (on_home_ring())
+        task();
+    else
+        home_.ring->post(std::move(task));
+}
+
+FetchSlot Download::next_slot() {
+    if (!options_.spread_across_slots || slots_.empty()) return home_;
+    return slots_[slot_rr_++ % slots_.size()];
 }
 
 void Download::set_state(State s) {
@@ -284,6 +544,7 @@ void Download::notify_waiters() {
     std::vector<Waiter> ws;
     {
         std::lock_guard lk(mu_);
+        if (waiters_.empty()) return;
         ws.swap(waiters_);
     }
     for (auto& w : ws)
@@ -291,6 +552,8 @@ void Download::notify_waiters() {
 }
 
 uint64_t Download::available_from(uint64_t pos) const noexcept {
+    State s = state_.load(std::memory_order_acquire);
+    if (s != State::running && s != State::complete && s != State::failed) return 0;
     if (pos >= size_ || plan_.chunk_size == 0) return 0;
     size_t i = static_cast<size_t>(pos / plan_.chunk_size);
     uint64_t start = plan_.chunks[i].offset;
@@ -301,111 +564,294 @@ uint64_t Download::available_from(uint64_t pos) const noexcept {
 bool Download::wait(uint64_t pos, ring::Ring& ring, std::function<void()> wake) {
     std::lock_guard lk(mu_);
     State s = state_.load(std::memory_order_acquire);
-    if (s == State::complete || s == State::failed) return false;
+    if (s == State::complete || s == State::failed || s == State::redirected) return false;
     if (s == State::running && available_from(pos) > 0) return false;
+    if (s == State::running && plan_.chunk_size > 0 && pos < size_)
+        wanted_.insert(static_cast<size_t>(pos / plan_.chunk_size));
     waiters_.push_back({pos, &ring, std::move(wake)});
     return true;
 }
 
-void Download::prioritize(uint64_t pos) noexcept {
-    if (plan_.chunk_size == 0 || pos >= size_) return;
-    priority_chunk_.store(static_cast<size_t>(pos / plan_.chunk_size), std::memory_order_relaxed);
+void Download::prioritize(uint64_t pos) {
+    if (!size_known() || plan_.chunk_size == 0 || pos >= size_) return;
+    std::lock_guard lk(mu_);
+    wanted_.insert(static_cast<size_t>(pos / plan_.chunk_size));
 }
 
-void Download::start(ring::Ring& ring, s3::CurlClient& client, RangeRequestFactory factory,
+std::shared_ptr<void> Download::reader_token() {
+    readers_.fetch_add(1, std::memory_order_relaxed);
+    auto self = shared_from_this();
+    return std::shared_ptr<void>(nullptr, [self](void*) { self->reader_left(); });
+}
+
+void Download::reader_left() {
+    if (readers_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    if (!abandon_when_unread_.load(std::memory_order_relaxed)) return;
+    if (home_.ring == nullptr) return;
+    auto self = shared_from_this();
+    run_on_home([self] {
+        if (self->readers_.load() == 0 && !self->finished_ && self->file_attached_) {
+            XS3_LOG_INFO("every reader left; abandoning the download", kv("object", self->name_));
+            self->finish(Status(Code::cancelled, "abandoned: every reader left"));
+        }
+    });
+}
+
+// --- owner side ------------------------------------------------------------------------------
+
+void Download::start(FetchSlot home, std::vector<FetchSlot> slots, RangeRequestFactory factory,
+                     std::function<void()> on_info,
                      std::function<void(const Status&)> on_finished) {
-    ring_ = &ring;
-    client_ = &client;
+    home_ = home;
+    slots_ = std::move(slots);
     factory_ = std::move(factory);
+    on_info_ = std::move(on_info);
     on_finished_ = std::move(on_finished);
-    if (plan_.chunks.empty()) {
-        auto self = shared_from_this();
-        ring.defer([self] { self->finish(Status()); });
+    auto self = shared_from_this();
+    if (!probing_) {
+        home_.ring->defer([self] {
+            if (auto cb = std::move(self->on_info_)) cb();
+        });
         return;
     }
+    uint64_t cs = effective_chunk_size(options_.planner);
+    size_t index = static_cast<size_t>(probe_first_byte_ / cs);
+    probe_fetcher_ = std::make_shared<ChunkFetcher>(self, index, index * cs, cs, home_, true);
+    active_[index] = probe_fetcher_;
+    probe_fetcher_->start();
+}
+
+void Download::on_probe_head(const s3::HttpResponseHead& head, uint64_t size) {
+    const std::string* etag = head.get("etag");
+    etag_ = etag ? *etag : std::string();
+    origin_head_ = head;
+    plan(size);
+    size_t probe_index = probe_fetcher_ ? probe_fetcher_->index() : 0;
+    order_.clear();
+    for (size_t i = probe_index + 1; i < plan_.chunks.size(); ++i)
+        order_.push_back(i);
+    for (size_t i = 0; i < std::min(probe_index, plan_.chunks.size()); ++i)
+        order_.push_back(i);
+    if (probe_index < plan_.chunks.size()) chunk_started_[probe_index] = 1;
+    if (plan_.chunks.size() > 0 && probe_index >= plan_.chunks.size()) {
+        // The reader's first byte is beyond the end: nothing to fetch for it (a 416).
+        finish(Status(Code::out_of_range, "the range starts beyond the object's end"),
+               {416, "InvalidRange"});
+        return;
+    }
+    set_state(State::preparing);
+    auto self = shared_from_this();
+    home_.ring->defer([self] {
+        if (auto cb = std::move(self->on_info_)) cb();
+    });
+}
+
+void Download::verify_with(ThreadPool& pool, std::string sha224_hex) {
+    hash_pool_ = &pool;
+    expected_sha224_ = std::move(sha224_hex);
+}
+
+bool Download::attach_file(int write_fd, int read_fd, uint64_t data_offset, bool direct_io) {
+    fd_ = write_fd;
+    read_fd_ = read_fd;
+    data_offset_ = data_offset;
+    direct_io_ = direct_io;
+    if (finished_) return false;  // failed while the file was being made
+    file_attached_ = true;
+    set_state(State::running);
+    if (probe_fetcher_) {
+        auto probe = std::move(probe_fetcher_);
+        probe->file_ready();
+    }
+    if (plan_.chunks.empty()) {
+        all_written();
+        return true;
+    }
     pump();
+    return true;
+}
+
+void Download::redirect(Redirect where) {
+    if (finished_) return;
+    redirect_ = where;
+    finished_ = true;
+    for (auto& [i, f] : active_) {
+        auto fetcher = f;
+        fetcher->ring().post([fetcher] { fetcher->abort(); });
+    }
+    probe_fetcher_.reset();
+    // The callbacks may hold the owner, which holds us: let go of them.
+    on_info_ = nullptr;
+    on_finished_ = nullptr;
+    set_state(State::redirected);
+}
+
+void Download::fail(Status why) {
+    if (home_.ring == nullptr || on_home_ring()) {
+        finish(why);
+        return;
+    }
+    auto self = shared_from_this();
+    home_.ring->post([self, why] { self->finish(why); });
 }
 
 void Download::pump() {
-    if (finished_) return;
+    if (finished_ || !file_attached_) return;
+    auto self = shared_from_this();
     while (active_.size() < plan_.concurrency) {
         size_t next = SIZE_MAX;
-        size_t pri = priority_chunk_.exchange(SIZE_MAX, std::memory_order_relaxed);
-        if (pri < chunk_started_.size() && !chunk_started_[pri]) next = pri;
-        if (next == SIZE_MAX) {
-            for (size_t i = 0; i < chunk_started_.size(); ++i)
-                if (!chunk_started_[i]) {
-                    next = i;
-                    break;
-                }
+        {
+            std::lock_guard lk(mu_);
+            while (!wanted_.empty() && next == SIZE_MAX) {
+                size_t w = *wanted_.begin();
+                wanted_.erase(wanted_.begin());
+                if (w < chunk_started_.size() && !chunk_started_[w]) next = w;
+            }
+        }
+        while (next == SIZE_MAX && order_pos_ < order_.size()) {
+            size_t c = order_[order_pos_++];
+            if (!chunk_started_[c]) next = c;
         }
         if (next == SIZE_MAX) return;
         chunk_started_[next] = 1;
-        active_.push_back(std::make_unique<ChunkFetcher>(shared_from_this(), next));
-        active_.back()->start();
+        FetchSlot slot = next_slot();
+        const ChunkRange& r = plan_.chunks[next];
+        auto f = std::make_shared<ChunkFetcher>(self, next, r.offset, r.length, slot, false);
+        active_[next] = f;
+        if (slot.ring == home_.ring)
+            f->start();
+        else
+            slot.ring->post([f] { f->start(); });
     }
 }
 
-void Download::chunk_done(ChunkFetcher* f, const Status& status) {
-    // The fetcher is still on its own call stack: free it on the next turn.
-    for (auto it = active_.begin(); it != active_.end(); ++it) {
-        if (it->get() == f) {
-            std::unique_ptr<ChunkFetcher> dead = std::move(*it);
-            active_.erase(it);
-            ring_->dispose_later(std::move(dead));
-            break;
-        }
-    }
+void Download::chunk_done(const std::shared_ptr<ChunkFetcher>& f, const Status& status,
+                          const Refusal& refusal) {
+    auto it = active_.find(f->index());
+    if (it != active_.end() && it->second == f) active_.erase(it);
+    if (probe_fetcher_ == f) probe_fetcher_.reset();
     if (finished_) return;
     if (!status.ok()) {
-        finish(status);
+        finish(status, refusal);
         return;
     }
+    if (f->index() >= plan_.chunks.size()) return;  // an empty object's probe
     ++chunks_done_;
+    kick_hash();
     if (chunks_done_ == plan_.chunks.size())
-        finish(Status());
+        all_written();
     else
         pump();
 }
 
-void Download::fail(Status why) {
-    if (ring_ != nullptr) {
-        finish(why);
-        return;
-    }
-    {
-        std::lock_guard lk(mu_);
-        failure_ = std::move(why);
-    }
-    finished_ = true;
-    set_state(State::failed);
-}
-
-void Download::abandon() {
-    finish(Status(Code::cancelled, "abandoned: every reader left"));
+void Download::all_written() {
+    writing_done_ = true;
+    if (hash_pool_ != nullptr)
+        kick_hash();  // completes once the last bytes are hashed
+    else
+        finish(Status());
 }
 
 void Download::finish(const Status& status) {
+    finish(status, Refusal{});
+}
+
+void Download::finish(const Status& status, Refusal refusal) {
     if (finished_) return;
     finished_ = true;
     if (!status.ok()) {
         {
             std::lock_guard lk(mu_);
             failure_ = status;
+            refusal_ = std::move(refusal);
         }
-        // abort() may retire a fetcher synchronously, which edits active_.
-        std::vector<ChunkFetcher*> live;
-        for (auto& f : active_)
-            live.push_back(f.get());
-        for (auto* f : live)
-            f->abort();
+        for (auto& [i, f] : active_) {
+            auto fetcher = f;
+            if (&fetcher->ring() == ring::Ring::current())
+                fetcher->ring().defer([fetcher] { fetcher->abort(); });
+            else
+                fetcher->ring().post([fetcher] { fetcher->abort(); });
+        }
+        probe_fetcher_.reset();
         set_state(State::failed);
     } else {
         set_state(State::complete);
     }
-    auto cb = std::move(on_finished_);
-    if (cb) cb(status);
+    // Before the file exists the owner is waiting for on_info (or is making the file, and sees
+    // the state when it attaches); after, it waits for on_finished.
+    if (auto cb = std::move(on_info_)) cb();
+    auto done = std::move(on_finished_);
+    on_finished_ = nullptr;
+    if (file_attached_ && done) done(status);
 }
+
+// --- verification ------------------------------------------------------------------------------
+
+uint64_t Download::contiguous_prefix() const noexcept {
+    uint64_t prefix = 0;
+    for (size_t i = 0; i < plan_.chunks.size(); ++i) {
+        uint64_t w = written_[i].load(std::memory_order_acquire);
+        prefix += w;
+        if (w < plan_.chunks[i].length) break;
+    }
+    return prefix;
+}
+
+void Download::kick_hash() {
+    if (hash_pool_ == nullptr || hash_running_ || finished_ || !file_attached_) return;
+    bool more = contiguous_prefix() > hashed_;
+    bool final = writing_done_ && hashed_ == size_;
+    if (!more && !final) return;
+    if (final) {
+        std::string got = hex_lower(hasher_.finish());
+        if (got == expected_sha224_) {
+            verified_.store(true);
+            finish(Status());
+        } else {
+            XS3_LOG_WARN("sha224 mismatch: the download is discarded", kv("object", name_),
+                         kv("expected", expected_sha224_), kv("got", got));
+            finish(Status(Code::io_error, "the object's bytes do not match its x-amz-meta-sha224"));
+        }
+        return;
+    }
+    hash_running_ = true;
+    auto self = shared_from_this();
+    hash_pool_->submit([self] { self->hash_step(); });
+}
+
+void Download::hash_step() {
+    // On the hashing pool: at most 64 MiB per step so other work on the pool interleaves.
+    static thread_local std::vector<char> buf(1 << 20);
+    uint64_t avail = contiguous_prefix();
+    uint64_t budget = 64ULL << 20;
+    Status error;
+    while (hashed_ < avail && budget > 0) {
+        size_t want =
+            static_cast<size_t>(std::min<uint64_t>({avail - hashed_, buf.size(), budget}));
+        ssize_t got =
+            ::pread(read_fd_, buf.data(), want, static_cast<off_t>(data_offset_ + hashed_));
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            error = got < 0 ? status_from_errno(errno, "read temp file for sha224")
+                            : Status(Code::io_error, "temp file shorter than its written bytes");
+            break;
+        }
+        hasher_.update(std::string_view(buf.data(), static_cast<size_t>(got)));
+        hashed_ += static_cast<uint64_t>(got);
+        budget -= std::min<uint64_t>(budget, static_cast<uint64_t>(got));
+    }
+    auto self = shared_from_this();
+    home_.ring->post([self, error] {
+        self->hash_running_ = false;
+        if (!error.ok()) {
+            self->finish(error);
+            return;
+        }
+        self->kick_hash();
+    });
+}
+
+// --- manager ---------------------------------------------------------------------------------
 
 std::pair<std::shared_ptr<Download>, bool> DownloadManager::get_or_create(
     const std::string& key, const std::function<std::shared_ptr<Download>()>& make) {
@@ -426,6 +872,17 @@ void DownloadManager::remove(const std::string& key, const Download* d) {
 size_t DownloadManager::active() const {
     std::lock_guard lk(mu_);
     return downloads_.size();
+}
+
+void DownloadManager::fail_all(const Status& why) {
+    std::vector<std::shared_ptr<Download>> all;
+    {
+        std::lock_guard lk(mu_);
+        for (auto& [k, d] : downloads_)
+            all.push_back(d);
+    }
+    for (auto& d : all)
+        d->fail(why);
 }
 
 }  // namespace xs3::fetch

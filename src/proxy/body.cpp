@@ -29,19 +29,42 @@ BodyChunk FileBody::next(uint64_t max) noexcept {
 }
 
 DownloadBody::DownloadBody(ring::Ring& ring, std::shared_ptr<fetch::Download> download,
-                           uint64_t first, uint64_t end)
-    : ring_(ring), download_(std::move(download)), pos_(first), end_(end) {}
+                           uint64_t first, uint64_t end, Fallback fallback)
+    : ring_(ring),
+      download_(std::move(download)),
+      reader_(download_->reader_token()),
+      pos_(first),
+      end_(end),
+      fallback_(std::move(fallback)) {}
 
 DownloadBody::~DownloadBody() {
     if (wake_) *wake_ = nullptr;
 }
 
 BodyChunk DownloadBody::next(uint64_t max) noexcept {
+    if (rest_) {
+        BodyChunk c = rest_->next(max);
+        if (c.kind == BodyChunk::Kind::data || c.kind == BodyChunk::Kind::file)
+            pos_ += c.kind == BodyChunk::Kind::data ? c.data.size() : c.length;
+        return c;
+    }
     if (pos_ >= end_) return BodyChunk::end();
     uint64_t avail = std::min(end_ - pos_, download_->available_from(pos_));
     if (avail == 0) {
         auto st = download_->state();
-        if (st == fetch::Download::State::failed) return BodyChunk::failed(download_->failure());
+        if (st == fetch::Download::State::failed) {
+            Status why = download_->failure();
+            bool local = why.code() == Code::io_error || why.code() == Code::no_space;
+            if (local && fallback_) {
+                rest_ = fallback_(pos_, end_);
+                fallback_ = nullptr;
+                if (rest_) {
+                    reader_.reset();
+                    return next(max);
+                }
+            }
+            return BodyChunk::failed(why);
+        }
         if (st == fetch::Download::State::complete)
             return BodyChunk::failed(Status(
                 Code::internal, "download complete but bytes missing at " + std::to_string(pos_)));
@@ -57,6 +80,10 @@ BodyChunk DownloadBody::next(uint64_t max) noexcept {
 }
 
 void DownloadBody::wait(std::function<void()> wake) noexcept {
+    if (rest_) {
+        rest_->wait(std::move(wake));
+        return;
+    }
     if (wake_) *wake_ = nullptr;
     wake_ = std::make_shared<std::function<void()>>(std::move(wake));
     std::weak_ptr<std::function<void()>> token = wake_;

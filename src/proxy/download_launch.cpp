@@ -1,4 +1,4 @@
-// launch_download and object_meta_from_head.
+// launch_download and the cache metadata helpers.
 #include "xs3/proxy/download_launch.hpp"
 
 #include <fcntl.h>
@@ -7,16 +7,182 @@
 #include <ctime>
 
 #include "xs3/base/log.hpp"
+#include "xs3/proxy/origin_call.hpp"
 #include "xs3/proxy/server.hpp"
 
 namespace xs3::proxy {
 namespace {
 
-// The download is over for good without a published file: forget it, remove its temp file.
-void drop(SharedState* sp, const cache::CacheKey& ck, const fetch::Download* dl,
-          std::shared_ptr<cache::TempFile> tf) {
-    if (tf) sp->blocking.submit([sp, tf] { sp->store.discard(std::move(*tf)); });
-    sp->downloads.remove(ck.hex, dl);
+// Everything one launch needs, shared by its steps (which run on the home ring and the pool).
+struct Launch {
+    SharedState* shared;
+    Worker* home;
+    std::shared_ptr<fetch::Download> dl;
+    std::string name_key;
+    std::string key;
+    cache::CacheKey cache_key;
+    std::shared_ptr<cache::TempFile> temp;
+    std::unique_ptr<OriginCall> meta_call;  // the HEAD of an empty object
+
+    // The download is over for good without a published file: forget it, remove its temp file.
+    void drop() {
+        if (temp) {
+            auto tf = std::move(temp);
+            SharedState* sp = shared;
+            shared->blocking.submit([sp, tf] { sp->store.discard(std::move(*tf)); });
+        }
+        shared->downloads.remove(name_key, dl.get());
+    }
+};
+
+void on_info(const std::shared_ptr<Launch>& l);
+void on_temp_ready(const std::shared_ptr<Launch>& l, std::shared_ptr<Result<cache::TempFile>> temp,
+                   int read_fd);
+void on_finished(const std::shared_ptr<Launch>& l, const Status& st);
+
+void decide(const std::shared_ptr<Launch>& l);
+
+void on_info(const std::shared_ptr<Launch>& l) {
+    fetch::Download& dl = *l->dl;
+    if (dl.state() != fetch::Download::State::preparing) {
+        // The probe failed (the origin refused, or the range starts beyond the end): readers
+        // answer from the failure; the next request starts afresh.
+        l->drop();
+        return;
+    }
+    long status = dl.origin_head().status;
+    if (status == 200 || status == 206) {
+        decide(l);
+        return;
+    }
+    // An empty object: the probe's 416 told the size but no metadata. Ask a HEAD.
+    auto req = l->shared->origin.head(l->key);
+    if (!req.ok()) {
+        dl.fail(req.status());
+        l->drop();
+        return;
+    }
+    l->meta_call = std::make_unique<OriginCall>(l->home->curl());
+    auto launch = l;
+    l->meta_call->start(std::move(req).value(), [launch](const Status& st,
+                                                         const s3::HttpResponseHead& head,
+                                                         const std::string&) {
+        launch->home->ring().dispose_later(std::move(launch->meta_call));
+        if (!st.ok() || head.status != 200) {
+            launch->dl->fail(st.ok()
+                                 ? Status(Code::unavailable, "HEAD of an empty object answered " +
+                                                                 std::to_string(head.status))
+                                 : st);
+            launch->drop();
+            return;
+        }
+        launch->dl->set_origin_head(head);
+        decide(launch);
+    });
+}
+
+void decide(const std::shared_ptr<Launch>& l) {
+    fetch::Download& dl = *l->dl;
+    SharedState& shared = *l->shared;
+    const s3::HttpResponseHead& head = dl.origin_head();
+    l->cache_key = cache_key_for(shared.origin.bucket(), l->key, head);
+    if (!shared.cache_writable.load(std::memory_order_relaxed) ||
+        dl.size() > shared.options.max_cache_size) {
+        if (dl.size() > shared.options.max_cache_size)
+            XS3_LOG_INFO("object larger than the cache; passthrough", kv("key", l->key),
+                         kv("size", dl.size()));
+        dl.redirect(fetch::Download::Redirect::passthrough);
+        l->drop();
+        return;
+    }
+    cache::ObjectMeta meta = object_meta_from_head(head, dl.size(), shared.origin.bucket(), l->key);
+    bool direct = shared.options.direct_io;
+    const std::string* etag = head.get("etag");
+    std::string want_etag = etag ? *etag : std::string();
+    auto launch = l;
+    // Off the ring: is it cached already (another name with the same content, or a restart)?
+    // If not, create the temp file and a read-only descriptor for readers.
+    shared.blocking.submit([launch, meta, direct, want_etag] {
+        SharedState* sp = launch->shared;
+        auto found = sp->store.lookup(launch->cache_key);
+        if (found.ok() && found.value().has_value()) {
+            const cache::Entry& e = *found.value();
+            if (e.meta.size == meta.size &&
+                (launch->cache_key.content_addressed || e.meta.etag == want_etag)) {
+                launch->home->ring().post([launch, etag = e.meta.etag] {
+                    launch->shared->memo.remember(launch->name_key,
+                                                  {launch->cache_key, etag, launch->dl->size()});
+                    launch->dl->redirect(fetch::Download::Redirect::cached);
+                    launch->drop();
+                });
+                return;
+            }
+        }
+        auto temp = std::make_shared<Result<cache::TempFile>>(
+            sp->store.create_temp(launch->cache_key, meta, direct));
+        int read_fd = -1;
+        if (temp->ok()) {
+            read_fd = ::open(temp->value().path.c_str(), O_RDONLY | O_CLOEXEC);
+            if (read_fd < 0) {
+                Status s = status_from_errno(errno, "open temp file for reading");
+                sp->store.discard(std::move(temp->value()));
+                *temp = s;
+            }
+        }
+        launch->home->ring().post(
+            [launch, temp, read_fd] { on_temp_ready(launch, temp, read_fd); });
+    });
+}
+
+void on_temp_ready(const std::shared_ptr<Launch>& l, std::shared_ptr<Result<cache::TempFile>> temp,
+                   int read_fd) {
+    SharedState& shared = *l->shared;
+    fetch::Download& dl = *l->dl;
+    if (!temp->ok()) {
+        shared.cache_failed(temp->status());
+        XS3_LOG_WARN("cannot create a cache file; passthrough", kv("key", l->key),
+                     kv("error", temp->status().to_string()));
+        dl.redirect(fetch::Download::Redirect::passthrough);
+        l->drop();
+        return;
+    }
+    l->temp = std::make_shared<cache::TempFile>(std::move(temp->value()));
+    // The Download writes through its own descriptor; the TempFile keeps one for publish.
+    int fd = ::dup(l->temp->fd.get());
+    if (fd < 0) {
+        ::close(read_fd);
+        dl.fail(status_from_errno(errno, "dup temp file"));
+        l->drop();
+        return;
+    }
+    if (l->cache_key.content_addressed) dl.verify_with(shared.hashing, l->cache_key.hex);
+    if (!dl.attach_file(fd, read_fd, l->temp->data_offset, l->temp->direct_io))
+        l->drop();  // it failed meanwhile (shutdown, or the probe's chunk failed for good)
+}
+
+void on_finished(const std::shared_ptr<Launch>& l, const Status& st) {
+    if (!st.ok()) {
+        XS3_LOG_WARN("download failed", kv("key", l->key), kv("error", st.to_string()));
+        if (st.code() == Code::no_space || st.code() == Code::io_error) l->shared->cache_failed(st);
+        l->drop();
+        return;
+    }
+    auto launch = l;
+    l->shared->blocking.submit([launch] {
+        SharedState* sp = launch->shared;
+        Status ps = sp->store.publish(std::move(*launch->temp), launch->cache_key);
+        launch->temp.reset();
+        if (!ps.ok()) {
+            XS3_LOG_WARN("publish failed", kv("key", launch->key), kv("error", ps.to_string()));
+            sp->cache_failed(ps);
+        } else {
+            const std::string* etag = launch->dl->origin_head().get("etag");
+            sp->memo.remember(launch->name_key, {launch->cache_key, etag ? *etag : std::string(),
+                                                 launch->dl->size()});
+            XS3_LOG_DEBUG("object cached", kv("key", launch->key));
+        }
+        sp->downloads.remove(launch->name_key, launch->dl.get());
+    });
 }
 
 }  // namespace
@@ -42,68 +208,44 @@ cache::ObjectMeta object_meta_from_head(const s3::HttpResponseHead& head, uint64
     return meta;
 }
 
-void launch_download(Worker& w, std::shared_ptr<fetch::Download> dl, const cache::CacheKey& ck,
-                     const std::string& key, const std::string& etag, cache::ObjectMeta meta) {
-    SharedState* sp = &w.shared();
-    Worker* wp = &w;
-    bool direct = sp->options.direct_io;
-    sp->blocking.submit([sp, wp, ck, key, etag, meta, direct, dl] {
-        auto temp =
-            std::make_shared<Result<cache::TempFile>>(sp->store.create_temp(ck, meta, direct));
-        // Readers need their own read-only descriptor: the temp file is opened write-only.
-        int read_fd = -1;
-        if (temp->ok()) {
-            read_fd = ::open(temp->value().path.c_str(), O_RDONLY | O_CLOEXEC);
-            if (read_fd < 0) {
-                Status s = status_from_errno(errno, "open temp file for reading");
-                sp->store.discard(std::move(temp->value()));
-                *temp = s;
-            }
-        }
-        wp->ring().post([sp, wp, ck, key, etag, dl, temp, read_fd] {
-            if (!temp->ok()) {
-                sp->cache_failed(temp->status());
-                dl->fail(temp->status());
-                drop(sp, ck, dl.get(), nullptr);
-                return;
-            }
-            auto tf = std::make_shared<cache::TempFile>(std::move(temp->value()));
-            // The Download writes through its own descriptor; the TempFile keeps one for publish.
-            int fd = ::dup(tf->fd.get());
-            if (fd < 0) {
-                ::close(read_fd);
-                dl->fail(status_from_errno(errno, "dup temp file"));
-                drop(sp, ck, dl.get(), tf);
-                return;
-            }
-            dl->attach_file(fd, read_fd, tf->data_offset);
-            const Origin* origin = &sp->origin;
-            auto factory = [origin, key, etag](uint64_t first, uint64_t last) {
-                // The HEAD for this key built fine, so this cannot fail; an empty URL would make
-                // curl fail the chunk rather than fetch anything else.
-                auto r = origin->get(key, std::make_pair(first, last), etag);
-                return r.ok() ? std::move(r).value() : s3::HttpRequest{};
-            };
-            const fetch::Download* raw = dl.get();
-            dl->start(wp->ring(), wp->curl(), factory, [sp, ck, tf, raw, key](const Status& st) {
-                if (!st.ok()) {
-                    XS3_LOG_WARN("download failed", kv("key", key), kv("error", st.to_string()));
-                    drop(sp, ck, raw, tf);
-                    return;
-                }
-                sp->blocking.submit([sp, ck, tf, raw, key] {
-                    Status ps = sp->store.publish(std::move(*tf), ck);
-                    if (!ps.ok()) {
-                        XS3_LOG_WARN("publish failed", kv("key", key), kv("error", ps.to_string()));
-                        sp->cache_failed(ps);
-                    } else {
-                        XS3_LOG_DEBUG("object cached", kv("key", key));
-                    }
-                    sp->downloads.remove(ck.hex, raw);
-                });
-            });
-        });
-    });
+cache::CacheKey cache_key_for(const std::string& bucket, const std::string& key,
+                              const s3::HttpResponseHead& head) {
+    const std::string* sha = head.get("x-amz-meta-sha224");
+    auto choice = cache::make_cache_key(
+        bucket, key,
+        sha ? std::optional<std::string_view>(*sha) : std::optional<std::string_view>());
+    if (choice.ignored_sha224)
+        XS3_LOG_WARN("x-amz-meta-sha224 ignored", kv("key", key),
+                     kv("why", *choice.ignored_sha224));
+    return choice.key;
+}
+
+std::string name_key_of(const std::string& bucket, const std::string& key) {
+    return cache::make_cache_key(bucket, key, std::nullopt).key.hex;
+}
+
+void launch_download(Worker& w, std::shared_ptr<fetch::Download> dl, std::string name_key,
+                     std::string key) {
+    auto l = std::make_shared<Launch>();
+    l->shared = &w.shared();
+    l->home = &w;
+    l->dl = dl;
+    l->name_key = std::move(name_key);
+    l->key = std::move(key);
+    SharedState& shared = w.shared();
+    dl->set_abandon_when_unread(shared.options.abandon_on_disconnect);
+    const Origin* origin = &shared.origin;
+    auto factory = [origin, key = l->key](uint64_t first, uint64_t last,
+                                          const std::string& if_match) {
+        // The key formed a valid URL for the request that started this, so this cannot fail;
+        // an empty URL would make curl fail the chunk rather than fetch anything else.
+        auto r = origin->get(key, std::make_pair(first, last), if_match);
+        return r.ok() ? std::move(r).value() : s3::HttpRequest{};
+    };
+    fetch::FetchSlot home{&w.ring(), &w.curl()};
+    dl->start(
+        home, shared.fetch_slots(), factory, [l] { on_info(l); },
+        [l](const Status& st) { on_finished(l, st); });
 }
 
 }  // namespace xs3::proxy

@@ -1,14 +1,17 @@
-// Exchange: routing, the S3 HEAD, cache lookup, and the choice between hit, miss (join or start
-// a Download) and passthrough.
+// Exchange: routing, and the known / cold / passthrough / HEAD paths of a request.
 #include "xs3/proxy/exchange.hpp"
+
+#include <limits>
 
 #include "xs3/base/log.hpp"
 #include "xs3/cache/key.hpp"
 #include "xs3/http/headers.hpp"
 #include "xs3/proxy/download_launch.hpp"
+#include "xs3/proxy/origin_call.hpp"
 #include "xs3/proxy/server.hpp"
 #include "xs3/proxy/stream_body.hpp"
 #include "xs3/s3/errors.hpp"
+#include "xs3/s3/object_extent.hpp"
 
 namespace xs3::proxy {
 namespace {
@@ -28,15 +31,17 @@ bool query_changes_object(std::string_view query) {
     return false;
 }
 
-bool parse_u64(const std::string& s, uint64_t& out) {
-    if (s.empty() || s.size() > 19) return false;
-    uint64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-        v = v * 10 + static_cast<uint64_t>(c - '0');
-    }
-    out = v;
-    return true;
+// The first byte a Range asks for before the size is known: "a-b" and "a-" name it; a suffix
+// ("-n"), several ranges or junk start the fetch at byte 0.
+uint64_t first_byte_wanted(const std::string* range) {
+    if (range == nullptr) return 0;
+    auto r = http::parse_range(*range, std::numeric_limits<uint64_t>::max());
+    if (r.kind != http::RangeKind::single) return 0;
+    std::string_view v = http::trim_ows(*range);
+    size_t eq = v.find('=');
+    if (eq != std::string_view::npos && http::trim_ows(v.substr(eq + 1)).substr(0, 1) == "-")
+        return 0;
+    return r.first;
 }
 
 }  // namespace
@@ -54,41 +59,10 @@ std::pair<http::ResponseHead, std::string> s3_error_response(
     return {std::move(head), std::move(body)};
 }
 
-// The S3 HEAD (or the 1-byte GET that learns S3's error code) of an exchange.
-class Exchange::OriginHead final : public s3::TransferHandler {
-  public:
-    explicit OriginHead(Exchange& x) : x_(x) {}
-    ~OriginHead() {
-        if (active_) x_.w_.curl().cancel(tid_);
-    }
-    void start(s3::HttpRequest req) {
-        active_ = true;
-        tid_ = x_.w_.curl().start(std::move(req), this);
-    }
-    void on_head(const s3::HttpResponseHead& head) noexcept override { head_ = head; }
-    size_t on_body(const char* data, size_t len) noexcept override {
-        if (body_.size() < 64 * 1024) body_.append(data, std::min(len, 64 * 1024 - body_.size()));
-        return len;
-    }
-    void on_complete(const Status& status) noexcept override {
-        active_ = false;
-        // The handler may be replaced by what follows: take what we need first.
-        s3::HttpResponseHead head = std::move(head_);
-        std::string body = std::move(body_);
-        x_.on_origin_head(status, head, body);
-    }
-
-  private:
-    Exchange& x_;
-    s3::CurlClient::TransferId tid_ = 0;
-    bool active_ = false;
-    s3::HttpResponseHead head_;
-    std::string body_;
-};
-
 Exchange::Exchange(Worker& worker, ResponseSink& sink, http::Request request)
     : w_(worker), sink_(sink), req_(std::move(request)) {
     is_head_ = req_.method == http::Method::head;
+    range_header_ = req_.headers.get("range");
 }
 
 Exchange::~Exchange() = default;
@@ -116,6 +90,45 @@ void Exchange::respond_error(int status, std::string_view code, std::string_view
     respond(std::move(head), std::make_unique<MemoryBody>(std::move(body)));
 }
 
+void Exchange::respond_origin_error(int http_status, std::string code, const Status& transport) {
+    switch (http_status) {
+        case 0:
+            XS3_LOG_WARN("S3 request failed", kv("key", key_), kv("error", transport.to_string()));
+            if (transport.code() == Code::timeout)
+                respond_error(504, "GatewayTimeout", "S3 did not answer in time");
+            else
+                respond_error(502, "BadGateway", "S3 could not be reached");
+            return;
+        case 404:
+            respond_error(404, code.empty() ? "NoSuchKey" : code,
+                          "The specified key does not exist.");
+            return;
+        case 403:
+            XS3_LOG_WARN("S3 refused the proxy's request", kv("key", key_),
+                         kv("code", code.empty() ? std::string("AccessDenied") : code));
+            respond_error(403, code.empty() ? "AccessDenied" : code, "Access Denied");
+            return;
+        case 412:
+            respond_error(503, "SlowDown", "the object changed while it was being fetched; retry");
+            return;
+        case 416:
+            if (info_known_)
+                respond_error(416, "InvalidRange", "The requested range is not satisfiable",
+                              {{"Content-Range", http::unsatisfied_content_range(size_)}});
+            else
+                respond_error(416, "InvalidRange", "The requested range is not satisfiable");
+            return;
+        case 503:
+            respond_error(503, "SlowDown", "S3 asked to slow down; retry later");
+            return;
+        default:
+            XS3_LOG_WARN("S3 answered an error", kv("key", key_), kv("status", http_status));
+            respond_error(502, "BadGateway",
+                          "S3 answered with status " + std::to_string(http_status));
+            return;
+    }
+}
+
 void Exchange::respond_simple(int status, std::string_view content_type, std::string body) {
     http::ResponseHead head;
     head.status = status;
@@ -128,34 +141,52 @@ http::ResponseHead Exchange::object_head(const char* cache_status) const {
     http::ResponseHead head;
     bool partial = range_.kind == http::RangeKind::single;
     head.status = partial ? 206 : 200;
-    uint64_t len = partial ? range_.length() : size_;
-    head.headers.add("Content-Length", std::to_string(len));
+    head.headers.add("Content-Length", std::to_string(end_ - first_));
     if (partial)
         head.headers.add("Content-Range",
                          http::content_range_value(range_.first, range_.last, size_));
     head.headers.add("Accept-Ranges", "bytes");
-    for (const auto& [name, value] : meta_.headers) {
-        if (name == "etag" || name == "last-modified" || name == "content-type" ||
-            name == "cache-control" || name == "content-encoding" ||
-            name == "content-disposition" || name == "content-language" || name == "expires" ||
-            name.rfind("x-amz-meta-", 0) == 0 || name == "x-amz-version-id")
-            head.headers.add(name == "etag"               ? "ETag"
-                             : name == "last-modified"    ? "Last-Modified"
-                             : name == "content-type"     ? "Content-Type"
-                             : name == "cache-control"    ? "Cache-Control"
-                             : name == "content-encoding" ? "Content-Encoding"
-                                                          : name,
-                             value);
-    }
+    auto add = [&](const char* name, const std::string& value) {
+        if (!value.empty()) head.headers.add(name, value);
+    };
+    add("ETag", meta_.etag);
+    add("Last-Modified", meta_.last_modified);
+    add("Content-Type", meta_.content_type);
+    add("Cache-Control", meta_.cache_control);
+    add("Content-Encoding", meta_.content_encoding);
+    for (const auto& [name, value] : meta_.user_meta)
+        head.headers.add("x-amz-meta-" + name, value);
     if (cache_status != nullptr) head.headers.add("x-cache", cache_status);
     return head;
 }
 
+bool Exchange::settle_range() {
+    range_ = {};
+    if (range_header_ != nullptr) {
+        range_ = http::parse_range(*range_header_, size_);
+        if (range_.kind == http::RangeKind::unsatisfiable) {
+            respond_error(416, "InvalidRange", "The requested range is not satisfiable",
+                          {{"Content-Range", http::unsatisfied_content_range(size_)}});
+            return false;
+        }
+    }
+    if (range_.kind == http::RangeKind::single) {
+        first_ = range_.first;
+        end_ = range_.last + 1;
+    } else {
+        range_.kind = http::RangeKind::none;  // none, or several ranges: the whole object
+        first_ = 0;
+        end_ = size_;
+    }
+    return true;
+}
+
 // ---------------------------------------------------------------------------------------------
-// Request flow
+// Routing
 
 void Exchange::start() {
-    w_.shared().counters.requests.fetch_add(1, std::memory_order_relaxed);
+    SharedState& shared = w_.shared();
+    shared.counters.requests.fetch_add(1, std::memory_order_relaxed);
     if (req_.path == "/healthz" && req_.method != http::Method::other) {
         respond_simple(200, "text/plain", "ok\n");
         return;
@@ -187,192 +218,319 @@ void Exchange::start() {
         respond_error(501, "NotImplemented", "versionId and partNumber are not supported yet");
         return;
     }
-    auto head_req = w_.shared().origin.head(key_);
-    if (!head_req.ok()) {
-        respond_error(400, "InvalidURI", head_req.status().message());
+    // Every later request for this object is built from the key; one that cannot form a URL is
+    // refused here, before anything is started for it.
+    if (Status valid = shared.origin.validate_key(key_); !valid.ok()) {
+        respond_error(400, "InvalidURI", valid.message());
         return;
     }
-    origin_head_ = std::make_unique<OriginHead>(*this);
-    origin_head_->start(std::move(head_req).value());
+    name_key_ = name_key_of(shared.origin.bucket(), key_);
+    if (is_head_) {
+        start_head_request();
+        return;
+    }
+    if (!shared.cache_writable.load(std::memory_order_relaxed)) {
+        shared.counters.misses.fetch_add(1, std::memory_order_relaxed);
+        start_passthrough();
+        return;
+    }
+    known_ = shared.memo.find(name_key_);
+    if (known_)
+        revalidate(*known_);
+    else if (shared.names_complete.load(std::memory_order_relaxed))
+        start_cold();
+    else
+        start_with_head();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client HEAD, and revalidation of a known name: both are an S3 HEAD
+
+void Exchange::call_origin(s3::HttpRequest request) {
+    // The previous call (if any) may be on the stack: free it next turn.
+    if (origin_call_) w_.ring().dispose_later(std::move(origin_call_));
+    origin_call_ = std::make_unique<OriginCall>(w_.curl());
+    origin_call_->start(std::move(request),
+                        [this](const Status& st, const s3::HttpResponseHead& h,
+                               const std::string& body) { on_origin_head(st, h, body); });
+}
+
+void Exchange::start_head_request() {
+    call_origin(std::move(w_.shared().origin.head(key_)).value());
+}
+
+void Exchange::start_with_head() {
+    start_head_request();
+}
+
+void Exchange::revalidate(const KnownObject& known) {
+    call_origin(
+        std::move(w_.shared().origin.build("HEAD", key_, {{"if-none-match", known.etag}})).value());
 }
 
 void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& head,
                               const std::string& body) {
     if (responded_) return;
     if (!status.ok()) {
-        XS3_LOG_WARN("S3 HEAD failed", kv("key", key_), kv("error", status.to_string()));
-        if (status.code() == Code::timeout)
-            respond_error(504, "GatewayTimeout", "S3 did not answer in time");
-        else
-            respond_error(502, "BadGateway", "S3 could not be reached");
+        respond_origin_error(0, "", status);
+        return;
+    }
+    if (head.status == 304 && known_) {
+        KnownObject known = *known_;
+        serve_from_cache(known.key, known.etag);
         return;
     }
     if (head.status != 200) {
         auto err = s3::parse_error_xml(body);
         std::string code = err ? err->code : std::string();
-        switch (head.status) {
-            case 404:
-                respond_error(404, code.empty() ? "NoSuchKey" : code,
-                              "The specified key does not exist.");
+        if (head.status == 403 && code.empty() && !error_probed_) {
+            // A HEAD answer has no body, so S3's reason (SignatureDoesNotMatch, AccessDenied,
+            // ...) is unknown: ask once with a 1-byte GET, which has one.
+            error_probed_ = true;
+            auto probe = w_.shared().origin.get(key_, std::make_pair(0, 0), "");
+            if (probe.ok()) {
+                call_origin(std::move(probe).value());
                 return;
-            case 403:
-                if (code.empty() && !error_probed_) {
-                    // A HEAD answer has no body, so S3's reason (SignatureDoesNotMatch,
-                    // AccessDenied, ...) is unknown: ask once with a 1-byte GET, which has one.
-                    error_probed_ = true;
-                    auto probe = w_.shared().origin.get(key_, std::make_pair(0, 0), "");
-                    if (probe.ok()) {
-                        auto next = std::make_unique<OriginHead>(*this);
-                        next->start(std::move(probe).value());
-                        // The finished handler is on the stack: free it next turn.
-                        w_.ring().dispose_later(std::exchange(origin_head_, std::move(next)));
-                        return;
-                    }
-                }
-                XS3_LOG_WARN("S3 refused the proxy's request", kv("key", key_),
-                             kv("code", code.empty() ? std::string("AccessDenied") : code));
-                respond_error(403, code.empty() ? "AccessDenied" : code, "Access Denied");
-                return;
-            case 503:
-                respond_error(503, "SlowDown", "S3 asked to slow down; retry later");
-                return;
-            default:
-                XS3_LOG_WARN("S3 HEAD answered an error", kv("key", key_),
-                             kv("status", head.status));
-                respond_error(502, "BadGateway",
-                              "S3 answered HEAD with status " + std::to_string(head.status));
-                return;
+            }
         }
+        respond_origin_error(static_cast<int>(head.status), code, Status());
+        return;
     }
-    const std::string* cl = head.get("content-length");
-    uint64_t size = 0;
-    if (cl == nullptr || !parse_u64(*cl, size)) {
+    auto ext = s3::object_extent(head);
+    if (!ext.ok()) {
         respond_error(502, "BadGateway", "S3 HEAD answer has no valid Content-Length");
         return;
     }
-    meta_ = head;
-    size_ = size;
-    if (const std::string* r = req_.headers.get("range")) {
-        range_ = http::parse_range(*r, size_);
-        if (range_.kind == http::RangeKind::unsatisfiable) {
-            respond_error(416, "InvalidRange", "The requested range is not satisfiable",
-                          {{"Content-Range", http::unsatisfied_content_range(size_)}});
-            return;
-        }
-    }
-    if (range_.kind == http::RangeKind::single) {
-        first_ = range_.first;
-        end_ = range_.last + 1;
-    } else {
-        range_.kind = http::RangeKind::none;
-        first_ = 0;
-        end_ = size_;
-    }
+    size_ = ext->size;
+    meta_ = object_meta_from_head(head, size_, w_.shared().origin.bucket(), key_);
+    info_known_ = true;
+    if (!settle_range()) return;
     if (is_head_) {
         respond(object_head(nullptr), nullptr);
         return;
     }
+    // A changed object, or a name not known to be cached: its content key may be cached
+    // (the same bytes under another name or from an earlier run); else fetch this version.
+    head_info_ = head;
+    if (known_) {
+        w_.shared().memo.forget(name_key_);
+        known_.reset();
+        XS3_LOG_INFO("the object changed since it was cached; fetching it again", kv("key", key_));
+    }
+    serve_from_cache(cache_key_for(w_.shared().origin.bucket(), key_, head), meta_.etag);
+}
 
-    const std::string* sha = head.get("x-amz-meta-sha224");
-    auto choice = cache::make_cache_key(
-        w_.shared().origin.bucket(), key_,
-        sha ? std::optional<std::string_view>(*sha) : std::optional<std::string_view>());
-    if (choice.ignored_sha224)
-        XS3_LOG_WARN("x-amz-meta-sha224 ignored", kv("key", key_),
-                     kv("why", *choice.ignored_sha224));
-    cache_key_ = choice.key;
+void Exchange::fetch_known(const s3::HttpResponseHead& head) {
+    SharedState& shared = w_.shared();
+    auto [dl, created] = shared.downloads.get_or_create(name_key_, [&] {
+        return fetch::Download::known(key_, size_, head, shared.options.download);
+    });
+    download_ = dl;
+    dl->prioritize(first_);
+    if (created) launch_download(w_, dl, name_key_, key_);
+    await_download();
+}
 
+// ---------------------------------------------------------------------------------------------
+// Hits
+
+void Exchange::serve_from_cache(const cache::CacheKey& ck, std::string etag) {
     // The lookup blocks (open + header read): it runs on the pool and its answer comes back here.
     auto found = std::make_shared<Result<std::optional<cache::Entry>>>(std::nullopt);
-    auto deliver = if_alive([found](Exchange& x) { x.on_lookup(std::move(*found)); });
+    auto deliver =
+        if_alive([found, ck, etag](Exchange& x) { x.on_lookup(std::move(*found), ck, etag); });
     SharedState* shared = &w_.shared();
     Worker* w = &w_;
-    shared->blocking.submit([shared, w, ck = cache_key_, found, deliver] {
+    shared->blocking.submit([shared, w, ck, found, deliver] {
         *found = shared->store.lookup(ck);
         w->ring().post(deliver);
     });
 }
 
-void Exchange::on_lookup(Result<std::optional<cache::Entry>> result) {
+void Exchange::on_lookup(Result<std::optional<cache::Entry>> result, const cache::CacheKey& ck,
+                         const std::string& etag) {
     if (!result.ok())
         XS3_LOG_WARN("cache lookup failed", kv("key", key_),
                      kv("error", result.status().to_string()));
+    bool usable = false;
     if (result.ok() && result.value().has_value()) {
-        cache::Entry& e = *result.value();
-        const std::string* etag = meta_.get("etag");
-        bool same = e.meta.size == size_ &&
-                    (cache_key_.content_addressed || (etag != nullptr && e.meta.etag == *etag));
-        if (same) {
-            w_.shared().counters.hits.fetch_add(1, std::memory_order_relaxed);
-            cache_status_ = "HIT";
-            auto entry = std::make_shared<const cache::Entry>(std::move(e));
-            respond(object_head("HIT"), std::make_unique<FileBody>(std::move(entry), first_, end_));
-            return;
-        }
-        XS3_LOG_INFO("cached copy is stale; refetching", kv("key", key_));
+        const cache::ObjectMeta& m = result.value()->meta;
+        // A content key holds the same bytes whatever name or ETag stored them; a name key must
+        // hold this very version.
+        usable = ck.content_addressed ? (!info_known_ || m.size == size_) : m.etag == etag;
     }
-    w_.shared().counters.misses.fetch_add(1, std::memory_order_relaxed);
-    if (!w_.shared().cache_writable.load(std::memory_order_relaxed)) {
+    if (usable) {
+        auto entry = std::make_shared<const cache::Entry>(std::move(*result.value()));
+        if (!info_known_) {
+            // What the origin said of this name (if this request asked it) wins; else the
+            // cached copy's metadata, with this name's ETag.
+            meta_ = entry->meta;
+            meta_.etag = etag;
+            size_ = entry->meta.size;
+            info_known_ = true;
+        }
+        if (!settle_range()) return;
+        w_.shared().counters.hits.fetch_add(1, std::memory_order_relaxed);
+        w_.shared().memo.remember(name_key_, {ck, etag, size_});
+        cache_status_ = "HIT";
+        respond(object_head("HIT"), std::make_unique<FileBody>(std::move(entry), first_, end_));
+        return;
+    }
+    if (head_info_) {
+        // A HEAD told size and metadata and nothing is cached: fetch this version.
+        s3::HttpResponseHead head = std::move(*head_info_);
+        head_info_.reset();
+        fetch_known(head);
+        return;
+    }
+    // Evicted or replaced meanwhile: what we knew is stale; start over as a cold request.
+    w_.shared().memo.forget(name_key_);
+    known_.reset();
+    info_known_ = false;
+    if (retried_) {
         start_passthrough();
         return;
     }
-    start_miss();
+    retried_ = true;
+    start_cold();
 }
 
-void Exchange::start_miss() {
+// ---------------------------------------------------------------------------------------------
+// Misses
+
+void Exchange::start_cold() {
     SharedState& shared = w_.shared();
-    auto [dl, created] = shared.downloads.get_or_create(cache_key_.hex, [&] {
-        return std::make_shared<fetch::Download>(key_, size_, shared.options.download);
-    });
+    uint64_t first = first_byte_wanted(range_header_);
+    auto [dl, created] = shared.downloads.get_or_create(
+        name_key_, [&] { return fetch::Download::probe(key_, first, shared.options.download); });
     download_ = dl;
-    dl->prioritize(first_);
-    if (created) {
-        const std::string* etag = meta_.get("etag");
-        launch_download(w_, dl, cache_key_, key_, etag ? *etag : std::string(),
-                        object_meta_from_head(meta_, size_, shared.origin.bucket(), key_));
-    }
-    on_download_state();
+    if (created)
+        launch_download(w_, dl, name_key_, key_);
+    else
+        dl->prioritize(first);
+    await_download();
 }
 
-// Waits until the download has its temp file (or failed) before committing to a response, so a
-// cache that cannot be written still turns into a passthrough rather than a cut-off body.
-void Exchange::on_download_state() {
-    auto st = download_->state();
-    if (st == fetch::Download::State::creating) {
-        auto again = if_alive([](Exchange& x) { x.on_download_state(); });
-        if (!download_->wait(0, w_.ring(), again)) w_.ring().defer(again);
+void Exchange::await_download() {
+    fetch::Download& dl = *download_;
+    using State = fetch::Download::State;
+    State st = dl.state();
+    if (st == State::probing || st == State::preparing) {
+        auto again = if_alive([](Exchange& x) { x.await_download(); });
+        if (!dl.wait(0, w_.ring(), again)) w_.ring().defer(again);
         return;
     }
-    if (st == fetch::Download::State::failed && download_->bytes_fetched() == 0) {
-        Status why = download_->failure();
+    if (st == State::failed) {
+        on_download_failed();
+        return;
+    }
+    size_ = dl.size();
+    meta_ = object_meta_from_head(dl.origin_head(), size_, w_.shared().origin.bucket(), key_);
+    info_known_ = true;
+    if (st == State::redirected) {
+        auto where = dl.redirected_to();
+        cache::CacheKey ck = cache_key_for(w_.shared().origin.bucket(), key_, dl.origin_head());
         download_.reset();
-        if (why.code() == Code::precondition_failed) {
-            respond_error(503, "SlowDown", "the object changed while it was being fetched; retry");
+        if (where == fetch::Download::Redirect::cached) {
+            serve_from_cache(ck, meta_.etag);
             return;
         }
+        w_.shared().counters.misses.fetch_add(1, std::memory_order_relaxed);
+        start_passthrough();
+        return;
+    }
+    if (!settle_range()) return;
+    // A download that already holds every byte of the answer (it is being verified or
+    // published) serves like a hit.
+    bool all_there = first_ == end_ || dl.available_from(first_) >= end_ - first_;
+    cache_status_ = st == State::complete || all_there ? "HIT" : "MISS";
+    (cache_status_[0] == 'H' ? w_.shared().counters.hits : w_.shared().counters.misses)
+        .fetch_add(1, std::memory_order_relaxed);
+    auto body = download_body(std::move(download_));
+    respond(object_head(cache_status_), std::move(body));
+}
+
+std::unique_ptr<Body> Exchange::download_body(std::shared_ptr<fetch::Download> dl) {
+    // If the cache fails under the download (a full disk), the rest of this response comes
+    // straight from the origin: the same version (If-Match), from where the file stopped.
+    Worker* w = &w_;
+    std::string key = key_;
+    std::string etag = meta_.etag;
+    DownloadBody::Fallback fallback = [w, key, etag](uint64_t first, uint64_t end) {
+        std::unique_ptr<StreamBody> sb;
+        auto req = w->shared().origin.get(key, std::make_pair(first, end - 1), etag);
+        if (!req.ok()) return sb;
+        sb = std::make_unique<StreamBody>(w->ring(), w->curl());
+        StreamBody* raw = sb.get();
+        uint64_t want = end - first;
+        sb->start(
+            std::move(req).value(), [raw, want](const s3::HttpResponseHead&) { raw->accept(want); },
+            [](const Status&, const s3::HttpResponseHead&, const std::string&) {});
+        return sb;
+    };
+    return std::make_unique<DownloadBody>(w_.ring(), std::move(dl), first_, end_,
+                                          std::move(fallback));
+}
+
+void Exchange::on_download_failed() {
+    fetch::Download& dl = *download_;
+    Status why = dl.failure();
+    int refusal = dl.refusal_status();
+    if (dl.size_known()) {
+        size_ = dl.size();
+        info_known_ = true;
+    }
+    bool fetched = dl.bytes_fetched() > 0;
+    std::string code = dl.refusal_code();
+    download_.reset();
+    if (refusal == 416 && info_known_ && !retried_ && range_header_ != nullptr) {
+        // The download's first chunk was beyond the end; is this request's range satisfiable?
+        range_ = http::parse_range(*range_header_, size_);
+        if (range_.kind != http::RangeKind::unsatisfiable) {
+            retried_ = true;
+            start_cold();
+            return;
+        }
+    }
+    if (refusal != 0) {
+        respond_origin_error(refusal, code, Status());
+        return;
+    }
+    if ((why.code() == Code::io_error || why.code() == Code::no_space) && !fetched) {
         XS3_LOG_WARN("cache unavailable for this object; passthrough", kv("key", key_),
                      kv("why", why.to_string()));
         start_passthrough();
         return;
     }
-    // A download that already holds every byte (it is being published) serves like a hit.
-    bool complete = st == fetch::Download::State::complete;
-    cache_status_ = complete ? "HIT" : "MISS";
-    respond(object_head(cache_status_),
-            std::make_unique<DownloadBody>(w_.ring(), std::move(download_), first_, end_));
+    respond_origin_error(0, "", why);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Passthrough
+
 void Exchange::start_passthrough() {
-    w_.shared().counters.passes.fetch_add(1, std::memory_order_relaxed);
+    SharedState& shared = w_.shared();
+    shared.counters.passes.fetch_add(1, std::memory_order_relaxed);
     cache_status_ = "PASS";
-    if (size_ == 0) {
-        respond(object_head("PASS"), nullptr);
-        return;
-    }
-    const std::string* etag = meta_.get("etag");
     std::optional<std::pair<uint64_t, uint64_t>> range;
-    if (range_.kind == http::RangeKind::single) range = std::make_pair(range_.first, range_.last);
-    auto get_req = w_.shared().origin.get(key_, range, etag ? *etag : std::string());
+    std::string if_match;
+    std::string raw_range;
+    if (info_known_) {
+        if (!settle_range()) return;
+        if (size_ == 0 || first_ == end_) {
+            respond(object_head("PASS"), nullptr);
+            return;
+        }
+        if (range_.kind == http::RangeKind::single) range = std::make_pair(first_, end_ - 1);
+        if_match = meta_.etag;
+    } else if (range_header_ != nullptr) {
+        // Nothing known yet: forward a single range as asked; S3 resolves suffixes and ends.
+        auto r = http::parse_range(*range_header_, std::numeric_limits<uint64_t>::max());
+        if (r.kind == http::RangeKind::single || r.kind == http::RangeKind::unsatisfiable)
+            raw_range = std::string(http::trim_ows(*range_header_));
+    }
+    auto get_req = raw_range.empty() ? shared.origin.get(key_, range, if_match)
+                                     : shared.origin.build("GET", key_, {{"range", raw_range}});
     if (!get_req.ok()) {
         respond_error(400, "InvalidURI", get_req.status().message());
         return;
@@ -386,24 +544,56 @@ void Exchange::start_passthrough() {
         });
 }
 
-void Exchange::on_passthrough_head(const s3::HttpResponseHead&) {
-    // The object's head came from the HEAD answer; the GET asked for exactly these bytes.
+void Exchange::on_passthrough_head(const s3::HttpResponseHead& head) {
+    auto ext = s3::object_extent(head);
+    if (!ext.ok()) {
+        // Dropping the body cancels the transfer.
+        w_.ring().dispose_later(std::move(passthrough_));
+        respond_error(502, "BadGateway", "S3 answered without a usable size");
+        return;
+    }
+    if (info_known_) {
+        // The GET asked for exactly first_..end_ of this version.
+        if (ext->first != first_ || ext->length != end_ - first_ || ext->size != size_) {
+            w_.ring().dispose_later(std::move(passthrough_));
+            respond_error(502, "BadGateway", "S3 answered a different range than asked");
+            return;
+        }
+    } else {
+        size_ = ext->size;
+        meta_ = object_meta_from_head(head, size_, w_.shared().origin.bucket(), key_);
+        info_known_ = true;
+        first_ = ext->first;
+        end_ = ext->first + ext->length;
+        if (head.status == 206) {
+            range_.kind = http::RangeKind::single;
+            range_.first = first_;
+            range_.last = end_ - 1;
+        } else {
+            range_.kind = http::RangeKind::none;
+        }
+    }
     passthrough_->accept(end_ - first_);
     respond(object_head("PASS"), std::move(passthrough_));
 }
 
 void Exchange::on_passthrough_failed(const Status& status, const s3::HttpResponseHead& head,
-                                     const std::string&) {
-    XS3_LOG_WARN("passthrough GET failed", kv("key", key_), kv("status", head.status),
-                 kv("error", status.ok() ? std::string("-") : status.to_string()));
+                                     const std::string& body) {
     // The handler is on its own stack: free it next turn.
     w_.ring().dispose_later(std::move(passthrough_));
-    if (head.status == 412)
-        respond_error(503, "SlowDown", "the object changed while it was being fetched; retry");
-    else if (status.code() == Code::timeout)
-        respond_error(504, "GatewayTimeout", "S3 did not answer in time");
-    else
-        respond_error(502, "BadGateway", "S3 passthrough GET failed");
+    if (head.status == 0) {
+        respond_origin_error(0, "", status);
+        return;
+    }
+    if (head.status == 416 && !info_known_) {
+        auto ext = s3::object_extent(head, body);
+        if (ext.ok()) {
+            size_ = ext->size;
+            info_known_ = true;
+        }
+    }
+    auto err = s3::parse_error_xml(body);
+    respond_origin_error(static_cast<int>(head.status), err ? err->code : std::string(), status);
 }
 
 }  // namespace xs3::proxy

@@ -40,6 +40,11 @@ Result<s3::HttpRequest> Origin::build(
     return req;
 }
 
+Status Origin::validate_key(const std::string& key) const {
+    auto built = s3::build_object_request(options_.endpoint, options_.bucket, key);
+    return built.ok() ? Status() : built.status();
+}
+
 Result<s3::HttpRequest> Origin::head(const std::string& key) const {
     return build("HEAD", key, {});
 }

@@ -35,11 +35,17 @@ void SharedState::cache_failed(const Status& why) {
 }
 
 SharedState::~SharedState() {
+    shutdown();
+}
+
+void SharedState::shutdown() {
     {
         std::lock_guard lk(probe_mu_);
         stopping_ = true;
     }
     probe_cv_.notify_all();
+    blocking.shutdown();
+    hashing.shutdown();
 }
 
 Worker::Worker(SharedState& shared, int id, int listen_fd)
@@ -47,6 +53,8 @@ Worker::Worker(SharedState& shared, int id, int listen_fd)
 
 Worker::~Worker() {
     if (listen_fd_ >= 0) ::close(listen_fd_);  // run() never got as far as the acceptor
+    ring_ptr_.store(nullptr, std::memory_order_release);
+    ring_.reset();
 }
 
 std::vector<H1Connection*> Worker::snapshot_connections() const {
@@ -70,6 +78,7 @@ void Worker::teardown() {
         XS3_LOG_WARN("connections still had ops in flight at shutdown",
                      kv("connections", connections_.size()));
     connections_.clear();
+    shared_.remove_fetch_slot(ring_.get());
     curl_.reset();
     // Let cancelled ops deliver their CQEs before the ring and what they point into go away.
     for (int i = 0; i < 20; ++i)
@@ -78,8 +87,8 @@ void Worker::teardown() {
     recv_buffers_.reset();
     pipes_.reset();
     copy_blocks_.reset();
-    ring_ptr_.store(nullptr, std::memory_order_release);
-    ring_.reset();
+    // The ring itself stays until the Worker goes: tasks posted to it from other threads (the
+    // blocking pool, other rings) during shutdown land in its queue and die with it.
 }
 
 Status Worker::run() {
@@ -107,6 +116,7 @@ Status Worker::run() {
     auto cc = s3::CurlClient::create(*ring_, co);
     if (!cc.ok()) return cc.status();
     curl_ = std::move(cc).value();
+    shared_.add_fetch_slot({ring_.get(), curl_.get()});
 
     acceptor_ =
         std::make_unique<net::Acceptor>(*ring_, listen_fd_, [this](int fd) { on_accept(fd); });
@@ -163,14 +173,35 @@ void Worker::drain(std::chrono::milliseconds deadline) {
                              kv("connections", rest.size()));
             for (auto* c : rest)
                 c->close("drain deadline");
-            ring_->add_timer(std::chrono::milliseconds(50), [this] { ring_->stop(); });
+            // Closed connections are freed once their ops are back; give them a moment.
+            ring_->add_timer(std::chrono::milliseconds(50),
+                             [this] { drained_.store(true, std::memory_order_release); });
         });
         check_drained();
     });
 }
 
 void Worker::check_drained() {
-    if (draining_ && connections_.empty()) ring_->stop();
+    if (draining_ && connections_.empty()) drained_.store(true, std::memory_order_release);
+}
+
+void Worker::stop() {
+    if (ring::Ring* r = ring_ptr_.load(std::memory_order_acquire)) r->stop();
+}
+
+void SharedState::add_fetch_slot(fetch::FetchSlot slot) {
+    std::lock_guard lk(slots_mu_);
+    slots_.push_back(slot);
+}
+
+void SharedState::remove_fetch_slot(ring::Ring* ring) {
+    std::lock_guard lk(slots_mu_);
+    std::erase_if(slots_, [ring](const fetch::FetchSlot& s) { return s.ring == ring; });
+}
+
+std::vector<fetch::FetchSlot> SharedState::fetch_slots() const {
+    std::lock_guard lk(slots_mu_);
+    return slots_;
 }
 
 }  // namespace xs3::proxy

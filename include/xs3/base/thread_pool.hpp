@@ -15,7 +15,10 @@ namespace xs3 {
 class ThreadPool {
   public:
     explicit ThreadPool(unsigned threads, const char* name = "xs3-blocking");
-    ~ThreadPool();  // runs what is queued, then joins
+    ~ThreadPool();  // shutdown()
+    // Runs what is queued (and what those jobs submit), then joins the threads. Idempotent;
+    // jobs submitted afterwards are dropped unrun.
+    void shutdown();
     ThreadPool(const ThreadPool&) = delete;
     ThreadPool& operator=(const ThreadPool&) = delete;
 

@@ -1,130 +1,241 @@
 // Download: one in-flight fetch of one object into one temp file, shared by every reader of it.
 //
-// Chunks are fetched with ranged GETs (planner.hpp) on a ring, written to the file through that
-// ring, and each chunk publishes its contiguous written length in an atomic. Readers on any ring
-// ask available_from(pos); when nothing is there they call wait(), which registers a wake-up
-// under the same lock the writer takes after publishing progress, so a wake-up cannot be lost:
+// A cold object starts with a probe: the ranged GET of the chunk holding the first byte a reader
+// wants. Its answer tells the size, the ETag and the metadata, so no HEAD delays the first byte,
+// and its body is that chunk's data. The other chunks (planner.hpp) are ranged GETs with
+// If-Match on the probe's ETag, so every byte comes from one object version. They run on every
+// worker's ring (FetchSlot), each fetch writing through its own ring; the bookkeeping (which
+// chunk next, which ones are done) runs on the home ring only.
+//
+// Each chunk publishes its contiguous written length in an atomic. Readers on any ring ask
+// available_from(pos); when nothing is there they call wait(), which registers a wake-up under the
+// same lock the writer takes after publishing progress, so a wake-up cannot be lost:
 //   reader: lock; re-check atomics; enqueue waiter; unlock; sleep
 //   writer: store progress (release); lock; take waiters; unlock; post each to its ring (eventfd)
+//
+// When the object carries a SHA-224 (verify_with), the file is hashed on a thread pool as its
+// contiguous prefix grows, and the download completes only if the digest matches.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "xs3/base/digest.hpp"
 #include "xs3/base/status.hpp"
+#include "xs3/base/thread_pool.hpp"
 #include "xs3/fetch/planner.hpp"
 #include "xs3/ring/ring.hpp"
 #include "xs3/s3/curl_client.hpp"
 
 namespace xs3::fetch {
 
+// Where chunk fetches can run: a worker's ring and its curl client (used on that ring only).
+struct FetchSlot {
+    ring::Ring* ring = nullptr;
+    s3::CurlClient* curl = nullptr;
+};
+
 struct DownloadOptions {
     PlannerOptions planner;
     unsigned max_attempts = 4;               // per chunk, first try included
     std::chrono::milliseconds backoff{100};  // doubled per attempt, with jitter
-    size_t write_size = 256 * 1024;          // bytes per file write
+    size_t write_size = 256 * 1024;          // bytes per file write (a multiple of 4096)
+    // An attempt's first bytes are written as soon as this many have arrived, so a reader's
+    // first byte does not wait for a full write_size buffer.
+    size_t first_write = 16 * 1024;
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds low_speed_timeout{30000};
+    bool spread_across_slots = true;  // false: every chunk runs on the home ring
 };
 
-// Builds the signed ranged GET for object bytes [first, last] (with If-Match on the ETag).
-using RangeRequestFactory = std::function<s3::HttpRequest(uint64_t first, uint64_t last)>;
+// The signed ranged GET of object bytes [first, last], with If-Match unless `if_match` is empty.
+using RangeRequestFactory =
+    std::function<s3::HttpRequest(uint64_t first, uint64_t last, const std::string& if_match)>;
 
 class Download : public std::enable_shared_from_this<Download> {
   public:
-    enum class State { creating, running, complete, failed };
+    enum class State {
+        probing,     // the first GET is out; size and metadata are not known yet
+        preparing,   // size and metadata known; the owner is preparing the temp file
+        running,     // the temp file exists: readers may read what is written
+        complete,    // every byte is written (and verified)
+        failed,      // for good: failure() says why
+        redirected,  // no download after all (redirect() says where the bytes are)
+    };
+    enum class Redirect { none, cached, passthrough };
 
-    Download(std::string name, uint64_t size, DownloadOptions options);
+    // A cold object: the probe fetches the chunk holding `first_byte` (0 when the reader wants
+    // the whole object or a suffix).
+    static std::shared_ptr<Download> probe(std::string name, uint64_t first_byte,
+                                           DownloadOptions options);
+    // An object whose size and metadata a HEAD already gave.
+    static std::shared_ptr<Download> known(std::string name, uint64_t size,
+                                           s3::HttpResponseHead head, DownloadOptions options);
     ~Download();
     Download(const Download&) = delete;
     Download& operator=(const Download&) = delete;
 
-    // --- owner side ---
+    // --- owner side (home ring) ---
+    // Starts: the probe (if any) on `home`, the other chunks later on `slots` (home if empty).
+    // `on_info` runs on the home ring once size and metadata are known (state preparing) or the
+    // probe failed for good (state failed). After it, the owner calls attach_file, redirect or
+    // fail. `on_finished` runs on the home ring when every byte is written (ok) or the download
+    // failed for good.
+    void start(FetchSlot home, std::vector<FetchSlot> slots, RangeRequestFactory factory,
+               std::function<void()> on_info, std::function<void(const Status&)> on_finished);
+    // Replaces the metadata answer (preparing only): an empty object's probe gets a 416 that
+    // carries no metadata, so the owner asks a HEAD.
+    void set_origin_head(s3::HttpResponseHead head) { origin_head_ = std::move(head); }
+    // Verify the file against this SHA-224 (56 hex digits) before completing; hashing runs on
+    // `pool`. Call before attach_file.
+    void verify_with(ThreadPool& pool, std::string sha224_hex);
     // The temp file is ready: `write_fd` for the fetchers and `read_fd` for readers (both owned
-    // by the Download from now on; the cache opens temp files write-only, possibly O_DIRECT),
-    // with object byte 0 at `data_offset`. Moves creating -> running (readers may start).
-    void attach_file(int write_fd, int read_fd, uint64_t data_offset);
-    // Starts the chunk fetches on `ring` (its thread only from here on). `on_finished` runs on
-    // that ring once every byte is written (ok) or the download failed for good.
-    void start(ring::Ring& ring, s3::CurlClient& client, RangeRequestFactory factory,
-               std::function<void(const Status&)> on_finished);
-    // Fails the download (from the fetch ring, or before start from anywhere).
+    // by the Download from now on), object byte 0 at `data_offset`. With `direct_io` the write
+    // descriptor is O_DIRECT: writes are whole 4 KiB blocks from aligned buffers (the last block
+    // is padded; the owner truncates the file when publishing). Moves to running. False when the
+    // download failed meanwhile: the owner discards the file (the descriptors are still ours).
+    bool attach_file(int write_fd, int read_fd, uint64_t data_offset, bool direct_io);
+    // There will be no download: readers take the bytes from elsewhere.
+    void redirect(Redirect where);
+    // Chunk fetchers alive in the process (shutdown waits for 0 before stopping the rings).
+    static size_t live_fetchers() noexcept;
+    // Fails the download (home ring, or before start from anywhere).
     void fail(Status why);
-    // Stops fetching because nobody wants the bytes any more (abandon_on_disconnect).
-    void abandon();
 
     // --- reader side (any thread) ---
     const std::string& name() const noexcept { return name_; }
-    uint64_t size() const noexcept { return size_; }
     State state() const noexcept { return state_.load(std::memory_order_acquire); }
-    Status failure() const;                       // valid when state() == failed
-    int fd() const noexcept { return read_fd_; }  // for readers
+    // Valid once the state is past probing (and in failed when the origin told the size).
+    bool size_known() const noexcept { return size_known_.load(std::memory_order_acquire); }
+    uint64_t size() const noexcept { return size_; }
+    // The origin's answer that gave size and metadata (the HEAD, or the probe's head).
+    const s3::HttpResponseHead& origin_head() const noexcept { return origin_head_; }
+    Redirect redirected_to() const noexcept { return redirect_; }
+    // Valid when state() == failed. For refusals by the origin (404, 403, 416, 412) the HTTP
+    // status and S3 error code are kept so readers can answer the same.
+    Status failure() const;
+    int refusal_status() const;
+    std::string refusal_code() const;
+
+    int fd() const noexcept { return read_fd_; }
     uint64_t data_offset() const noexcept { return data_offset_; }
     // Contiguous object bytes available starting at `pos` (0 if none yet).
     uint64_t available_from(uint64_t pos) const noexcept;
     // Registers `wake` to run on `ring` after progress at or past `pos`, or a state change.
     // Returns false (and registers nothing) if there is something to do already.
     bool wait(uint64_t pos, ring::Ring& ring, std::function<void()> wake);
-    // Readers that want bytes from `pos` first: the next chunk to start is the one holding it.
-    void prioritize(uint64_t pos) noexcept;
+    // A reader wants bytes from `pos`: the chunk holding it starts before the others.
+    void prioritize(uint64_t pos);
+
+    // Readers hold a token while they read; when the last one lets go and abandon_when_unread
+    // is set, the download stops (abandon_on_disconnect).
+    std::shared_ptr<void> reader_token();
+    void set_abandon_when_unread(bool on) noexcept { abandon_when_unread_ = on; }
 
     // Counters for tests and metrics.
     uint64_t bytes_fetched() const noexcept { return bytes_fetched_.load(); }
     unsigned retries() const noexcept { return retries_.load(); }
+    bool verified() const noexcept { return verified_.load(); }
 
   private:
-    struct Chunk;
     class ChunkFetcher;
     friend class ChunkFetcher;
+    struct Refusal {
+        int http_status = 0;
+        std::string s3_code;
+    };
 
+    Download(std::string name, DownloadOptions options);
     void set_state(State s);
     void notify_waiters();
-    void pump();  // starts chunk fetches up to the concurrency limit
-    void chunk_done(ChunkFetcher* f, const Status& status);
+    void plan(uint64_t size);
+    // From the probe fetcher (home ring): what the first answer said.
+    void on_probe_head(const s3::HttpResponseHead& head, uint64_t size);
+    void pump();
+    void chunk_done(const std::shared_ptr<ChunkFetcher>& f, const Status& status,
+                    const Refusal& refusal);
+    void all_written();
     void finish(const Status& status);
+    void finish(const Status& status, Refusal refusal);
+    void kick_hash();
+    void hash_step();
+    uint64_t contiguous_prefix() const noexcept;
+    FetchSlot next_slot();
+    bool on_home_ring() const noexcept;
+    void run_on_home(std::function<void()> task);
+    void reader_left();
 
     const std::string name_;
-    const uint64_t size_;
     const DownloadOptions options_;
+    uint64_t size_ = 0;
+    std::atomic<bool> size_known_{false};
+    s3::HttpResponseHead origin_head_;
+    std::string etag_;  // If-Match for every chunk after the probe
     ChunkPlan plan_;
     std::unique_ptr<std::atomic<uint64_t>[]> written_;  // per chunk, contiguous bytes on file
+    uint64_t probe_first_byte_ = 0;
+    bool probing_ = false;
 
-    std::atomic<State> state_{State::creating};
+    std::atomic<State> state_{State::probing};
+    Redirect redirect_ = Redirect::none;
     mutable std::mutex mu_;
     Status failure_;
+    Refusal refusal_;
     struct Waiter {
         uint64_t pos;
         ring::Ring* ring;
         std::function<void()> wake;
     };
     std::vector<Waiter> waiters_;
-    std::atomic<size_t> priority_chunk_{SIZE_MAX};
+    std::set<size_t> wanted_;  // chunks readers wait for (under mu_)
 
     int fd_ = -1;  // write side
     int read_fd_ = -1;
     uint64_t data_offset_ = 0;
+    bool direct_io_ = false;
 
-    // Fetch side, touched only on the fetch ring.
-    ring::Ring* ring_ = nullptr;
-    s3::CurlClient* client_ = nullptr;
+    // Home side, touched only on the home ring.
+    FetchSlot home_;
+    std::vector<FetchSlot> slots_;
+    size_t slot_rr_ = 0;
     RangeRequestFactory factory_;
+    std::function<void()> on_info_;
     std::function<void(const Status&)> on_finished_;
     std::vector<uint8_t> chunk_started_;
+    std::vector<size_t> order_;  // chunk indices in the order they start (after wanted ones)
+    size_t order_pos_ = 0;
     size_t chunks_done_ = 0;
-    std::vector<std::unique_ptr<ChunkFetcher>> active_;
+    std::unordered_map<size_t, std::shared_ptr<ChunkFetcher>> active_;
+    std::shared_ptr<ChunkFetcher> probe_fetcher_;  // until the file is attached
+    bool file_attached_ = false;
     bool finished_ = false;
+    bool writing_done_ = false;
+
+    // Verification: hashed by one task at a time on hash_pool_.
+    ThreadPool* hash_pool_ = nullptr;
+    std::string expected_sha224_;
+    bool hash_running_ = false;  // home ring
+    uint64_t hashed_ = 0;        // the running hash task only
+    Sha224Hasher hasher_;        // the running hash task only
+    std::atomic<bool> verified_{false};
+
+    std::atomic<long> readers_{0};
+    std::atomic<bool> abandon_when_unread_{false};
     std::atomic<uint64_t> bytes_fetched_{0};
     std::atomic<unsigned> retries_{0};
 };
 
-// One Download per cache key across all workers. A concurrent miss joins the running one.
+// One Download per object name across all workers. A concurrent miss joins the running one.
 class DownloadManager {
   public:
     // Returns the running download for `key`, or creates one with `make` (second = true).
@@ -133,6 +244,8 @@ class DownloadManager {
     // Forgets `key` if it still maps to `d` (after it completed or failed).
     void remove(const std::string& key, const Download* d);
     size_t active() const;
+    // Fails every registered download with `why` (shutdown); their owners then remove them.
+    void fail_all(const Status& why);
 
   private:
     mutable std::mutex mu_;

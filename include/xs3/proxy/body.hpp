@@ -87,10 +87,14 @@ class FileBody final : public Body {
 };
 
 // Object bytes [first, end) of a download in progress, read from its temp file as they land.
+// If the download fails because of the cache (a write failed: no space, I/O error) and a
+// fallback is given, the rest comes from it (an origin GET of [pos, end)); any other failure,
+// or a failing fallback, fails the body.
 class DownloadBody final : public Body {
   public:
+    using Fallback = std::function<std::unique_ptr<Body>(uint64_t first, uint64_t end)>;
     DownloadBody(ring::Ring& ring, std::shared_ptr<fetch::Download> download, uint64_t first,
-                 uint64_t end);
+                 uint64_t end, Fallback fallback = {});
     ~DownloadBody() override;
     BodyChunk next(uint64_t max) noexcept override;
     void wait(std::function<void()> wake) noexcept override;
@@ -99,8 +103,11 @@ class DownloadBody final : public Body {
   private:
     ring::Ring& ring_;
     std::shared_ptr<fetch::Download> download_;
+    std::shared_ptr<void> reader_;  // counts us as a reader of the download
     uint64_t pos_;
     uint64_t end_;
+    Fallback fallback_;
+    std::unique_ptr<Body> rest_;  // the fallback, once switched to
     // The registered wake-up goes through this token, so one that fires after the body is gone
     // (or after a newer wait) does nothing.
     std::shared_ptr<std::function<void()>> wake_;

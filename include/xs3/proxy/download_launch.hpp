@@ -1,5 +1,9 @@
-// Starting a cache download: the metadata stored with a cached object, and the lifecycle of a new
-// Download (temp file on the blocking pool, chunk fetches on a worker's ring, publish or discard).
+// Starting a cache download and owning it: the metadata stored with a cached object, and the
+// lifecycle of a Download — start (probe or known size) on a worker's ring, decide once the
+// object's size and metadata are in (already cached under its content key? too large or cache
+// unwritable: passthrough? else a temp file on the blocking pool), then publish or discard.
+// Only after publishing does the download leave the manager, so requests in between join it
+// instead of starting a second one.
 #pragma once
 
 #include <memory>
@@ -14,16 +18,20 @@ namespace xs3::proxy {
 
 class Worker;
 
-// What S3's HEAD answer says about the object, as the cache stores it.
+// What S3's answer (HEAD or GET) says about the object, as the cache stores it.
 cache::ObjectMeta object_meta_from_head(const s3::HttpResponseHead& head, uint64_t size,
                                         std::string bucket, std::string key);
 
-// Creates the temp file off the ring, attaches it to `dl` and runs the chunk fetches on `w`'s
-// ring. When they end the file is published (or discarded on failure) on the blocking pool, and
-// only then does the download leave the manager, so requests in between join it instead of
-// starting a second one. A temp file that cannot be created fails `dl` and turns the cache to
-// passthrough.
-void launch_download(Worker& w, std::shared_ptr<fetch::Download> dl, const cache::CacheKey& ck,
-                     const std::string& key, const std::string& etag, cache::ObjectMeta meta);
+// The cache key for an object's answer: its x-amz-meta-sha224 when usable, else its name.
+cache::CacheKey cache_key_for(const std::string& bucket, const std::string& key,
+                              const s3::HttpResponseHead& head);
+
+// The name key of bucket/key: the in-flight and NameMemo key of every request for it.
+std::string name_key_of(const std::string& bucket, const std::string& key);
+
+// Runs `dl` (created by the caller and registered in the manager under `name_key`) with `w`'s
+// ring as its home.
+void launch_download(Worker& w, std::shared_ptr<fetch::Download> dl, std::string name_key,
+                     std::string key);
 
 }  // namespace xs3::proxy

@@ -1,7 +1,16 @@
 // Exchange: one request and its response, independent of the transport (an HTTP/1.1 connection
-// or an HTTP/2 stream). It routes the request, asks S3 about the object, looks in the cache and
-// chooses hit, miss (join or start a Download) or passthrough, then hands the transport a
-// response head and a Body to pull the bytes from (ResponseSink::respond, exactly once).
+// or an HTTP/2 stream). It routes the request, works out where the bytes come from and hands
+// the transport a response head and a Body to pull them from (ResponseSink::respond, once).
+//
+// The paths, by what the proxy knows of the name (NameMemo):
+//  - known (cached earlier): one conditional HEAD (If-None-Match) — 304 serves the cached file,
+//    200 means it changed: fetch the new version (a Download with the HEAD's size and metadata);
+//  - unknown: join or start the name's Download, whose first GET (the chunk holding the
+//    client's first byte) tells size and metadata, so a cold miss costs one round trip to the
+//    first byte; a download that finds the bytes already cached redirects here to the cache;
+//  - the cache cannot take the object (unwritable, too large, no space): passthrough, an origin
+//    GET of exactly the client's bytes relayed as they arrive;
+//  - client HEAD requests: an S3 HEAD.
 //
 // Lifetime: the transport owns the exchange through a shared_ptr and frees it on its ring (never
 // from inside one of the exchange's own callbacks: dispose it late). Work that leaves the ring
@@ -14,6 +23,7 @@
 #include <optional>
 #include <string>
 
+#include "xs3/cache/header.hpp"
 #include "xs3/cache/key.hpp"
 #include "xs3/cache/store.hpp"
 #include "xs3/fetch/download.hpp"
@@ -21,12 +31,14 @@
 #include "xs3/http/request.hpp"
 #include "xs3/http/response.hpp"
 #include "xs3/proxy/body.hpp"
+#include "xs3/proxy/name_memo.hpp"
 #include "xs3/s3/curl_client.hpp"
 
 namespace xs3::proxy {
 
 class Worker;
 class StreamBody;
+class OriginCall;
 
 class ResponseSink {
   public:
@@ -60,21 +72,38 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     bool responded() const noexcept { return responded_; }
 
   private:
-    class OriginHead;
-
-    void on_origin_head(const Status& status, const s3::HttpResponseHead& head,
-                        const std::string& body);
-    void on_lookup(Result<std::optional<cache::Entry>> result);
-    void start_miss();
-    void on_download_state();
+    // Paths.
+    void start_head_request();
+    void revalidate(const KnownObject& known);
+    void start_cold();
+    void start_with_head();
+    void await_download();
+    void on_download_failed();
+    void serve_from_cache(const cache::CacheKey& key, std::string etag);
+    void on_lookup(Result<std::optional<cache::Entry>> result, const cache::CacheKey& key,
+                   const std::string& etag);
     void start_passthrough();
     void on_passthrough_head(const s3::HttpResponseHead& head);
     void on_passthrough_failed(const Status& status, const s3::HttpResponseHead& head,
                                const std::string& body);
 
+    // Asks S3 (a HEAD, or the 1-byte GET for a 403's code); the answer goes to on_origin_head.
+    void call_origin(s3::HttpRequest request);
+    // The origin's HEAD answer (client HEAD, or revalidation).
+    void on_origin_head(const Status& status, const s3::HttpResponseHead& head,
+                        const std::string& body);
+    // Size and metadata are known (meta_, size_): work out the response's byte range. False when
+    // an answer (416) was sent instead.
+    bool settle_range();
+    void fetch_known(const s3::HttpResponseHead& head);
+    std::unique_ptr<Body> download_body(std::shared_ptr<fetch::Download> dl);
+
     void respond(http::ResponseHead head, std::unique_ptr<Body> body);
     void respond_error(int status, std::string_view code, std::string_view message,
                        std::initializer_list<std::pair<const char*, std::string>> extra = {});
+    // Answers like S3 did (404 NoSuchKey, 403 ..., 416, 412 as 503) or, for transport failures
+    // (http_status 0), 502/504.
+    void respond_origin_error(int http_status, std::string s3_code, const Status& transport);
     void respond_simple(int status, std::string_view content_type, std::string body);
     http::ResponseHead object_head(const char* cache_status) const;
     // A task for this exchange's ring that runs `fn` only if the exchange still exists and has
@@ -87,15 +116,21 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     bool is_head_ = false;
     bool responded_ = false;
     bool error_probed_ = false;
+    bool retried_ = false;
     const char* cache_status_ = "";
     std::string key_;
-    http::RangeResult range_;
+    std::string name_key_;
+    const std::string* range_header_ = nullptr;  // the client's Range, if any
+    std::optional<KnownObject> known_;
+    std::optional<s3::HttpResponseHead> head_info_;  // a HEAD's 200 answer, when one was asked
+    // The object, once known.
+    cache::ObjectMeta meta_;
+    bool info_known_ = false;
     uint64_t size_ = 0;
-    uint64_t first_ = 0;         // first object byte of the response body
-    uint64_t end_ = 0;           // one past its last
-    s3::HttpResponseHead meta_;  // the origin's HEAD answer
-    cache::CacheKey cache_key_;
-    std::unique_ptr<OriginHead> origin_head_;
+    http::RangeResult range_;
+    uint64_t first_ = 0;  // first object byte of the response body
+    uint64_t end_ = 0;    // one past its last
+    std::unique_ptr<OriginCall> origin_call_;
     std::unique_ptr<StreamBody> passthrough_;
     std::shared_ptr<fetch::Download> download_;
 };

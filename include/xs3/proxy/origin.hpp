@@ -33,10 +33,14 @@ class Origin {
     Result<s3::HttpRequest> get(const std::string& key,
                                 std::optional<std::pair<uint64_t, uint64_t>> range,
                                 const std::string& etag) const;
-
-  private:
+    // Any request for the key with extra (signed) header fields, names lowercase:
+    // {"if-none-match", etag}, {"range", "bytes=-500"}, ...
     Result<s3::HttpRequest> build(const char* method, const std::string& key,
                                   std::vector<std::pair<std::string, std::string>> extra) const;
+    // Whether requests for `key` can be built at all (the caller answers 400 if not).
+    Status validate_key(const std::string& key) const;
+
+  private:
     OriginOptions options_;
     s3::SigV4Signer signer_;
 };

@@ -20,6 +20,7 @@
 #include "xs3/http/h1_parser.hpp"
 #include "xs3/net/listener.hpp"
 #include "xs3/net/socket_output.hpp"
+#include "xs3/proxy/name_memo.hpp"
 #include "xs3/proxy/origin.hpp"
 #include "xs3/ring/block_pool.hpp"
 #include "xs3/ring/buffer_ring.hpp"
@@ -39,6 +40,7 @@ struct ProxyOptions {
     unsigned pipe_size = 1024 * 1024;
     bool direct_io = false;
     bool abandon_on_disconnect = false;
+    uint64_t max_cache_size = UINT64_MAX;  // larger objects are served passthrough
     fetch::DownloadOptions download;
     long max_upstream_connections = 64;  // per worker
 };
@@ -60,25 +62,42 @@ struct SharedState {
         : options(std::move(o)),
           origin(std::move(origin_options)),
           store(std::move(cache_dir), hierarchy_level),
-          blocking(blocking_threads) {}
+          blocking(blocking_threads),
+          hashing(1, "xs3-hash") {}
 
     ProxyOptions options;
     Origin origin;
     cache::Store store;
     ThreadPool blocking;
+    ThreadPool hashing;  // sha224 verification of downloads, apart from the blocking calls
     fetch::DownloadManager downloads;
+    NameMemo memo;
+    // True when every cached object's name is in `memo` (an empty cache at start-up): then a
+    // name the memo does not know is not cached, and its first request goes straight to a
+    // ranged GET. False while a cache from an earlier run is not catalogued: unknown names
+    // start with a HEAD, so a cached copy under the object's content key is found first.
+    std::atomic<bool> names_complete{false};
     std::atomic<bool> cache_writable{true};
     std::atomic<uint64_t> connections{0};
     Counters counters;
 
-    // Wakes the cache probe (if any) so the blocking pool can be joined.
     ~SharedState();
+    // Wakes the cache probe (if any), then finishes and joins the blocking and hashing pools.
+    void shutdown();
 
     // Called when a cache write failed in a way that says the cache is unusable (read-only,
     // missing, full): serve passthrough and probe again later.
     void cache_failed(const Status& why);
 
+    // The rings chunk fetches may run on: each worker adds its own once its ring and curl
+    // client exist, and takes it away before they go.
+    void add_fetch_slot(fetch::FetchSlot slot);
+    void remove_fetch_slot(ring::Ring* ring);
+    std::vector<fetch::FetchSlot> fetch_slots() const;
+
   private:
+    mutable std::mutex slots_mu_;
+    std::vector<fetch::FetchSlot> slots_;
     std::mutex probe_mu_;
     std::condition_variable probe_cv_;
     bool stopping_ = false;
@@ -95,8 +114,13 @@ class Worker {
 
     // Creates the ring and everything on it, then runs the loop; on the calling thread.
     Status run();
-    // From any thread: stop accepting, let in-flight responses finish until `deadline`, then stop.
+    // From any thread: stop accepting, let in-flight responses finish until `deadline` (then
+    // close the rest); drained() turns true when no connection is left. The ring keeps running
+    // (downloads may still use it) until stop().
     void drain(std::chrono::milliseconds deadline);
+    bool drained() const noexcept { return drained_.load(std::memory_order_acquire); }
+    // From any thread: ends run() (it tears the connections and the curl client down).
+    void stop();
 
     int id() const noexcept { return id_; }
     SharedState& shared() noexcept { return shared_; }
@@ -131,6 +155,7 @@ class Worker {
     uint64_t next_conn_id_ = 1;
     std::unordered_map<uint64_t, std::unique_ptr<H1Connection>> connections_;
     bool draining_ = false;
+    std::atomic<bool> drained_{false};
 };
 
 }  // namespace xs3::proxy

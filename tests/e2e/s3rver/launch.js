@@ -11,8 +11,8 @@
 //         "throttle_keys": ["b/k", ...],    // null = every key
 //         "delay_ms": {"b/k": ms, ...}}     // sleep before answering GETs of that key
 // and a few fixes so it behaves like S3 where the proxy depends on it: suffix ranges
-// (bytes=-n), bytes=0-0, multi-range and invalid ranges (served as 200 full body), If-Match
-// (412 PreconditionFailed).
+// (bytes=-n), bytes=0-0, multi-range and invalid ranges (served as 200 full body), any range of
+// an empty object (416 InvalidRange), If-Match (412 PreconditionFailed).
 //
 // Usage: node launch.js --directory DIR [--address 127.0.0.1] [--port 0]
 //                       [--throttle-bytes-per-sec N] [--verbose]
@@ -121,6 +121,13 @@ objectCtrl.getObject = async function (ctx) {
     if (range !== undefined) {
       const size = Number(metadata['content-length']);
       const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+      if (m && size === 0 && !(m[1] === '' && m[2] === '')) {
+        // S3: no byte range can be satisfied by an empty object (s3rver answers a broken 206).
+        throw new S3Error('InvalidRange', 'The requested range is not satisfiable', {
+          RangeRequested: range,
+          ActualObjectSize: size,
+        });
+      }
       if (!m || (m[1] === '' && m[2] === '')) {
         delete ctx.headers.range; // S3 ignores ranges it cannot parse (and multi-range)
       } else if (m[1] === '') {

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cstddef>
+
 #include "xs3/fetch/planner.hpp"
 
 using namespace xs3::fetch;
@@ -60,4 +62,28 @@ TEST_CASE("chunk size is clamped into [min, max]") {
     o.chunk_size = 1ULL << 30;
     o.max_chunk_size = 16ULL << 20;
     CHECK(plan_chunks(1ULL << 32, o).chunk_size == 16ULL << 20);
+}
+
+TEST_CASE("alignment rounds the chunk size up, so O_DIRECT chunks start on block boundaries") {
+    PlannerOptions o;
+    o.chunk_size = 5000;
+    o.min_chunk_size = 1;
+    o.alignment = 4096;
+    CHECK(effective_chunk_size(o) == 8192);
+    auto p = plan_chunks(20000, o);
+    REQUIRE(p.chunks.size() == 3);
+    for (auto& c : p.chunks)
+        CHECK(c.offset % 4096 == 0);
+    CHECK(p.chunks.back().length == 20000 - 2 * 8192);
+    CHECK(covered(p) == 20000);
+}
+
+TEST_CASE("chunk boundaries do not depend on the object size") {
+    PlannerOptions o;
+    uint64_t cs = effective_chunk_size(o);
+    for (uint64_t size : {cs, cs + 1, 7 * cs - 1, 100 * cs + 3}) {
+        auto p = plan_chunks(size, o);
+        for (size_t i = 0; i < p.chunks.size(); ++i)
+            CHECK(p.chunks[i].offset == i * cs);
+    }
 }
