@@ -5,25 +5,26 @@ proxies, so a cold-miss figure can be read as a fraction of what the machine all
 - loopback: nginx (sendfile) serves a file of the emulator's bytes from page cache to s3emu-fetch
   over one keep-alive connection, once with the client verifying every byte (as in the cold-miss
   scenarios: that is the ceiling they can show) and once without.
-- disk: 1 MiB writes of the probe size into the cache filesystem (--tmp-dir) and an fsync,
+- disk: 1 MiB writes of the probe size into the cache filesystem (--tmp-dir) then an fsync,
   buffered and with O_DIRECT from a page-aligned (mmap) buffer; O_DIRECT is n/a where the
-  filesystem refuses it (tmpfs).
-- machine limit: the lower of loopback (verifying) and the disk figure xs3lerator's write mode
-  uses (O_DIRECT with --direct-io, buffered + fsync otherwise)."""
+  filesystem refuses it. The buffered pass also reports its speed before the fsync (page cache).
+- machine limit: the lower of loopback (verifying) and the disk's durable write speed, the faster
+  of buffered + fsync and O_DIRECT + fsync (what the disk can do, whichever way the proxy is
+  configured to write)."""
 import errno
 import mmap
 import os
 import statistics
 import time
 
-from .common import MiB, ScenarioError, NotAvailable, is_nan
+from .common import MiB, ScenarioError, NotAvailable
 from .load import run_fetch, check_results
 from .procs import NginxStatic
 from .scenarios import item, na, fail
 
 
 def disk_write_mbps(directory, size, direct):
-    """MB/s (10^6 bytes/s) of writing size bytes and fsyncing them."""
+    """(MB/s before the fsync, MB/s including it) of writing size bytes (10^6 bytes/s)."""
     path = os.path.join(directory, f"disk-probe-{'direct' if direct else 'buffered'}.bin")
     buf = mmap.mmap(-1, MiB)  # anonymous mappings are page-aligned, as O_DIRECT needs
     buf.write(os.urandom(MiB))
@@ -32,18 +33,20 @@ def disk_write_mbps(directory, size, direct):
     try:
         fd = os.open(path, flags, 0o644)
     except OSError as e:
+        buf.close()
         if direct and e.errno == errno.EINVAL:
             raise NotAvailable("the cache filesystem refuses O_DIRECT (EINVAL)")
         raise
+    view = memoryview(buf)
     try:
         t0 = time.monotonic()
-        view = memoryview(buf)
         for _ in range(blocks):
             done = 0
             while done < MiB:
                 done += os.write(fd, view[done:])
+        written = time.monotonic() - t0
         os.fsync(fd)
-        secs = time.monotonic() - t0
+        synced = time.monotonic() - t0
     except OSError as e:
         if direct and e.errno == errno.EINVAL:
             raise NotAvailable("the cache filesystem refuses O_DIRECT writes (EINVAL)")
@@ -53,7 +56,8 @@ def disk_write_mbps(directory, size, direct):
         os.unlink(path)
         view.release()
         buf.close()
-    return blocks * MiB / secs / 1e6
+    total = blocks * MiB / 1e6
+    return total / written, total / synced
 
 
 def loopback_mbps(h, emu, runs):
@@ -86,21 +90,21 @@ def probe_machine(h, target, emu, m):
         metrics["loopback MB/s"] = fail(str(e), "higher")
     for key, direct in (("disk write+fsync MB/s", False), ("disk O_DIRECT MB/s", True)):
         try:
-            metrics[key] = (disk_write_mbps(h.tmp, sc["probe"], direct), "higher")
+            before, synced = disk_write_mbps(h.tmp, sc["probe"], direct)
+            metrics[key] = (synced, "higher")
+            if not direct:
+                metrics["disk write MB/s, before fsync"] = (before, "higher")
         except NotAvailable as e:
             metrics[key] = na(str(e), "higher")
         except OSError as e:
             metrics[key] = fail(f"{key.split(' MB')[0]}: {e}", "higher")
 
-    direct = h.knobs.get("direct-io") in (True, "true", "on", "yes", "1")
-    disk_key = "disk O_DIRECT MB/s" if direct else "disk write+fsync MB/s"
-    if direct and len(metrics[disk_key]) > 2:  # no O_DIRECT here: the proxy writes buffered
-        disk_key = "disk write+fsync MB/s"
-    parts = [metrics["loopback MB/s"], metrics[disk_key]]
-    if any(len(p) > 2 or is_nan(p[0]) for p in parts):
-        why = "; ".join(p[3] for p in parts if len(p) > 2)
+    disk = [metrics[k] for k in ("disk write+fsync MB/s", "disk O_DIRECT MB/s")
+            if len(metrics[k]) == 2]
+    loop = metrics["loopback MB/s"]
+    if len(loop) > 2 or not disk:
+        why = "; ".join(p[3] for p in [loop, metrics["disk write+fsync MB/s"]] if len(p) > 2)
         metrics["machine limit MB/s"] = na("needs loopback and disk figures: " + why, "higher")
     else:
-        metrics["machine limit MB/s"] = (min(p[0] for p in parts), "higher")
-    h.machine_limit_source = disk_key
+        metrics["machine limit MB/s"] = (min(loop[0], max(d[0] for d in disk)), "higher")
     return metrics, 0

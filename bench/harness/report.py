@@ -78,6 +78,7 @@ class Results:
         self.by = {(r["knob"], r["scenario"], r["target"], r["metric"]): r for r in agg}
         self.scenario_level = {(r["knob"], r["scenario"], r["target"]): r for r in agg
                                if r["metric"] in SCENARIO_LEVEL}
+        self.ran = {(r["knob"], r["scenario"], r["target"]) for r in agg}
 
     def get(self, knob, scenario, target, metric):
         """-> (value, None) or (None, why there is no value)."""
@@ -87,6 +88,8 @@ class Results:
             if s is not None:
                 word = "failed" if s["status"] == "fail" else "n/a"
                 return None, f"{target} scenario {scenario} {word}: {s['reason']}"
+            if (knob, scenario, target) in self.ran:
+                return None, f"{target} did not report '{metric}' in scenario {scenario}"
             return None, f"scenario {scenario} on {target} not run"
         if r["status"] != "ok":
             word = "FAIL" if r["status"] == "fail" else "n/a"
@@ -282,6 +285,9 @@ def checks(res, knob, h):
          g(12, X, "object GET cache hits %"), "100", lambda v: v >= 100, ""),
         ("6", "start-up: exec -> scan complete ms", g(12, X, "exec → scan complete ms"),
          "report", None, ""),
+        ("6", "start-up: files indexed by the scan (when the proxy says)",
+         g(12, X, "files indexed"), f"{sc['startup_files']:,}",
+         lambda v: v >= sc["startup_files"], ""),
         ("6", f"{medium} hits: metadata-ttl 0 / {args.ttl} MB/s (xs3/ttl)",
          ratio(g(2, X, "throughput MB/s"), g(2, T, "throughput MB/s")), "report", None, "x"),
         ("6", f"{tiny} hits: metadata-ttl 0 / {args.ttl} req/s (xs3/ttl)",
@@ -297,8 +303,8 @@ def render_checks(res, knobs, h):
         for issue, label, (value, why), target, pred, unit in checks(res, knob, h):
             label += f" [{knob}]" if knob else ""
             if value is None:
-                if "not run" in why:
-                    continue  # the scenario or target was not selected
+                if "not run" in why or "did not report" in why:
+                    continue  # not selected, or an optional figure the proxy does not give
                 if why not in notes:
                     notes.append(why)
                 shown = "FAIL" if ("FAIL" in why or " failed" in why) else "n/a"
@@ -329,16 +335,20 @@ def gnuplot(script, cwd):
     return p.returncode == 0
 
 
+def write_dat(path, entries, targets):
+    """gnuplot data: one line per (label, {target: value}), '?' where a target has no value."""
+    with open(path, "w") as f:
+        for label, vals in entries:
+            cells = ["?" if is_nan(vals.get(t)) else repr(vals.get(t)) for t in targets]
+            f.write(json.dumps(label) + " " + " ".join(cells) + "\n")
+
+
 def chart_bars(out_dir, name, title, ylabel, entries, targets, log_y=False):
     """entries: [(label, {target: value})] -> clustered bar chart PNG."""
     entries = [(l, v) for l, v in entries if any(not is_nan(v.get(t)) for t in targets)]
     if not entries:
         return None
-    dat = os.path.join(out_dir, name + ".dat")
-    with open(dat, "w") as f:
-        for label, vals in entries:
-            cells = ["?" if is_nan(vals.get(t)) else repr(vals.get(t)) for t in targets]
-            f.write(json.dumps(label) + " " + " ".join(cells) + "\n")
+    write_dat(os.path.join(out_dir, name + ".dat"), entries, targets)
     plots = ", ".join(
         f"'{name}.dat' using {i + 2}:xtic(1) title '{t}'" for i, t in enumerate(targets))
     script = f"""
@@ -402,12 +412,8 @@ def write_sweep_charts(out_dir, agg, targets, knob, values):
             by_metric.setdefault((scenario, metric), {})[k] = values_of(m, cols)
     for (scenario, metric), per_knob in by_metric.items():
         safe = re.sub(r"[^a-z0-9]+", "_", f"sweep_s{scenario}_{metric}".lower()).strip("_")
-        dat = os.path.join(out_dir, safe + ".dat")
-        with open(dat, "w") as f:
-            for v in values:
-                vals = per_knob.get(f"{knob}={v}", {})
-                cells = ["?" if is_nan(vals.get(t)) else repr(vals.get(t)) for t in cols]
-                f.write(json.dumps(str(v)) + " " + " ".join(cells) + "\n")
+        write_dat(os.path.join(out_dir, safe + ".dat"),
+                  [(str(v), per_knob.get(f"{knob}={v}", {})) for v in values], cols)
         plots = ", ".join(f"'{safe}.dat' using 0:{i + 2}:xtic(1) with linespoints lw 2 "
                           f"title '{t}'" for i, t in enumerate(cols))
         script = f"""
@@ -472,7 +478,6 @@ def write_results(h, out_dir, started):
         "targets": args.targets, "variants": h.variants, "scenarios": args.scenarios,
         "origin": {"latency": args.origin_latency, "conn_bandwidth": args.origin_bandwidth},
         "nginx_slice": args.nginx_slice, "sweep": args.sweep,
-        "machine_limit_disk_figure": getattr(h, "machine_limit_source", None),
         "host": {"cpus": os.cpu_count(), "kernel": os.uname().release,
                  "load": os.getloadavg()},
         "rows": [dict(r, value=clean(r["value"])) for r in agg],
