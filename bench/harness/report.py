@@ -4,7 +4,6 @@ limits, the issue-target checks, CSV, JSON and gnuplot charts."""
 import csv
 import datetime
 import json
-import math
 import os
 import re
 import shutil
