@@ -80,12 +80,15 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
         fatal_ = false;
         flushed_once_ = false;
         transfer_ok_ = false;
+        trusted_ = true;
+        stall_timer_armed_once_ = false;
         ++attempt_;
         s3::HttpRequest req = d_->factory_(offset_ + received_, offset_ + length_ - 1, d_->etag_);
         req.connect_timeout = d_->options_.connect_timeout;
         req.low_speed_timeout = d_->options_.low_speed_timeout;
         transfer_active_ = true;
         tid_ = slot_.curl->start(std::move(req), this);
+        arm_stall_check();
     }
 
     // The download is over: stop without reporting anything but the retirement.
@@ -97,6 +100,7 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
             transfer_active_ = false;
         }
         ring().cancel_timer(retry_timer_);
+        ring().cancel_timer(stall_timer_);
         maybe_retire();
     }
 
@@ -150,6 +154,7 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
         if (!error_.ok()) return len;  // drained; the attempt failed already
         if (received_ + len > length_) {
             error_ = Status(Code::unavailable, "upstream sent more bytes than the range");
+            trusted_ = false;
             return len;
         }
         size_t room = ws_ - fill_[cur_];
@@ -174,6 +179,7 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
 
     void on_complete(const Status& status) noexcept override {
         transfer_active_ = false;
+        ring().cancel_timer(stall_timer_);
         if (aborted_) {
             maybe_retire();
             return;
@@ -349,12 +355,11 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
         }
         write_in_flight_ = false;
         written_ += write_real_;
-        d_->written_[index_].store(written_, std::memory_order_release);
+        d_->progress_.publish(index_, written_);
         if (aborted_) {
             maybe_retire();
             return;
         }
-        d_->notify_waiters();
         maybe_flush(transfer_ok_);
         resume_if_paused();
         settle();
@@ -383,7 +388,15 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
             if (written_ == length_) retire(Status(), {});
             return;
         }
-        // Failed attempt: what is written stays; buffered bytes are dropped and refetched.
+        // Failed attempt: what is written stays. Bytes that arrived in order before a transport
+        // failure (a reset, a short body, a stall) are good: write them out first, so the
+        // retry asks only for what never came. Anything else buffered is dropped.
+        if (trusted_ && http_ok_ && attached() && fill_[cur_] > 0 && !salvaged_) {
+            salvaged_ = true;
+            flush(false);
+            if (write_in_flight_) return;
+        }
+        salvaged_ = false;
         fill_[0] = fill_[1] = 0;
         if (fatal_ || attempt_ >= d_->options_.max_attempts) {
             retire(error_, refusal_);
@@ -404,6 +417,45 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
                 if (!self->aborted_) self->start();
             }
         });
+    }
+
+    // curl's own low-speed check averages over several seconds, so it misses a short stall
+    // after a fast start: watch the bytes ourselves. No new byte within the limit (while we are
+    // not holding the transfer back ourselves) fails the attempt as a timeout.
+    void arm_stall_check() noexcept {
+        auto limit = d_->options_.low_speed_timeout;
+        if (limit.count() <= 0) return;
+        if (stall_mark_ != received_ || !stall_timer_armed_once_) {
+            stall_mark_ = received_;
+            last_progress_ = ring::Clock::now();
+            stall_timer_armed_once_ = true;
+        }
+        auto every = std::max<std::chrono::milliseconds>(limit / 4, std::chrono::milliseconds(50));
+        std::weak_ptr<ChunkFetcher> weak = weak_from_this();
+        stall_timer_ = ring().add_timer(every, [weak] {
+            if (auto self = weak.lock()) {
+                self->stall_timer_ = {};
+                self->check_stall();
+            }
+        });
+    }
+
+    void check_stall() noexcept {
+        if (!transfer_active_ || aborted_) return;
+        if (paused_) last_progress_ = ring::Clock::now();  // held back by us, not the origin
+        bool stalled = received_ == stall_mark_ &&
+                       ring::Clock::now() - last_progress_ >= d_->options_.low_speed_timeout;
+        if (stalled) {
+            slot_.curl->cancel(tid_);
+            transfer_active_ = false;
+            if (error_.ok())
+                error_ = Status(Code::timeout,
+                                "no bytes from the origin for " +
+                                    std::to_string(d_->options_.low_speed_timeout.count()) + " ms");
+            settle();
+            return;
+        }
+        arm_stall_check();
     }
 
     void maybe_retire() noexcept {
@@ -443,6 +495,12 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
     uint64_t written_ = 0;   // chunk-relative bytes on file (mirrors d_->written_[index_])
     uint64_t received_ = 0;  // chunk-relative position of the next byte to arrive
     bool flushed_once_ = false;
+    bool trusted_ = true;      // the bytes received so far are the right ones, in order
+    bool salvaged_ = false;    // this failed attempt's good bytes were written out
+    uint64_t stall_mark_ = 0;  // received_ when progress was last seen
+    ring::Clock::time_point last_progress_{};
+    bool stall_timer_armed_once_ = false;
+    ring::Ring::TimerId stall_timer_;
     bool paused_ = false;
     bool transfer_active_ = false;
     bool transfer_ok_ = false;
@@ -497,9 +555,7 @@ Download::~Download() {
 void Download::plan(uint64_t size) {
     size_ = size;
     plan_ = plan_chunks(size_, options_.planner);
-    written_.reset(new std::atomic<uint64_t>[plan_.chunks.size() + 1]);
-    for (size_t i = 0; i <= plan_.chunks.size(); ++i)
-        written_[i].store(0);
+    progress_.init(plan_);
     chunk_started_.assign(plan_.chunks.size(), 0);
     size_known_.store(true, std::memory_order_release);
 }
@@ -537,39 +593,26 @@ FetchSlot Download::next_slot() {
 
 void Download::set_state(State s) {
     state_.store(s, std::memory_order_release);
-    notify_waiters();
-}
-
-void Download::notify_waiters() {
-    std::vector<Waiter> ws;
-    {
-        std::lock_guard lk(mu_);
-        if (waiters_.empty()) return;
-        ws.swap(waiters_);
-    }
-    for (auto& w : ws)
-        w.ring->post(std::move(w.wake));
+    progress_.wake_all();
 }
 
 uint64_t Download::available_from(uint64_t pos) const noexcept {
     State s = state_.load(std::memory_order_acquire);
     if (s != State::running && s != State::complete && s != State::failed) return 0;
-    if (pos >= size_ || plan_.chunk_size == 0) return 0;
-    size_t i = static_cast<size_t>(pos / plan_.chunk_size);
-    uint64_t start = plan_.chunks[i].offset;
-    uint64_t w = written_[i].load(std::memory_order_acquire);
-    return start + w > pos ? start + w - pos : 0;
+    return progress_.available_from(pos);
 }
 
 bool Download::wait(uint64_t pos, ring::Ring& ring, std::function<void()> wake) {
-    std::lock_guard lk(mu_);
-    State s = state_.load(std::memory_order_acquire);
-    if (s == State::complete || s == State::failed || s == State::redirected) return false;
-    if (s == State::running && available_from(pos) > 0) return false;
-    if (s == State::running && plan_.chunk_size > 0 && pos < size_)
+    bool waiting = progress_.wait(ring, std::move(wake), [&] {
+        State s = state_.load(std::memory_order_acquire);
+        if (s == State::complete || s == State::failed || s == State::redirected) return true;
+        return s == State::running && progress_.available_from(pos) > 0;
+    });
+    if (waiting && state() == State::running && plan_.chunk_size > 0 && pos < size_) {
+        std::lock_guard lk(mu_);
         wanted_.insert(static_cast<size_t>(pos / plan_.chunk_size));
-    waiters_.push_back({pos, &ring, std::move(wake)});
-    return true;
+    }
+    return waiting;
 }
 
 void Download::prioritize(uint64_t pos) {
@@ -667,7 +710,9 @@ bool Download::attach_file(int write_fd, int read_fd, uint64_t data_offset, bool
         all_written();
         return true;
     }
-    pump();
+    // Readers woken by set_state() answer first; starting a few dozen transfers takes a while.
+    auto self = shared_from_this();
+    home_.ring->defer([self] { self->pump(); });
     return true;
 }
 
@@ -787,19 +832,9 @@ void Download::finish(const Status& status, Refusal refusal) {
 
 // --- verification ------------------------------------------------------------------------------
 
-uint64_t Download::contiguous_prefix() const noexcept {
-    uint64_t prefix = 0;
-    for (size_t i = 0; i < plan_.chunks.size(); ++i) {
-        uint64_t w = written_[i].load(std::memory_order_acquire);
-        prefix += w;
-        if (w < plan_.chunks[i].length) break;
-    }
-    return prefix;
-}
-
 void Download::kick_hash() {
     if (hash_pool_ == nullptr || hash_running_ || finished_ || !file_attached_) return;
-    bool more = contiguous_prefix() > hashed_;
+    bool more = progress_.contiguous_prefix() > hashed_;
     bool final = writing_done_ && hashed_ == size_;
     if (!more && !final) return;
     if (final) {
@@ -822,7 +857,7 @@ void Download::kick_hash() {
 void Download::hash_step() {
     // On the hashing pool: at most 64 MiB per step so other work on the pool interleaves.
     static thread_local std::vector<char> buf(1 << 20);
-    uint64_t avail = contiguous_prefix();
+    uint64_t avail = progress_.contiguous_prefix();
     uint64_t budget = 64ULL << 20;
     Status error;
     while (hashed_ < avail && budget > 0) {

@@ -7,11 +7,9 @@
 // worker's ring (FetchSlot), each fetch writing through its own ring; the bookkeeping (which
 // chunk next, which ones are done) runs on the home ring only.
 //
-// Each chunk publishes its contiguous written length in an atomic. Readers on any ring ask
-// available_from(pos); when nothing is there they call wait(), which registers a wake-up under the
-// same lock the writer takes after publishing progress, so a wake-up cannot be lost:
-//   reader: lock; re-check atomics; enqueue waiter; unlock; sleep
-//   writer: store progress (release); lock; take waiters; unlock; post each to its ring (eventfd)
+// Each chunk publishes its contiguous written length (ChunkProgress, progress.hpp). Readers on any
+// ring ask available_from(pos); when nothing is there they call wait(), which cannot miss a
+// wake-up (see progress.hpp for the protocol).
 //
 // When the object carries a SHA-224 (verify_with), the file is hashed on a thread pool as its
 // contiguous prefix grows, and the download completes only if the digest matches.
@@ -34,6 +32,7 @@
 #include "xs3/base/status.hpp"
 #include "xs3/base/thread_pool.hpp"
 #include "xs3/fetch/planner.hpp"
+#include "xs3/fetch/progress.hpp"
 #include "xs3/ring/ring.hpp"
 #include "xs3/s3/curl_client.hpp"
 
@@ -157,7 +156,6 @@ class Download : public std::enable_shared_from_this<Download> {
 
     Download(std::string name, DownloadOptions options);
     void set_state(State s);
-    void notify_waiters();
     void plan(uint64_t size);
     // From the probe fetcher (home ring): what the first answer said.
     void on_probe_head(const s3::HttpResponseHead& head, uint64_t size);
@@ -169,7 +167,6 @@ class Download : public std::enable_shared_from_this<Download> {
     void finish(const Status& status, Refusal refusal);
     void kick_hash();
     void hash_step();
-    uint64_t contiguous_prefix() const noexcept;
     FetchSlot next_slot();
     bool on_home_ring() const noexcept;
     void run_on_home(std::function<void()> task);
@@ -182,7 +179,7 @@ class Download : public std::enable_shared_from_this<Download> {
     s3::HttpResponseHead origin_head_;
     std::string etag_;  // If-Match for every chunk after the probe
     ChunkPlan plan_;
-    std::unique_ptr<std::atomic<uint64_t>[]> written_;  // per chunk, contiguous bytes on file
+    ChunkProgress progress_;
     uint64_t probe_first_byte_ = 0;
     bool probing_ = false;
 
@@ -191,12 +188,6 @@ class Download : public std::enable_shared_from_this<Download> {
     mutable std::mutex mu_;
     Status failure_;
     Refusal refusal_;
-    struct Waiter {
-        uint64_t pos;
-        ring::Ring* ring;
-        std::function<void()> wake;
-    };
-    std::vector<Waiter> waiters_;
     std::set<size_t> wanted_;  // chunks readers wait for (under mu_)
 
     int fd_ = -1;  // write side
