@@ -326,6 +326,7 @@ void Exchange::fetch_known(const s3::HttpResponseHead& head) {
         return fetch::Download::known(key_, size_, head, shared.options.download);
     });
     download_ = dl;
+    started_download_ = created;
     dl->prioritize(first_);
     if (created) launch_download(w_, dl, name_key_, key_);
     await_download();
@@ -404,6 +405,7 @@ void Exchange::start_cold() {
     auto [dl, created] = shared.downloads.get_or_create(
         name_key_, [&] { return fetch::Download::probe(key_, first, shared.options.download); });
     download_ = dl;
+    started_download_ = created;
     if (created)
         launch_download(w_, dl, name_key_, key_);
     else
@@ -440,10 +442,11 @@ void Exchange::await_download() {
         return;
     }
     if (!settle_range()) return;
-    // A download that already holds every byte of the answer (it is being verified or
-    // published) serves like a hit.
-    bool all_there = first_ == end_ || dl.available_from(first_) >= end_ - first_;
-    cache_status_ = st == State::complete || all_there ? "HIT" : "MISS";
+    // A request that joins a download holding every byte of its answer already (it is being
+    // verified or published) is served like a hit; the one that started it is a miss.
+    bool all_there = first_ < end_ && dl.available_from(first_) >= end_ - first_;
+    bool hit = !started_download_ && (st == State::complete || all_there);
+    cache_status_ = hit ? "HIT" : "MISS";
     (cache_status_[0] == 'H' ? w_.shared().counters.hits : w_.shared().counters.misses)
         .fetch_add(1, std::memory_order_relaxed);
     auto body = download_body(std::move(download_));

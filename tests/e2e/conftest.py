@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from e2e_util import (  # noqa: E402
     EMPTY,
     HEALTHZ_KEY,
+    Emulator,
     MEDIUM,
     ODD_KEY,
     SDK_KEY,
@@ -157,12 +158,14 @@ def proxy_factory(request, tmp_path, s3_origin):
     request.node._xs3_proxies = started
 
     def make(bucket: Bucket | str, secret: str | None = None, extra_args: list[str] | None = None,
-             cache_dir: Path | None = None, start: bool = True, workers: int = 2) -> Proxy:
+             cache_dir: Path | None = None, start: bool = True, workers: int = 2,
+             endpoint: str | None = None) -> Proxy:
         n = len(started)
         name = bucket.name if isinstance(bucket, Bucket) else bucket
         cache = cache_dir or (tmp_path / f"cache{n}")
         cache.mkdir(parents=True, exist_ok=True)
-        p = Proxy(binary=proxy_binary(), bucket=name, s3_endpoint=s3_origin.endpoint,
+        p = Proxy(binary=proxy_binary(), bucket=name,
+                  s3_endpoint=endpoint or s3_origin.endpoint,
                   cache_dir=cache, log_path=tmp_path / f"proxy{n}.log",
                   extra_args=list(extra_args or []), workers=workers)
         if secret is not None:
@@ -202,6 +205,21 @@ def proxy(proxy_factory, bucket, origin):
     p = proxy_factory(bucket)
     origin.reset_stats()
     return p
+
+
+@pytest.fixture
+def emulator_factory(tmp_path):
+    """emulator_factory(objects, faults=[], args=[]) -> a started Emulator, stopped at teardown."""
+    started: list[Emulator] = []
+
+    def make(objects: list[str], faults: list[str] = (), args: list[str] = ()) -> Emulator:
+        e = Emulator(tmp_path / f"emu{len(started)}", objects, faults, args)
+        started.append(e)
+        return e
+
+    yield make
+    for e in started:
+        e.stop()
 
 
 @pytest.hookimpl(hookwrapper=True)

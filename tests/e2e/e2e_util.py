@@ -361,6 +361,82 @@ class S3Origin:
         self._log.close()
 
 
+# --- the S3 emulator (bench/s3emu): pattern bytes, latency, bandwidth, faults, counters ---------
+
+
+def s3emu_binary() -> Path:
+    return Path(os.environ.get("S3EMU", str(REPO_ROOT / "build" / "bench" / "s3emu")))
+
+
+def s3emu_verify_binary() -> Path:
+    return Path(os.environ.get("S3EMU_VERIFY", str(REPO_ROOT / "build" / "bench" / "s3emu-verify")))
+
+
+class Emulator:
+    """An s3emu process on a free port serving bucket `bench`. Objects are specs like
+    "name=big.bin,size=64MiB,seed=7"; faults like "503:object=big.bin,request=2". Bodies are the
+    emulator's deterministic pattern, so any received range can be checked (verify)."""
+
+    BUCKET = "bench"
+
+    def __init__(self, workdir: Path, objects: list[str], faults: list[str] = (),
+                 args: list[str] = ()):
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir = workdir
+        port_file = workdir / "emu.port"
+        self.log_path = workdir / "emu.log"
+        cmd = [str(s3emu_binary()), "--port", "0", "--port-file", str(port_file),
+               "--log-level", "warn", "--sha224-sync"]
+        for o in objects:
+            cmd += ["--object", o]
+        for f in faults:
+            cmd += ["--fault", f]
+        cmd += list(args)
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while not port_file.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"s3emu did not start: {self.log_path.read_text()[-2000:]}")
+            time.sleep(0.02)
+        self.port = int(port_file.read_text())
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(self.endpoint + "/__stats", timeout=10) as r:
+            return json.load(r)
+
+    def object_stats(self, name: str) -> dict:
+        return self.stats()["objects"][name]
+
+    def reset_stats(self) -> None:
+        req = urllib.request.Request(self.endpoint + "/__stats/reset", data=b"", method="POST")
+        urllib.request.urlopen(req, timeout=10).read()
+
+    def verify(self, name: str, seed: int, data: bytes, offset: int = 0, generation: int = 0,
+               size: int | None = None) -> None:
+        """Asserts `data` is the object's bytes from `offset` (and, with size, all of them)."""
+        cmd = [str(s3emu_verify_binary()), "--name", name, "--seed", str(seed), "--offset",
+               str(offset), "--generation", str(generation)]
+        if size is not None:
+            cmd += ["--size", str(size)]
+        r = subprocess.run(cmd + ["-"], input=data, capture_output=True, timeout=120)
+        assert r.returncode == 0, (f"{name}@{offset}: {r.stdout.decode()} "
+                                   f"{r.stderr.decode()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self._log.close()
+
+
 # --- the proxy ------------------------------------------------------------------------------
 
 

@@ -117,6 +117,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     bool responded_ = false;
     bool error_probed_ = false;
     bool retried_ = false;
+    bool started_download_ = false;  // this request created the download it reads
     const char* cache_status_ = "";
     std::string key_;
     std::string name_key_;
