@@ -213,8 +213,14 @@ struct H2Callbacks {
                     return 0;
                 case NGHTTP2_GOAWAY:
                     // Ours (terminate, finish_shutdown) already named a reason; this is nghttp2
-                    // answering a protocol error.
+                    // answering a protocol error, and it puts the reason in the debug data.
                     if (frame->goaway.last_stream_id != std::numeric_limits<int32_t>::max()) {
+                        if (frame->goaway.opaque_data_len > 0) {
+                            c.last_error_ = "h2: ";
+                            c.last_error_.append(
+                                reinterpret_cast<const char*>(frame->goaway.opaque_data),
+                                std::min(frame->goaway.opaque_data_len, max_error_message));
+                        }
                         c.set_close_reason(
                             frame->goaway.error_code, false,
                             c.last_error_.empty() ? "h2: GOAWAY sent" : c.last_error_.c_str());

@@ -62,7 +62,8 @@ void H2RequestBuilder::add(std::string_view name, std::string_view value) {
             if (!once(have_authority_)) return;
             authority_ = std::string(value);
         } else {
-            error_ = std::string("unknown pseudo-header ") + std::string(name);
+            // The name goes into log lines: keep it short.
+            error_ = std::string("unknown pseudo-header ") + std::string(name.substr(0, 32));
         }
         return;
     }

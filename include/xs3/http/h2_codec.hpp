@@ -67,9 +67,10 @@ struct H2Options {
     // bytes is treated the same way: HPACK never makes a legal block that much larger.
     uint32_t max_continuations = 8;
     // Rapid reset: more than max_resets_per_window of the last reset_window streams reset by the
-    // client before their response was complete -> GOAWAY ENHANCE_YOUR_CALM.
+    // client before their response was complete -> GOAWAY ENHANCE_YOUR_CALM. Three in four is
+    // still a client (hedged requests cancel half of theirs); an attack resets them all.
     uint32_t reset_window = 128;
-    uint32_t max_resets_per_window = 64;
+    uint32_t max_resets_per_window = 96;
     // Request body bytes read (and discarded) per stream before it is reset ENHANCE_YOUR_CALM.
     uint64_t max_request_body_bytes = 1024 * 1024;
 };

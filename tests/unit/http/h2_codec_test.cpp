@@ -55,6 +55,65 @@ uint32_t rst_code(const std::vector<Frame>& frames, int32_t stream_id) {
     return 0xffffffffu;
 }
 
+// The error code of the one GOAWAY in `wire`.
+uint32_t only_goaway_code(const std::string& wire) {
+    auto goaways = of_type(parse_frames(wire), NGHTTP2_GOAWAY);
+    REQUIRE(goaways.size() == 1);
+    return be32(goaways[0].payload, 4);
+}
+
+// HEADERS + RST_STREAM(CANCEL) for `count` streams from the first+1-th client stream on.
+std::string reset_flood(HpackEncoder& enc, int first, int count) {
+    std::string wire;
+    for (int i = first; i < first + count; ++i) {
+        int32_t id = 1 + 2 * i;
+        wire += frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, id,
+                      enc.encode(get_fields("/flood")));
+        wire += rst_stream_frame(id, NGHTTP2_CANCEL);
+    }
+    return wire;
+}
+
+// HEADERS (no END_HEADERS) and `frames` CONTINUATION frames that never end the block.
+std::string continuation_flood(HpackEncoder& enc, int32_t stream_id, int frames) {
+    std::string wire = frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_STREAM, stream_id,
+                             enc.encode({{":method", "GET"}}));
+    for (int i = 0; i < frames; ++i)
+        wire += frame(NGHTTP2_CONTINUATION, 0, stream_id, enc.encode({{"x-a", "b"}}));
+    return wire;
+}
+
+// One feed() per byte: nothing may depend on how the bytes arrive.
+void feed_bytewise(Server& s, std::string_view wire) {
+    for (char c : wire) {
+        xs3::Status st = s.feed(std::string_view(&c, 1));
+        INFO(st.to_string());
+        REQUIRE(st.ok());
+    }
+}
+
+// Two GETs whose 5000-byte bodies stop after 1000 bytes: the client's stream window is 1000 and
+// it sends no WINDOW_UPDATE unless a test submits one.
+struct StalledPair {
+    static ClientOptions tiny_window() {
+        ClientOptions co;
+        co.settings = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1000}};
+        co.auto_window_update = false;
+        co.connection_window_increase = 1 << 20;
+        return co;
+    }
+    StalledPair() {
+        answer_all(s, [](int32_t id) { return make_body(5000, unsigned(id)); });
+        a = c.request(get_fields("/a"));
+        b = c.request(get_fields("/b"));
+        exchange(c, s);
+    }
+    Server s;
+    Client c{tiny_window()};
+    int32_t a = 0;
+    int32_t b = 0;
+};
+
 }  // namespace
 
 TEST_CASE("h2: the server's SETTINGS come first and carry the options; the client's are acked") {
@@ -116,15 +175,9 @@ TEST_CASE("h2: a GET whose header block is cut inside fields across HEADERS + CO
                        frame(NGHTTP2_CONTINUATION, 0, 1, block.substr(a, b - a));
     const std::string last =
         frame(NGHTTP2_CONTINUATION, NGHTTP2_FLAG_END_HEADERS, 1, block.substr(b));
-    // Byte by byte: nothing may depend on how the bytes arrive.
-    for (char c : wire)
-        REQUIRE(s.feed(std::string_view(&c, 1)).ok());
+    feed_bytewise(s, wire);
     CHECK(s.count(Kind::request) == 0);
-    for (char c : last) {
-        xs3::Status st = s.feed(std::string_view(&c, 1));
-        INFO(st.to_string());
-        REQUIRE(st.ok());
-    }
+    feed_bytewise(s, last);
     REQUIRE(s.count(Kind::request) == 1);
     const H2Event& ev = s.events.back();
     CHECK(ev.stream_id == 1);
@@ -239,16 +292,8 @@ TEST_CASE("h2: produce() keeps to its budget; bigger DATA frames when both sides
 }
 
 TEST_CASE("h2: flow control stops one stream's DATA while another keeps flowing") {
-    Server s;
-    answer_all(s, [](int32_t id) { return make_body(5000, unsigned(id)); });
-    Client::Options co;
-    co.settings = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1000}};
-    co.auto_window_update = false;
-    co.connection_window_increase = 1 << 20;
-    Client c(co);
-    int32_t a = c.request(get_fields("/a"));
-    int32_t b = c.request(get_fields("/b"));
-    exchange(c, s);
+    StalledPair p;
+    auto& [s, c, a, b] = p;
     CHECK(c.streams[a].body == make_body(5000, unsigned(a)).substr(0, 1000));
     CHECK(c.streams[b].body.size() == 1000);
     CHECK_FALSE(s.codec.want_write());
@@ -315,17 +360,25 @@ TEST_CASE("h2: a body of unknown length ends when the source says eof") {
     CHECK_FALSE(c.streams[id].rst);
 }
 
-TEST_CASE("h2: the client resets one stream mid-body; the others are intact") {
+TEST_CASE("h2: a source offering more than body_length is cut at the length") {
     Server s;
-    answer_all(s, [](int32_t id) { return make_body(5000, unsigned(id)); });
-    Client::Options co;
-    co.settings = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1000}};
-    co.auto_window_update = false;
-    co.connection_window_increase = 1 << 20;
-    Client c(co);
-    int32_t a = c.request(get_fields("/a"));
-    int32_t b = c.request(get_fields("/b"));
+    Client c;
+    int32_t id = c.request(get_fields("/cut"));
     exchange(c, s);
+    s.bodies[id].data = make_body(50000, 4);
+    ResponseHead head;
+    head.status = 200;
+    head.headers.add("Content-Length", "20000");
+    REQUIRE(s.codec.submit_response(id, head, &s, 20000).ok());
+    exchange(c, s);
+    CHECK(c.streams[id].body == make_body(50000, 4).substr(0, 20000));
+    CHECK(c.streams[id].end_stream);
+    CHECK(c.streams[id].close_code == NGHTTP2_NO_ERROR);
+}
+
+TEST_CASE("h2: the client resets one stream mid-body; the others are intact") {
+    StalledPair p;
+    auto& [s, c, a, b] = p;
     REQUIRE(c.streams[a].body.size() == 1000);
     REQUIRE(nghttp2_submit_rst_stream(c.session, NGHTTP2_FLAG_NONE, a, NGHTTP2_CANCEL) == 0);
     REQUIRE(nghttp2_submit_window_update(c.session, NGHTTP2_FLAG_NONE, b, 10000) == 0);
@@ -555,22 +608,13 @@ TEST_CASE("h2: HEAD, 204 and 304 answers carry no DATA") {
 TEST_CASE("h2: rapid reset flood -> GOAWAY ENHANCE_YOUR_CALM, and the codec stays bounded") {
     Server s;
     HpackEncoder enc;
-    std::string wire = client_preface();
-    for (int i = 0; i < 1000; ++i) {
-        int32_t id = 1 + 2 * i;
-        wire += frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, id,
-                      enc.encode(get_fields("/flood")));
-        wire += rst_stream_frame(id, NGHTTP2_CANCEL);
-    }
-    REQUIRE(s.feed(wire).ok());
+    REQUIRE(s.feed(client_preface() + reset_flood(enc, 0, 1000)).ok());
     const size_t requests = s.count(Kind::request);
-    CHECK(requests == 65);  // the 65th reset of the window trips the guard
-    CHECK(s.codec.stats().peer_resets == 65);
+    CHECK(requests == 97);  // the 97th reset in the window trips the guard
+    CHECK(s.codec.stats().peer_resets == 97);
     std::string out = s.drain();
     CHECK(out.size() < 1024);
-    auto goaways = of_type(parse_frames(out), NGHTTP2_GOAWAY);
-    REQUIRE(goaways.size() == 1);
-    CHECK(be32(goaways[0].payload, 4) == NGHTTP2_ENHANCE_YOUR_CALM);
+    CHECK(only_goaway_code(out) == NGHTTP2_ENHANCE_YOUR_CALM);
     CHECK(s.codec.wants_close());
     REQUIRE(s.events.back().kind == Kind::close_connection);
     CHECK(s.events.back().error_code == h2_error::enhance_your_calm);
@@ -578,20 +622,13 @@ TEST_CASE("h2: rapid reset flood -> GOAWAY ENHANCE_YOUR_CALM, and the codec stay
 
     // More of the same changes nothing.
     const size_t events = s.events.size();
-    std::string again;
-    for (int i = 1000; i < 1100; ++i) {
-        int32_t id = 1 + 2 * i;
-        again += frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, id,
-                       enc.encode(get_fields("/flood")));
-        again += rst_stream_frame(id, NGHTTP2_CANCEL);
-    }
-    CHECK(s.feed(again).ok());
+    CHECK(s.feed(reset_flood(enc, 1000, 100)).ok());
     CHECK(s.drain().empty());
     CHECK(s.events.size() == events);
     CHECK(s.codec.open_streams() == 0);
 }
 
-TEST_CASE("h2: a client that cancels now and then never trips the reset guard") {
+TEST_CASE("h2: a client that cancels half its streams never trips the reset guard") {
     Server s;
     HpackEncoder enc;
     s.on_request = [](Server& srv, const H2Event& ev) {
@@ -610,7 +647,7 @@ TEST_CASE("h2: a client that cancels now and then never trips the reset guard") 
             int32_t id = 1 + 2 * (batch * 10 + k);
             wire += frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, id,
                           enc.encode(get_fields("/obj")));
-            if (id % 8 == 1) {  // every 4th stream
+            if (id % 4 == 1) {  // every other stream
                 wire += rst_stream_frame(id, NGHTTP2_CANCEL);
                 ++resets;
             }
@@ -631,14 +668,8 @@ TEST_CASE("h2: CONTINUATION floods end the connection with ENHANCE_YOUR_CALM") {
     SUBCASE("too many frames") {
         Server s;
         HpackEncoder enc;
-        std::string wire = client_preface() + frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_STREAM, 1,
-                                                    enc.encode({{":method", "GET"}}));
-        for (int i = 0; i < 100; ++i)
-            wire += frame(NGHTTP2_CONTINUATION, 0, 1, enc.encode({{"x-a", "b"}}));
-        REQUIRE(s.feed(wire).ok());
-        auto goaways = of_type(parse_frames(s.drain()), NGHTTP2_GOAWAY);
-        REQUIRE(goaways.size() == 1);
-        CHECK(be32(goaways[0].payload, 4) == NGHTTP2_ENHANCE_YOUR_CALM);
+        REQUIRE(s.feed(client_preface() + continuation_flood(enc, 1, 100)).ok());
+        CHECK(only_goaway_code(s.drain()) == NGHTTP2_ENHANCE_YOUR_CALM);
         CHECK(s.count(Kind::request) == 0);
         CHECK(s.codec.wants_close());
         REQUIRE(s.events.back().kind == Kind::close_connection);
@@ -650,18 +681,26 @@ TEST_CASE("h2: CONTINUATION floods end the connection with ENHANCE_YOUR_CALM") {
         CHECK(s.drain().empty());
         CHECK(s.count(Kind::request) == 0);
     }
-    SUBCASE("too many frames, fed byte by byte") {
+    SUBCASE("eight are a request, even byte by byte") {
         Server s;
         HpackEncoder enc;
         std::string wire = client_preface() + frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_STREAM, 1,
-                                                    enc.encode({{":method", "GET"}}));
-        for (int i = 0; i < 20; ++i)
-            wire += frame(NGHTTP2_CONTINUATION, 0, 1, enc.encode({{"x-a", "b"}}));
-        for (char c : wire)
-            REQUIRE(s.feed(std::string_view(&c, 1)).ok());
-        auto goaways = of_type(parse_frames(s.drain()), NGHTTP2_GOAWAY);
-        REQUIRE(goaways.size() == 1);
-        CHECK(be32(goaways[0].payload, 4) == NGHTTP2_ENHANCE_YOUR_CALM);
+                                                    enc.encode(get_fields("/eight")));
+        for (int i = 0; i < 8; ++i) {
+            wire += frame(NGHTTP2_CONTINUATION, i == 7 ? NGHTTP2_FLAG_END_HEADERS : 0, 1,
+                          enc.encode({{"x-" + std::to_string(i), "v"}}));
+        }
+        feed_bytewise(s, wire);
+        REQUIRE(s.count(Kind::request) == 1);
+        CHECK(s.events[0].request.path == "/eight");
+        CHECK(*s.events[0].request.headers.get("x-7") == "v");
+        CHECK(of_type(parse_frames(s.drain()), NGHTTP2_GOAWAY).empty());
+    }
+    SUBCASE("too many frames, fed byte by byte") {
+        Server s;
+        HpackEncoder enc;
+        feed_bytewise(s, client_preface() + continuation_flood(enc, 1, 20));
+        CHECK(only_goaway_code(s.drain()) == NGHTTP2_ENHANCE_YOUR_CALM);
         CHECK(s.count(Kind::request) == 0);
     }
     SUBCASE("a block far above the header list limit") {
@@ -677,9 +716,7 @@ TEST_CASE("h2: CONTINUATION floods end the connection with ENHANCE_YOUR_CALM") {
         for (int i = 0; i < 3; ++i)
             wire += frame(NGHTTP2_CONTINUATION, 0, 1, std::string(4000, 'a'));
         REQUIRE(s.feed(wire).ok());
-        auto goaways = of_type(parse_frames(s.drain()), NGHTTP2_GOAWAY);
-        REQUIRE(goaways.size() == 1);
-        CHECK(be32(goaways[0].payload, 4) == NGHTTP2_ENHANCE_YOUR_CALM);
+        CHECK(only_goaway_code(s.drain()) == NGHTTP2_ENHANCE_YOUR_CALM);
         CHECK(s.count(Kind::request) == 0);
     }
 }
@@ -713,9 +750,7 @@ TEST_CASE("h2: a CONTINUATION flood on a refused stream ends the connection too"
     std::string wire =
         client_preface() +
         frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1, enc.encode(get_fields("/a"))) +
-        frame(NGHTTP2_HEADERS, 0, 3, enc.encode({{":method", "GET"}}));
-    for (int i = 0; i < 200; ++i)
-        wire += frame(NGHTTP2_CONTINUATION, 0, 3, enc.encode({{"x-a", "b"}}));
+        continuation_flood(enc, 3, 200);
     xs3::Status st = s.feed(wire);
 #if XS3_HAVE_NGHTTP2_MAX_CONTINUATIONS
     CHECK_FALSE(st.ok());
@@ -891,6 +926,20 @@ TEST_CASE("h2: a client GOAWAY ends the connection once its streams are done") {
     CHECK(s.codec.wants_close());
     REQUIRE(s.events.back().kind == Kind::close_connection);
     CHECK(s.events.back().by_peer);
+}
+
+TEST_CASE("h2: a protocol error nghttp2 catches ends with GOAWAY PROTOCOL_ERROR") {
+    Server s;
+    REQUIRE(s.feed(client_preface() + frame(NGHTTP2_DATA, 0, 0, "x")).ok());
+    CHECK(only_goaway_code(s.drain()) == NGHTTP2_PROTOCOL_ERROR);
+    CHECK(s.codec.wants_close());
+    REQUIRE(s.events.back().kind == Kind::close_connection);
+    CHECK(s.events.back().error_code == h2_error::protocol_error);
+    CHECK_FALSE(s.events.back().by_peer);
+    // nghttp2's reason, from the GOAWAY's debug data ("DATA: stream_id == 0").
+    CHECK(s.events.back().message.rfind("h2: ", 0) == 0);
+    CHECK(s.events.back().message.find("DATA") != std::string::npos);
+    CHECK(s.count(Kind::protocol_error) == 0);  // answered with GOAWAY, not fatal
 }
 
 TEST_CASE("h2: terminate() sends GOAWAY with its code and stops reading") {
