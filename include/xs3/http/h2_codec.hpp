@@ -88,8 +88,8 @@ struct H2BodyChunk {
     static H2BodyChunk error() { return {State::error, 0, false}; }
 };
 
-// Implemented by the transport. Called from inside H2Codec::produce(); it must not call back into
-// the codec (call resume_data() later instead of answering "ready" from another thread of thought).
+// Implemented by the transport. Called from inside H2Codec::produce(), so it must not call any
+// H2Codec method; when it answers deferred, the transport calls resume_data() later.
 class H2BodySource {
   public:
     // How many bytes of stream_id's body, starting at `offset`, can be written now (at most max).
@@ -117,9 +117,10 @@ struct H2Event {
         stream_closed,
         // The connection is finished (GOAWAY sent or received, no streams left, output written):
         // close it. error_code: the GOAWAY's code; by_peer: the client sent it; message: why.
+        // Streams still open then (a terminating GOAWAY cuts them) get no stream_closed event.
         close_connection,
         // The connection cannot continue (not an HTTP/2 preface, flood detected by nghttp2, ...):
-        // close it now without writing more. message says why.
+        // close it now without writing more; open streams are gone too. message says why.
         protocol_error,
     };
     Kind kind = Kind::request;

@@ -218,6 +218,10 @@ TEST_CASE("h2: a GET whose header block is cut inside fields across HEADERS + CO
 TEST_CASE("h2: many concurrent streams get interleaved, byte-exact bodies") {
     Server s;
     s.budget = 64 * 1024;
+    SUBCASE("whole writes") {}
+    SUBCASE("partial writes between produce() calls") {
+        s.write_step = 777;
+    }
     auto body_for = [](int32_t id) { return make_body(30000 + size_t(id) * 7919, unsigned(id)); };
     answer_all(s, body_for);
     Client::Options co;
@@ -583,25 +587,53 @@ TEST_CASE("h2: request bodies are read and discarded; an early answer ends the u
     CHECK_FALSE(s.closed_event(3)->by_peer);
 }
 
+TEST_CASE("h2: request bodies are acknowledged with WINDOW_UPDATE as they are discarded") {
+    Server s;
+    HpackEncoder enc;
+    std::string wire = client_preface() + frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1,
+                                                enc.encode(get_fields("/upload", "PUT")));
+    for (int i = 0; i < 3; ++i)
+        wire +=
+            frame(NGHTTP2_DATA, i == 2 ? NGHTTP2_FLAG_END_STREAM : 0, 1, std::string(16000, 'u'));
+    REQUIRE(s.feed(wire).ok());
+    auto updates = of_type(parse_frames(s.drain()), NGHTTP2_WINDOW_UPDATE);
+    uint64_t connection = 0;
+    for (const Frame& f : updates) {
+        if (f.stream_id == 0) connection += be32(f.payload, 0);
+    }
+    // 48000 bytes arrived in a 65535-byte connection window: the client gets room back.
+    CHECK(connection >= 32768);
+    REQUIRE(s.count(Kind::request) == 1);
+    CHECK_FALSE(s.events[0].end_stream);
+}
+
 TEST_CASE("h2: HEAD, 204 and 304 answers carry no DATA") {
     Server s;
     Client c;
     int32_t head_id = c.request(get_fields("/obj", "HEAD"));
     int32_t no_content = c.request(get_fields("/204"));
+    int32_t not_modified = c.request(get_fields("/304"));
     exchange(c, s);
-    REQUIRE(s.count(Kind::request) == 2);
+    REQUIRE(s.count(Kind::request) == 3);
     CHECK(request_event(s, head_id)->request.method == Method::head);
     s.respond(head_id, make_body(5000, 1));
-    s.respond(no_content, make_body(10, 1), 204);
+    s.bodies[no_content].data = "ignored";
+    ResponseHead head;
+    head.status = 204;
+    REQUIRE(s.codec.submit_response(no_content, head, &s).ok());
+    s.respond(not_modified, make_body(10, 1), 304);
     exchange(c, s);
     CHECK(c.streams[head_id].status == 200);
     REQUIRE(c.streams[head_id].header("content-length") != nullptr);
     CHECK(*c.streams[head_id].header("content-length") == "5000");
-    CHECK(c.streams[head_id].data_frames == 0);
-    CHECK(c.streams[head_id].end_stream);
-    CHECK(c.streams[head_id].close_code == NGHTTP2_NO_ERROR);
+    for (int32_t id : {head_id, no_content, not_modified}) {
+        CAPTURE(id);
+        CHECK(c.streams[id].data_frames == 0);
+        CHECK(c.streams[id].end_stream);
+        CHECK(c.streams[id].close_code == NGHTTP2_NO_ERROR);
+    }
     CHECK(c.streams[no_content].status == 204);
-    CHECK(c.streams[no_content].data_frames == 0);
+    CHECK(c.streams[not_modified].status == 304);
     CHECK(s.source_calls == 0);
 }
 

@@ -81,6 +81,8 @@ class Server : public xs3::http::H2BodySource {
     // Called for each request event as it is taken.
     std::function<void(Server&, const xs3::http::H2Event&)> on_request;
     size_t budget = 1 << 20;
+    // Bytes written per step before produce() runs again (a socket taking partial writes); 0: all.
+    size_t write_step = 0;
     size_t max_queued = 0;  // largest produce() result seen
     int source_calls = 0;
 
