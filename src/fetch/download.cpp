@@ -843,9 +843,11 @@ void Download::kick_hash() {
             verified_.store(true);
             finish(Status());
         } else {
+            verify_failed_.store(true);
             XS3_LOG_WARN("sha224 mismatch: the download is discarded", kv("object", name_),
                          kv("expected", expected_sha224_), kv("got", got));
-            finish(Status(Code::io_error, "the object's bytes do not match its x-amz-meta-sha224"));
+            finish(Status(Code::invalid_argument,
+                          "the object's bytes do not match its x-amz-meta-sha224"));
         }
         return;
     }

@@ -147,6 +147,7 @@ void on_temp_ready(const std::shared_ptr<Launch>& l, std::shared_ptr<Result<cach
         return;
     }
     l->temp = std::make_shared<cache::TempFile>(std::move(temp->value()));
+    shared.counters.downloads_started.fetch_add(1, std::memory_order_relaxed);
     // The Download writes through its own descriptor; the TempFile keeps one for publish.
     int fd = ::dup(l->temp->fd.get());
     if (fd < 0) {
@@ -161,7 +162,12 @@ void on_temp_ready(const std::shared_ptr<Launch>& l, std::shared_ptr<Result<cach
 }
 
 void on_finished(const std::shared_ptr<Launch>& l, const Status& st) {
+    Counters& c = l->shared->counters;
+    c.chunk_retries.fetch_add(l->dl->retries(), std::memory_order_relaxed);
+    c.origin_bytes.fetch_add(l->dl->bytes_fetched(), std::memory_order_relaxed);
     if (!st.ok()) {
+        c.downloads_failed.fetch_add(1, std::memory_order_relaxed);
+        if (l->dl->verify_failed()) c.sha224_mismatches.fetch_add(1, std::memory_order_relaxed);
         XS3_LOG_WARN("download failed", kv("key", l->key), kv("error", st.to_string()));
         if (st.code() == Code::no_space || st.code() == Code::io_error) l->shared->cache_failed(st);
         l->drop();
@@ -176,6 +182,7 @@ void on_finished(const std::shared_ptr<Launch>& l, const Status& st) {
             XS3_LOG_WARN("publish failed", kv("key", launch->key), kv("error", ps.to_string()));
             sp->cache_failed(ps);
         } else {
+            sp->counters.downloads_published.fetch_add(1, std::memory_order_relaxed);
             const std::string* etag = launch->dl->origin_head().get("etag");
             sp->memo.remember(launch->name_key, {launch->cache_key, etag ? *etag : std::string(),
                                                  launch->dl->size()});

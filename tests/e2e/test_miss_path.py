@@ -361,3 +361,23 @@ def test_abandon_on_disconnect_stops_the_download(emulator_factory, proxy_factor
     assert emu.object_stats("a.bin")["body_bytes"] - sent < MiB, "the origin kept sending"
     assert sent < 32 * MiB
     assert p.cache_files() == []
+
+
+# --- verification --------------------------------------------------------------------------
+
+
+def test_sha224_mismatch_discards_the_file(proxy, bucket):
+    import hashlib
+    import os
+
+    data = os.urandom(300_000)
+    wrong = hashlib.sha224(b"some other bytes").hexdigest()
+    obj = bucket.put("bad-digest.bin", data, "application/octet-stream", {"sha224": wrong})
+    r = proxy.get(obj.path)
+    assert r.status == 200 and r.body == data  # the client gets S3's bytes
+    wait_until(lambda: "sha224 mismatch" in proxy.log_text(), 10, what="the mismatch log line")
+    wait_until(lambda: not proxy.temp_files(), 10, what="the temp file to be removed")
+    assert proxy.cache_files() == [], "a file that fails its digest is never published"
+    again = proxy.get(obj.path)
+    assert again.status == 200 and again.body == data
+    assert again.header("x-cache") == "MISS"

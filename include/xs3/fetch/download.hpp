@@ -145,6 +145,7 @@ class Download : public std::enable_shared_from_this<Download> {
     uint64_t bytes_fetched() const noexcept { return bytes_fetched_.load(); }
     unsigned retries() const noexcept { return retries_.load(); }
     bool verified() const noexcept { return verified_.load(); }
+    bool verify_failed() const noexcept { return verify_failed_.load(); }
 
   private:
     class ChunkFetcher;
@@ -219,6 +220,7 @@ class Download : public std::enable_shared_from_this<Download> {
     uint64_t hashed_ = 0;        // the running hash task only
     Sha224Hasher hasher_;        // the running hash task only
     std::atomic<bool> verified_{false};
+    std::atomic<bool> verify_failed_{false};
 
     std::atomic<long> readers_{0};
     std::atomic<bool> abandon_when_unread_{false};

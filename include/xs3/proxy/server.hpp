@@ -53,6 +53,14 @@ struct Counters {
     std::atomic<uint64_t> passes{0};
     std::atomic<uint64_t> responses_cut{0};
     std::atomic<uint64_t> connections_refused{0};
+    // Downloads: started, published, failed for good, discarded for a sha224 mismatch; chunk
+    // retries and object bytes received from the origin, summed when each download ends.
+    std::atomic<uint64_t> downloads_started{0};
+    std::atomic<uint64_t> downloads_published{0};
+    std::atomic<uint64_t> downloads_failed{0};
+    std::atomic<uint64_t> sha224_mismatches{0};
+    std::atomic<uint64_t> chunk_retries{0};
+    std::atomic<uint64_t> origin_bytes{0};
 };
 
 // Process-wide state every worker shares; all of it is thread-safe.

@@ -329,9 +329,10 @@ TEST_CASE("sha224 verification: a match completes, a mismatch fails the download
         std::string wrong = digest;
         wrong[0] = wrong[0] == '0' ? '1' : '0';
         Outcome o = run(emu, dl, "sha.bin", a, {}, false, wrong, &pool);
-        CHECK(o.status.code() == Code::io_error);
+        CHECK(o.status.code() == Code::invalid_argument);
         CHECK(o.state == Download::State::failed);
         CHECK_FALSE(dl->verified());
+        CHECK(dl->verify_failed());
     }
 }
 
