@@ -122,7 +122,7 @@ TEST_CASE("every table default parses and the TOML key is the flag name with und
         }
         CHECK_FALSE((o.required && o.default_value));
     }
-    CHECK(option_table().size() == 33);
+    CHECK(option_table().size() == 35);
 }
 
 TEST_CASE("the old flags and variables all still work") {
