@@ -215,27 +215,45 @@ CacheIndex::Entry& CacheIndex::insert_locked(const KeyId& id, const FileFacts& f
     return e;
 }
 
+void CacheIndex::Entry::add_name(NameMap::iterator it) {
+    if (!named) {
+        name = it;
+        named = true;
+    } else {
+        more_names.push_back(it);
+    }
+}
+
+void CacheIndex::Entry::drop_name(NameMap::iterator it) {
+    if (named && name == it) {
+        named = !more_names.empty();
+        if (named) {
+            name = more_names.back();
+            more_names.pop_back();
+        }
+        return;
+    }
+    more_names.erase(std::remove(more_names.begin(), more_names.end(), it), more_names.end());
+}
+
 void CacheIndex::bind_locked(const std::string& key, Entry& e, std::string etag, uint64_t size,
-                             std::string last_modified, int64_t validated_at) {
+                             int64_t validated_at) {
     auto it = names_.find(key);
     if (it == names_.end()) {
         it = names_.emplace(key, NameRec{}).first;
     } else if (it->second.entry != &e) {
-        auto& old = it->second.entry->names;
-        old.erase(std::remove(old.begin(), old.end(), it), old.end());
+        it->second.entry->drop_name(it);
     }
-    if (it->second.entry != &e) e.names.push_back(it);
+    if (it->second.entry != &e) e.add_name(it);
     NameRec& rec = it->second;
     rec.entry = &e;
     rec.etag = std::move(etag);
     rec.size = size;
-    rec.last_modified = std::move(last_modified);
     rec.validated_at_unix = validated_at;
 }
 
 void CacheIndex::unbind_locked(NameMap::iterator it) {
-    auto& list = it->second.entry->names;
-    list.erase(std::remove(list.begin(), list.end(), it), list.end());
+    it->second.entry->drop_name(it);
     if (scanning_) scan_dropped_names_.insert(it->first);
     names_.erase(it);
 }
@@ -244,10 +262,10 @@ Removal CacheIndex::erase_locked(const KeyId& id) {
     auto it = entries_.find(id);
     Entry& e = it->second;
     Removal r{key_of(id), e.inode, e.disk_bytes};
-    for (auto name : e.names) {
+    e.each_name([this](NameMap::iterator name) {
         if (scanning_) scan_dropped_names_.insert(name->first);
         names_.erase(name);
-    }
+    });
     unlink(e);
     used_ -= e.disk_bytes;
     if (e.pins > 0) pinned_ -= e.disk_bytes;
@@ -367,7 +385,7 @@ void CacheIndex::publish(const CacheKey& key, const ObjectMeta& meta, const File
     link_hot(e);
     if (!meta.key.empty())
         bind_locked(name_key({meta.bucket, meta.key, meta.version_id}), e, meta.etag, meta.size,
-                    meta.last_modified, meta.stored_at_unix);
+                    meta.stored_at_unix);
     wake_locked(over_wake_threshold_locked());
 }
 
@@ -386,7 +404,7 @@ std::optional<NameInfo> CacheIndex::find_name(const ObjectName& name) const {
     auto it = names_.find(k);
     if (it == names_.end()) return std::nullopt;
     const NameRec& r = it->second;
-    return NameInfo{key_of(*r.entry->id), r.etag, r.size, r.last_modified, r.validated_at_unix};
+    return NameInfo{key_of(*r.entry->id), r.etag, r.size, r.validated_at_unix};
 }
 
 bool CacheIndex::bind_name(const ObjectName& name, const NameInfo& info) {
@@ -396,7 +414,7 @@ bool CacheIndex::bind_name(const ObjectName& name, const NameInfo& info) {
     std::lock_guard lock(mu_);
     auto it = entries_.find(*id);
     if (it == entries_.end()) return false;
-    bind_locked(k, it->second, info.etag, info.size, info.last_modified, info.validated_at_unix);
+    bind_locked(k, it->second, info.etag, info.size, info.validated_at_unix);
     return true;
 }
 
@@ -518,8 +536,7 @@ void CacheIndex::add_scanned(std::vector<ScannedFile>& files) {
             }
             std::string k = name_key(f.name);
             if (!f.name.key.empty() && !names_.count(k) && !scan_dropped_names_.count(k))
-                bind_locked(k, e, std::move(f.etag), f.size, std::move(f.last_modified),
-                            f.stored_at_unix);
+                bind_locked(k, e, std::move(f.etag), f.size, f.stored_at_unix);
         }
         files.clear();
         wake_locked(over_wake_threshold_locked());

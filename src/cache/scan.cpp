@@ -209,7 +209,6 @@ class CacheScan::Walker {
             ObjectName{std::move(meta.bucket), std::move(meta.key), std::move(meta.version_id)};
         f.etag = std::move(meta.etag);
         f.size = meta.size;
-        f.last_modified = std::move(meta.last_modified);
         f.stored_at_unix = meta.stored_at_unix;
         ++local_.files;
         local_.bytes += f.facts.disk_bytes;
@@ -315,6 +314,7 @@ void CacheScan::run() {
                  kv("bytes", s.bytes), kv("removed_broken", s.removed_broken),
                  kv("removed_misplaced", s.removed_misplaced), kv("removed_temp", s.removed_temp),
                  kv("foreign", s.foreign), kv("errors", s.errors), kv("ms", s.elapsed_ms));
+    if (finished_) finished_(s);
 }
 
 ScanStats CacheScan::stats() const {

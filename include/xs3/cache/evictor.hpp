@@ -26,7 +26,7 @@ struct EvictorOptions {
     unsigned target_percent = 90;
     FreeSpaceFloor min_free;
     std::chrono::milliseconds interval{15000};
-    size_t stamps_per_pass = 4096;  // last-access times written per pass (all of them at stop)
+    size_t stamps_per_pass = 16384;  // last-access times written per pass (all of them at stop)
 };
 
 struct FsSpace {

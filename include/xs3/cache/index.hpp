@@ -38,12 +38,13 @@ struct ObjectName {
     std::string version_id;
 };
 
-// What the index knows about one name.
+// What the index knows about one name. The rest of the object's metadata (Content-Type,
+// Last-Modified, x-amz-meta-*) is in its file's header, which the hit reads anyway; the index
+// keeps only what decides whether the copy is current, so a million objects stay cheap.
 struct NameInfo {
     CacheKey key;  // where the bytes are (a content key may serve several names)
     std::string etag;
     uint64_t size = 0;
-    std::string last_modified;
     // When S3 last confirmed this ETag for this name: the download's stored-at after a restart,
     // then whatever mark_validated() recorded. For metadata_ttl.
     int64_t validated_at_unix = 0;
@@ -76,7 +77,6 @@ struct ScannedFile {
     ObjectName name;
     std::string etag;
     uint64_t size = 0;
-    std::string last_modified;
     int64_t stored_at_unix = 0;
 };
 
@@ -248,13 +248,24 @@ class CacheIndex {
         uint32_t pins = 0;
         bool stamp_due = false;       // last_access_ns not persisted yet
         bool scan_unordered = false;  // from the scan, not yet sorted into the LRU order
-        std::vector<NameMap::iterator> names;
+        // The names bound to it: nearly always one, kept inline; more only for content keys.
+        bool named = false;
+        NameMap::iterator name;
+        std::vector<NameMap::iterator> more_names;
+
+        void add_name(NameMap::iterator it);
+        void drop_name(NameMap::iterator it);
+        template <class F>
+        void each_name(F f) const {
+            if (named) f(name);
+            for (auto it : more_names)
+                f(it);
+        }
     };
     struct NameRec {
         Entry* entry = nullptr;
         std::string etag;
         uint64_t size = 0;
-        std::string last_modified;
         int64_t validated_at_unix = 0;
     };
 
@@ -273,7 +284,7 @@ class CacheIndex {
     void mark_touched_locked(Entry& e, int64_t when);
     Entry& insert_locked(const KeyId& id, const FileFacts& facts);
     void bind_locked(const std::string& name_key, Entry& e, std::string etag, uint64_t size,
-                     std::string last_modified, int64_t validated_at);
+                     int64_t validated_at);
     void unbind_locked(NameMap::iterator it);
     Removal erase_locked(const KeyId& id);
     std::vector<Removal> evict_locked(uint64_t bytes);

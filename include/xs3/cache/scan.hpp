@@ -58,6 +58,11 @@ class CacheScan {
     void set_progress(std::function<void(const ScanStats&)> progress) {
         progress_ = std::move(progress);
     }
+    // Called on the scan thread once the scan is over and the index has everything it found
+    // (e.g. to tell the proxy its name view is now complete); set before start().
+    void set_on_finished(std::function<void(const ScanStats&)> finished) {
+        finished_ = std::move(finished);
+    }
 
   private:
     class Walker;
@@ -65,6 +70,7 @@ class CacheScan {
     const Store& store_;
     CacheIndex& index_;
     std::function<void(const ScanStats&)> progress_;
+    std::function<void(const ScanStats&)> finished_;
     std::atomic<bool> stop_{false};
     std::thread thread_;
     mutable std::mutex mu_;

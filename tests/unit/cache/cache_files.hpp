@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string>
 
+#include "xs3/cache/evictor.hpp"
 #include "xs3/cache/header.hpp"
 #include "xs3/cache/key.hpp"
 
@@ -74,6 +75,11 @@ inline void set_mtime(const std::string& path, int64_t seconds) {
     times[1].tv_sec = static_cast<time_t>(seconds);
     times[1].tv_nsec = 0;
     REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
+}
+
+// An FsSpaceFn for evictors whose tests are not about free space: 512 GiB free of 1 TiB.
+inline Result<FsSpace> plenty_of_space(const std::string&) {
+    return FsSpace{1ULL << 40, 1ULL << 39};
 }
 
 inline int64_t mtime_ns(const std::string& path) {

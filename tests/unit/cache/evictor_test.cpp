@@ -53,10 +53,6 @@ uint64_t blocks_on_disk(const std::string& path) {
     return static_cast<uint64_t>(st.st_blocks) * 512;
 }
 
-Result<FsSpace> plenty(const std::string&) {
-    return FsSpace{1ULL << 40, 1ULL << 39};
-}
-
 }  // namespace
 
 TEST_CASE("a cache filled past its limit is evicted to the target, oldest first, pinned kept") {
@@ -69,7 +65,7 @@ TEST_CASE("a cache filled past its limit is evicted to the target, oldest first,
     opt.max_bytes = max;
     opt.watermark_percent = 80;
     opt.target_percent = 50;
-    Evictor evictor(index, store, opt, plenty);
+    Evictor evictor(index, store, opt, plenty_of_space);
 
     // 30 objects of 60 KiB (64 KiB on disk with the header): 1920 KiB, 94% of the limit.
     std::vector<CacheKey> keys;
@@ -138,7 +134,7 @@ TEST_CASE("usage counts blocks on disk, not the apparent size of a sparse file")
     CHECK(index.stats().used_bytes == facts.disk_bytes);
     EvictorOptions opt;
     opt.max_bytes = 16 * 1024 * 1024;  // far below the apparent 64 MiB
-    Evictor evictor(index, store, opt, plenty);
+    Evictor evictor(index, store, opt, plenty_of_space);
     CHECK(evictor.run_pass().bytes_to_free == 0);
     CHECK(fs::exists(store.path_of(key)));
 }
@@ -150,7 +146,7 @@ TEST_CASE("queued removals are unlinked by inode, never a newer file under the s
     CacheIndex index(1 << 30, ticking_clock());
     EvictorOptions opt;
     opt.max_bytes = 1 << 30;
-    Evictor evictor(index, store, opt, plenty);
+    Evictor evictor(index, store, opt, plenty_of_space);
 
     // b is dropped by the index, and a new b is published before anyone unlinks the old one.
     CacheKey b = publish(store, index, "b", 100);
@@ -200,7 +196,7 @@ TEST_CASE("last-access times reach the files' mtimes in passes and at stop") {
     for (int i = 0; i < 5; ++i)
         keys.push_back(publish(store, index, "k" + std::to_string(i), 10));
     {
-        Evictor evictor(index, store, opt, plenty);
+        Evictor evictor(index, store, opt, plenty_of_space);
         for (const auto& k : keys)
             index.touch(k);
         evictor.run_pass();
@@ -232,7 +228,7 @@ TEST_CASE("the evictor thread wakes on demand and stops cleanly") {
             ++samples;
         }
         cv.notify_all();
-        return plenty(p);
+        return plenty_of_space(p);
     });
     evictor.start();
     auto wait_for_samples = [&](int n) {

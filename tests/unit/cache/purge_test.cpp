@@ -35,7 +35,7 @@ TEST_CASE("purge by key removes the file and every name bound to it") {
     CacheKey b = cached(dir.path, index, "b", name_key("b"));
     CacheKey content{std::string(56, 'c'), true};
     cached(dir.path, index, "x", content);
-    REQUIRE(index.bind_name(ObjectName{"bkt", "y", ""}, NameInfo{content, "\"e\"", 10, "", 0}));
+    REQUIRE(index.bind_name(ObjectName{"bkt", "y", ""}, NameInfo{content, "\"e\"", 10, 0}));
 
     auto out = purge_object(index, store, ObjectName{"bkt", "a", ""});
     REQUIRE(out.ok());

@@ -22,14 +22,6 @@ using namespace xs3::cache;
 using namespace xs3::cache::testing;
 namespace fs = std::filesystem;
 
-namespace {
-
-Result<FsSpace> plenty(const std::string&) {
-    return FsSpace{1ULL << 40, 1ULL << 39};
-}
-
-}  // namespace
-
 TEST_CASE("10k files are indexed in the background while lookups and hits are answered") {
     TempDir dir("scan10k");
     Store store(dir.path, 2);
@@ -181,7 +173,8 @@ TEST_CASE("the scan removes leftovers and broken files and leaves foreign ones a
 TEST_CASE("a missing cache directory scans as empty; an unreadable one fails") {
     TempDir dir("scanmissing");
     CacheIndex index(1 << 20);
-    CacheScan missing(Store(dir.path + "/nope", 2), index);
+    Store nowhere(dir.path + "/nope", 2);
+    CacheScan missing(nowhere, index);
     missing.run();
     CHECK(missing.stats().state == ScanState::done);
     CHECK_FALSE(index.stats().scanning);
@@ -209,14 +202,21 @@ TEST_CASE("a restart restores the previous run's LRU order from the persisted la
             keys.push_back(key);
         }
         CacheScan scan(store, index);
+        ScanStats finished;
+        scan.set_on_finished([&](const ScanStats& s) {
+            finished = s;
+            CHECK_FALSE(index.stats().scanning);  // the index is complete when it is called
+        });
         scan.run();
+        CHECK(finished.state == ScanState::done);
+        CHECK(finished.files == 8);
         REQUIRE(index.stats().objects == 8);
         // This run uses them in the order 5, 1, 7, 2: those become the most recent, in order.
         for (int i : {5, 1, 7, 2})
             CHECK(index.touch(keys[i]));
         EvictorOptions opt;
         opt.max_bytes = 1ULL << 40;
-        Evictor evictor(index, store, opt, plenty);
+        Evictor evictor(index, store, opt, plenty_of_space);
         evictor.stop();  // shutdown: every last access reaches the disk
     }
     CacheIndex index(1ULL << 40);
