@@ -9,9 +9,11 @@
 #include <thread>
 #include <vector>
 
+#include "xs3/app/cache_lifecycle.hpp"
 #include "xs3/base/log.hpp"
 #include "xs3/config/config.hpp"
 #include "xs3/net/listener.hpp"
+#include "xs3/ops/prometheus.hpp"
 #include "xs3/proxy/server.hpp"
 #include "xs3/s3/credentials.hpp"
 #include "xs3/s3/curl_client.hpp"
@@ -159,6 +161,33 @@ int main(int argc, char** argv) {
                 fd.status().message());
         fds.push_back(fd.value());
     }
+
+    // Cache lifecycle (issue 6): the admin listener, then the index's background scan and the
+    // evictor. The request path does not consult the index yet (lookups go to the files).
+    app::CacheLifecycle cache_life(cfg);
+    std::atomic<bool> serving{false};
+    {
+        ops::AdminHooks admin;
+        admin.ready = [&serving] { return serving.load(); };
+        admin.metrics = [&shared] {
+            const proxy::Counters& c = shared->counters;
+            ops::PrometheusText t;
+            t.counter("xs3_requests_total", "Requests received", c.requests.load());
+            t.counter("xs3_hits_total", "Requests answered from the cache", c.hits.load());
+            t.counter("xs3_misses_total", "Requests that started or joined a download",
+                      c.misses.load());
+            t.counter("xs3_passes_total", "Requests served passthrough", c.passes.load());
+            t.counter("xs3_responses_cut_total", "Responses cut before their end",
+                      c.responses_cut.load());
+            t.counter("xs3_connections_refused_total", "Connections over --max-connections",
+                      c.connections_refused.load());
+            t.gauge("xs3_connections", "Open client connections", shared->connections.load());
+            return t.text();
+        };
+        Status admin_started = cache_life.start_admin(std::move(admin));
+        if (!admin_started.ok()) die("cannot start the admin listener: " + admin_started.message());
+        if (shared->cache_writable.load()) cache_life.start_cache();
+    }
     std::vector<std::unique_ptr<proxy::Worker>> ws;
     for (unsigned i = 0; i < workers; ++i)
         ws.push_back(std::make_unique<proxy::Worker>(*shared, static_cast<int>(i), fds[i]));
@@ -177,9 +206,12 @@ int main(int argc, char** argv) {
     XS3_LOG_INFO("xs3lerator listening", kv("address", cfg.bind_ip), kv("port", cfg.port),
                  kv("workers", workers), kv("bucket", cfg.bucket), kv("region", origin.region),
                  kv("cache_dir", cfg.cache_dir));
+    serving.store(true);
 
     int sig = 0;
     sigwait(&sigs, &sig);
+    serving.store(false);
+    cache_life.stop_admin();
     XS3_LOG_INFO("shutting down: draining connections", kv("signal", sig));
     // 1. Let in-flight responses finish (10 s at most); the rings keep running.
     for (auto& w : ws)
@@ -209,6 +241,7 @@ int main(int argc, char** argv) {
     shared->shutdown();
     ws.clear();
     shared.reset();
+    cache_life.stop();
     XS3_LOG_INFO("stopped");
     stop_logger();
     return failed.load() > 0 ? 1 : 0;

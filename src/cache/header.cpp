@@ -120,6 +120,10 @@ Status parse_body(std::string_view in, ObjectMeta& meta) {
             {"content-encoding", &meta.content_encoding},
             {"bucket", &meta.bucket},
             {"key", &meta.key},
+            {"content-disposition", &meta.content_disposition},
+            {"content-language", &meta.content_language},
+            {"expires", &meta.expires},
+            {"version-id", &meta.version_id},
         };
         uint32_t bit = 0;
         bool known = false;
@@ -162,6 +166,16 @@ std::string encode_header(const ObjectMeta& meta) {
     append_record(body, "bucket", meta.bucket);
     append_record(body, "key", meta.key);
     append_record(body, "stored-at", std::to_string(meta.stored_at_unix));
+    // Newer fields are left out when empty, so a header without them is byte-identical to one
+    // written before they existed.
+    const std::pair<std::string_view, const std::string*> optional_fields[] = {
+        {"content-disposition", &meta.content_disposition},
+        {"content-language", &meta.content_language},
+        {"expires", &meta.expires},
+        {"version-id", &meta.version_id},
+    };
+    for (const auto& [name, value] : optional_fields)
+        if (!value->empty()) append_record(body, name, *value);
     for (const auto& [name, value] : meta.user_meta) {
         std::string n = ascii_lowercase(name);
         append_record(body, "meta", std::to_string(n.size()) + ":" + n + value);

@@ -109,6 +109,43 @@ struct FreeDeleter {
 
 }  // namespace
 
+FileFacts file_facts(const struct stat& st) noexcept {
+    FileFacts f;
+    f.disk_bytes = static_cast<uint64_t>(st.st_blocks) * 512;
+    f.inode = static_cast<uint64_t>(st.st_ino);
+    f.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    return f;
+}
+
+Result<InspectedFile> inspect_cache_file(int fd) {
+    auto first = pread_full(fd, kHeaderAlignment, 0);
+    if (!first) return first.status();
+    auto decoded = decode_header(*first);
+    if (decoded && decoded->incomplete && first->size() == kHeaderAlignment) {
+        auto whole = pread_full(fd, decoded->data_offset, 0);
+        if (!whole) return whole.status();
+        decoded = decode_header(*whole);
+    }
+    InspectedFile out;
+    if (!decoded) {
+        out.broken = decoded.status().message();
+        return out;
+    }
+    if (decoded->incomplete) {
+        out.broken = "file ends inside the header";
+        return out;
+    }
+    if (::fstat(fd, &out.st) != 0) return status_from_errno(errno, "fstat cache file");
+    uint64_t expected = decoded->data_offset + decoded->meta.size;
+    if (static_cast<uint64_t>(out.st.st_size) != expected) {
+        out.broken = "file has " + std::to_string(out.st.st_size) + " bytes, header says " +
+                     std::to_string(expected);
+        return out;
+    }
+    out.header = std::move(decoded.value());
+    return out;
+}
+
 Store::Store(std::string root, unsigned level) : root_(std::move(root)), level_(level) {
     // Trailing slashes would make root_.size() disagree with the prefix object_path() builds.
     while (root_.size() > 1 && root_.back() == '/')
@@ -122,34 +159,18 @@ Result<std::optional<Entry>> Store::lookup(const CacheKey& key) const {
         if (errno == ENOENT || errno == ENOTDIR) return std::optional<Entry>();
         return status_from_errno(errno, "open " + path);
     }
-    auto broken = [&](const std::string& reason) -> Result<std::optional<Entry>> {
+    auto inspected = inspect_cache_file(fd.get());
+    if (!inspected) return inspected.status();
+    if (!inspected->broken.empty()) {
         remove_if_same(path, fd.get());
-        XS3_LOG_WARN("removed broken cache file", kv("path", path), kv("reason", reason));
+        XS3_LOG_WARN("removed broken cache file", kv("path", path),
+                     kv("reason", inspected->broken));
         return std::optional<Entry>();
-    };
-
-    auto first = pread_full(fd.get(), kHeaderAlignment, 0);
-    if (!first) return first.status();
-    auto decoded = decode_header(*first);
-    if (decoded && decoded->incomplete && first->size() == kHeaderAlignment) {
-        auto whole = pread_full(fd.get(), decoded->data_offset, 0);
-        if (!whole) return whole.status();
-        decoded = decode_header(*whole);
     }
-    if (!decoded) return broken(decoded.status().message());
-    if (decoded->incomplete) return broken("file ends inside the header");
-
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return status_from_errno(errno, "fstat " + path);
-    uint64_t expected = decoded->data_offset + decoded->meta.size;
-    if (static_cast<uint64_t>(st.st_size) != expected)
-        return broken("file has " + std::to_string(st.st_size) + " bytes, header says " +
-                      std::to_string(expected));
-
     Entry entry;
     entry.fd = std::move(fd);
-    entry.meta = std::move(decoded->meta);
-    entry.data_offset = decoded->data_offset;
+    entry.meta = std::move(inspected->header.meta);
+    entry.data_offset = inspected->header.data_offset;
     return std::optional<Entry>(std::move(entry));
 }
 
@@ -211,7 +232,7 @@ Result<TempFile> Store::create_temp(const CacheKey& key, const ObjectMeta& meta,
     return temp;
 }
 
-Status Store::publish(TempFile&& temp_in, const CacheKey& key) const {
+Status Store::publish(TempFile&& temp_in, const CacheKey& key, FileFacts* published) const {
     TempFile temp = std::move(temp_in);
     auto fail = [&](Status st) {
         ::unlink(temp.path.c_str());
@@ -229,6 +250,13 @@ Status Store::publish(TempFile&& temp_in, const CacheKey& key) const {
         ::ftruncate(temp.fd.get(), static_cast<off_t>(temp.total_size)) != 0)
         return fail(status_from_errno(errno, "truncate " + temp.path));
     if (::fsync(temp.fd.get()) != 0) return fail(status_from_errno(errno, "fsync " + temp.path));
+    if (published) {
+        // After fsync, so delayed allocation has settled and st_blocks is what the file keeps.
+        struct stat synced;
+        if (::fstat(temp.fd.get(), &synced) != 0)
+            return fail(status_from_errno(errno, "fstat " + temp.path));
+        *published = file_facts(synced);
+    }
 
     std::string final_path = path_of(key);
     std::string dir = parent_of(final_path);
@@ -260,6 +288,41 @@ Status Store::remove(const CacheKey& key) const {
     std::string path = path_of(key);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR)
         return status_from_errno(errno, "remove " + path);
+    return {};
+}
+
+Result<bool> Store::remove_if_inode(const CacheKey& key, uint64_t inode) const {
+    std::string path = path_of(key);
+    if (inode != 0) {
+        struct stat st;
+        if (::lstat(path.c_str(), &st) != 0) {
+            if (errno == ENOENT || errno == ENOTDIR) return false;
+            return status_from_errno(errno, "stat " + path);
+        }
+        if (static_cast<uint64_t>(st.st_ino) != inode) return false;
+    }
+    if (::unlink(path.c_str()) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return false;
+        return status_from_errno(errno, "remove " + path);
+    }
+    return true;
+}
+
+Status Store::set_last_access(const CacheKey& key, int64_t unix_ns) const {
+    std::string path = path_of(key);
+    struct timespec times[2];
+    times[0].tv_sec = 0;
+    times[0].tv_nsec = UTIME_OMIT;
+    times[1].tv_sec = static_cast<time_t>(unix_ns / 1000000000);
+    times[1].tv_nsec = static_cast<long>(unix_ns % 1000000000);
+    if (times[1].tv_nsec < 0) {
+        times[1].tv_nsec += 1000000000;
+        times[1].tv_sec -= 1;
+    }
+    if (::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return {};
+        return status_from_errno(errno, "set mtime of " + path);
+    }
     return {};
 }
 
@@ -306,6 +369,18 @@ Result<uint64_t> Store::clean_temp_dir() const {
     if (removed > 0)
         XS3_LOG_INFO("removed leftover temp files", kv("dir", tmp), kv("count", removed));
     return removed;
+}
+
+Result<std::string> Store::retire_temp_dir() const {
+    std::string tmp = temp_dir(root_);
+    // tmp is "<root>/.tmp": keep "<root>/" and add the stale name.
+    std::string stale =
+        tmp.substr(0, tmp.size() - 4) + std::string(kStaleTempPrefix) + random_hex();
+    if (::rename(tmp.c_str(), stale.c_str()) != 0) {
+        if (errno == ENOENT) return std::string();
+        return status_from_errno(errno, "rename " + tmp + " to " + stale);
+    }
+    return stale;
 }
 
 }  // namespace xs3::cache

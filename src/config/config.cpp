@@ -96,12 +96,15 @@ Status set_config(Config& c, std::string_view t) {
     XS3_ASSIGN(config_file, parse_non_empty(t));
     return {};
 }
-Status set_bind_ip(Config& c, std::string_view t) {
+Result<std::string> parse_ip(std::string_view t) {
     std::string s(t);
     unsigned char buf[sizeof(in6_addr)];
     if (inet_pton(AF_INET, s.c_str(), buf) != 1 && inet_pton(AF_INET6, s.c_str(), buf) != 1)
         return bad(quoted(t) + " is not an IPv4 or IPv6 address");
-    c.bind_ip = std::move(s);
+    return s;
+}
+Status set_bind_ip(Config& c, std::string_view t) {
+    XS3_ASSIGN(bind_ip, parse_ip(t));
     return {};
 }
 Status set_port(Config& c, std::string_view t) {
@@ -252,6 +255,26 @@ Status set_abandon_on_disconnect(Config& c, std::string_view t) {
     return {};
 }
 
+// Cache lifecycle (issue 6).
+Status set_min_free_space(Config& c, std::string_view t) {
+    if (!t.empty() && t.back() == '%') {
+        auto v = parse_uint(t.substr(0, t.size() - 1), 0, 99);
+        if (!v) return bad(quoted(t) + " is not a whole percentage below 100%");
+        c.min_free_space_percent = static_cast<unsigned>(*v);
+        c.min_free_space_bytes = 0;
+        return {};
+    }
+    auto v = parse_size(t);
+    if (!v) return bad(v.status().message() + " (or give a percentage like 5%)");
+    c.min_free_space_bytes = *v;
+    c.min_free_space_percent = 0;
+    return {};
+}
+Status set_admin_bind_ip(Config& c, std::string_view t) {
+    XS3_ASSIGN(admin_bind_ip, parse_ip(t));
+    return {};
+}
+
 #undef XS3_ASSIGN
 
 using K = ValueKind;
@@ -339,6 +362,12 @@ const OptionDescriptor kOptions[] = {
     {"abandon-on-disconnect", "XS3_ABANDON_ON_DISCONNECT", "abandon_on_disconnect", K::boolean,
      "", "false", false, "Stop a download when its last client disconnects",
      set_abandon_on_disconnect},
+    // Cache lifecycle (issue 6)
+    {"min-free-space", "XS3_MIN_FREE_SPACE", "min_free_space", K::size, "<SIZE|PERCENT>", "2%",
+     false, "Free space eviction keeps on the cache filesystem: bytes (10GiB) or a percentage of "
+     "the filesystem (5%)", set_min_free_space},
+    {"admin-bind-ip", "XS3_ADMIN_BIND_IP", "admin_bind_ip", K::ip, "<IP>", "127.0.0.1", false,
+     "IP address of the admin listener (--admin-port)", set_admin_bind_ip},
 };
 // clang-format on
 

@@ -12,7 +12,9 @@
 // The metadata is a sequence of records `<name> SP <decimal length> SP <bytes> LF`, so values may
 // hold any byte. Names: size, etag, last-modified, content-type, cache-control, content-encoding,
 // bucket, key, stored-at, and meta (bytes `<decimal name length> : <name> <value>`, one per
-// x-amz-meta-* header). Unknown names are skipped so version 1 readers survive new fields.
+// x-amz-meta-* header); content-disposition, content-language, expires and version-id are written
+// only when not empty (files written before they existed simply lack them). Unknown names are
+// skipped so version 1 readers survive new fields.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +34,10 @@ struct ObjectMeta {
     std::string content_type;
     std::string cache_control;
     std::string content_encoding;
+    std::string content_disposition;
+    std::string content_language;
+    std::string expires;
+    std::string version_id;  // x-amz-version-id; empty when the bucket is not versioned
     std::vector<std::pair<std::string, std::string>> user_meta;  // names lowercased, no prefix
     std::string bucket;
     std::string key;

@@ -40,4 +40,8 @@ std::string object_path(std::string_view root, const CacheKey& key, unsigned lev
 // <root>/.tmp: temp files live on the cache's filesystem so publishing is an atomic rename.
 std::string temp_dir(std::string_view root);
 
+// <root>/<prefix><random>: a temp directory of an earlier run, moved aside at start-up and removed
+// by the background scan.
+inline constexpr std::string_view kStaleTempPrefix = ".tmp-stale-";
+
 }  // namespace xs3::cache

@@ -68,6 +68,11 @@ struct Config {
     uint64_t splice_size = 0;
     uint64_t pipe_size = 0;
 
+    // Cache lifecycle (issue 6).
+    uint64_t min_free_space_bytes = 0;    // --min-free-space in bytes, or
+    unsigned min_free_space_percent = 0;  // as a percentage of the filesystem (wins if non-zero)
+    std::string admin_bind_ip;            // a validated IPv4 or IPv6 literal
+
     // Accepted for compatibility with the Rust xs3lerator; not used.
     std::optional<std::string> debug_trace;
 };

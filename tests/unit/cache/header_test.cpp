@@ -173,3 +173,21 @@ TEST_CASE("random bytes and random damage never crash the decoder") {
         }
     }
 }
+
+TEST_CASE("the newer fields round-trip and are only written when set") {
+    ObjectMeta m = small_meta();
+    m.content_disposition = "attachment; filename=\"a b.txt\"";
+    m.content_language = "de-CH";
+    m.expires = "Thu, 01 Dec 2094 16:00:00 GMT";
+    m.version_id = "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY";
+    std::string h = encode_header(m);
+    auto d = decode_header(h);
+    REQUIRE(d.ok());
+    CHECK(d->meta.content_disposition == m.content_disposition);
+    CHECK(d->meta.content_language == "de-CH");
+    CHECK(d->meta.expires == m.expires);
+    CHECK(d->meta.version_id == m.version_id);
+    CHECK(h.find("version-id 33 3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY\n") != std::string::npos);
+    // Unset, they are absent from the bytes (the layout test above pins the exact bytes).
+    CHECK(encode_header(small_meta()).find("expires") == std::string::npos);
+}

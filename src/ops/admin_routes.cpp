@@ -1,0 +1,136 @@
+// route_admin_request and parse_query.
+#include "xs3/ops/admin_routes.hpp"
+
+#include "xs3/ops/cache_report.hpp"
+#include "xs3/ops/json.hpp"
+#include "xs3/ops/prometheus.hpp"
+
+namespace xs3::ops {
+namespace {
+
+constexpr std::string_view kText = "text/plain; charset=utf-8";
+constexpr std::string_view kJson = "application/json";
+
+AdminResponse answer(int status, std::string_view content_type, std::string body) {
+    AdminResponse r;
+    r.head.status = status;
+    r.head.headers.add("Content-Type", std::string(content_type));
+    r.body = std::move(body);
+    return r;
+}
+
+AdminResponse error(int status, std::string_view message) {
+    JsonWriter w;
+    w.begin_object().field("error", message).end_object();
+    return answer(status, kJson, w.text() + "\n");
+}
+
+AdminResponse wrong_method(std::string_view allow) {
+    AdminResponse r = error(405, "method not allowed");
+    r.head.headers.add("Allow", std::string(allow));
+    return r;
+}
+
+AdminResponse purge(const http::Request& req, const AdminHooks& hooks) {
+    auto params = parse_query(req.query);
+    if (!params) return error(400, params.status().message());
+    std::optional<PurgeRequest> what;
+    for (const auto& [name, value] : *params) {
+        PurgeRequest::Kind kind;
+        if (name == "key")
+            kind = PurgeRequest::Kind::key;
+        else if (name == "prefix")
+            kind = PurgeRequest::Kind::prefix;
+        else
+            return error(400, "unknown parameter '" + name + "' (use key or prefix)");
+        if (what) return error(400, "give exactly one key or prefix");
+        if (value.empty()) return error(400, "empty " + name);
+        what = PurgeRequest{kind, value};
+    }
+    if (!what) return error(400, "give key=<object key> or prefix=<key prefix>");
+    auto done = hooks.purge(*what);
+    if (!done) return error(500, done.status().to_string());
+    JsonWriter w;
+    w.begin_object()
+        .field("purged_objects", done->objects)
+        .field("purged_bytes", done->bytes)
+        .field("complete", done->complete)
+        .end_object();
+    return answer(200, kJson, w.text() + "\n");
+}
+
+AdminResponse warm(const http::Request& req, const AdminHooks& hooks) {
+    auto params = parse_query(req.query);
+    if (!params) return error(400, params.status().message());
+    std::vector<std::string> keys;
+    for (auto& [name, value] : *params) {
+        if (name != "key") return error(400, "unknown parameter '" + name + "' (use key)");
+        if (value.empty()) return error(400, "empty key");
+        keys.push_back(std::move(value));
+    }
+    if (keys.empty()) return error(400, "give one or more key=<object key>");
+    if (keys.size() > kMaxWarmKeys)
+        return error(400, "at most " + std::to_string(kMaxWarmKeys) + " keys per request");
+    WarmReply reply = hooks.warm(keys);
+    JsonWriter w;
+    w.begin_object().field("accepted", reply.accepted).key("rejected").begin_array();
+    for (const auto& [key, reason] : reply.rejected)
+        w.begin_object().field("key", key).field("reason", reason).end_object();
+    w.end_array().end_object();
+    return answer(202, kJson, w.text() + "\n");
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query) {
+    std::vector<std::pair<std::string, std::string>> out;
+    while (!query.empty()) {
+        size_t amp = query.find('&');
+        std::string_view part = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+        if (part.empty()) continue;
+        size_t eq = part.find('=');
+        auto name = http::percent_decode(part.substr(0, eq));
+        auto value = http::percent_decode(eq == std::string_view::npos ? std::string_view()
+                                                                       : part.substr(eq + 1));
+        if (!name || !value)
+            return Status(Code::invalid_argument,
+                          "bad query parameter '" + std::string(part) +
+                              "': " + (!name ? name : value).status().message());
+        out.emplace_back(std::move(*name), std::move(*value));
+    }
+    return out;
+}
+
+AdminResponse route_admin_request(const http::Request& req, const AdminHooks& hooks) {
+    bool get = req.method == http::Method::get || req.method == http::Method::head;
+    bool post = req.method_name == "POST";
+    const std::string& path = req.path;
+    AdminResponse r;
+    if (path == "/healthz") {
+        r = get ? answer(200, kText, "ok\n") : wrong_method("GET, HEAD");
+    } else if (path == "/readyz") {
+        if (!get) {
+            r = wrong_method("GET, HEAD");
+        } else {
+            bool ready = !hooks.ready || hooks.ready();
+            r = ready ? answer(200, kText, "ready\n") : answer(503, kText, "not ready\n");
+        }
+    } else if (path == "/metrics" && hooks.metrics) {
+        r = get ? answer(200, kPrometheusContentType, hooks.metrics()) : wrong_method("GET, HEAD");
+    } else if (path == "/cache/usage" && hooks.usage) {
+        r = get ? answer(200, kJson, cache_usage_json(hooks.usage()) + "\n")
+                : wrong_method("GET, HEAD");
+    } else if (path == "/cache/purge" && hooks.purge) {
+        r = post ? purge(req, hooks) : wrong_method("POST");
+    } else if (path == "/cache/warm" && hooks.warm) {
+        r = post ? warm(req, hooks) : wrong_method("POST");
+    } else {
+        r = error(404, "no such endpoint");
+    }
+    r.head.headers.add("Content-Length", std::to_string(r.body.size()));
+    if (req.method == http::Method::head) r.body.clear();
+    return r;
+}
+
+}  // namespace xs3::ops

@@ -1,0 +1,192 @@
+// Tests of the admin routes as a pure function: statuses, bodies, methods, parameters, and what
+// the callbacks receive.
+#include "xs3/ops/admin_routes.hpp"
+
+#include <doctest/doctest.h>
+
+#include "xs3/ops/cache_report.hpp"
+
+using namespace xs3;
+using namespace xs3::ops;
+
+namespace {
+
+http::Request request(const char* method, const char* path, const char* query = "") {
+    http::Request r;
+    r.method_name = method;
+    r.method = std::string_view(method) == "GET"    ? http::Method::get
+               : std::string_view(method) == "HEAD" ? http::Method::head
+                                                    : http::Method::other;
+    r.path = path;
+    r.query = query;
+    return r;
+}
+
+std::string header(const AdminResponse& r, const char* name) {
+    const std::string* v = r.head.headers.get(name);
+    return v ? *v : "";
+}
+
+struct Recorder {
+    std::vector<PurgeRequest> purges;
+    std::vector<std::vector<std::string>> warms;
+    bool ready = true;
+    AdminHooks hooks() {
+        AdminHooks h;
+        h.ready = [this] { return ready; };
+        h.metrics = [] { return std::string("xs3_up 1\n"); };
+        h.usage = [] {
+            cache::CacheUsage u;
+            u.index.used_bytes = 123;
+            u.index.max_bytes = 1000;
+            u.scan.state = cache::ScanState::running;
+            return u;
+        };
+        h.purge = [this](const PurgeRequest& p) -> Result<PurgeReply> {
+            purges.push_back(p);
+            if (p.value == "fail") return Status(Code::io_error, "disk on fire");
+            return PurgeReply{2, 8192, false};
+        };
+        h.warm = [this](const std::vector<std::string>& keys) {
+            warms.push_back(keys);
+            WarmReply r;
+            for (const auto& k : keys) {
+                if (k == "bad")
+                    r.rejected.emplace_back(k, "not allowed");
+                else
+                    ++r.accepted;
+            }
+            return r;
+        };
+        return h;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("health, readiness and metrics") {
+    Recorder rec;
+    AdminHooks hooks = rec.hooks();
+    auto r = route_admin_request(request("GET", "/healthz"), hooks);
+    CHECK(r.head.status == 200);
+    CHECK(r.body == "ok\n");
+    CHECK(header(r, "Content-Length") == "3");
+    CHECK(header(r, "Content-Type") == "text/plain; charset=utf-8");
+
+    r = route_admin_request(request("HEAD", "/healthz"), hooks);
+    CHECK(r.head.status == 200);
+    CHECK(r.body.empty());
+    CHECK(header(r, "Content-Length") == "3");  // the GET's length
+
+    CHECK(route_admin_request(request("GET", "/readyz"), hooks).head.status == 200);
+    rec.ready = false;
+    r = route_admin_request(request("GET", "/readyz"), hooks);
+    CHECK(r.head.status == 503);
+    CHECK(r.body == "not ready\n");
+    CHECK(route_admin_request(request("GET", "/readyz"), AdminHooks{}).head.status == 200);
+
+    r = route_admin_request(request("GET", "/metrics"), hooks);
+    CHECK(r.head.status == 200);
+    CHECK(r.body == "xs3_up 1\n");
+    CHECK(header(r, "Content-Type") == "text/plain; version=0.0.4");
+}
+
+TEST_CASE("cache usage is the JSON of the snapshot") {
+    Recorder rec;
+    auto r = route_admin_request(request("GET", "/cache/usage"), rec.hooks());
+    CHECK(r.head.status == 200);
+    CHECK(header(r, "Content-Type") == "application/json");
+    cache::CacheUsage u;
+    u.index.used_bytes = 123;
+    u.index.max_bytes = 1000;
+    u.scan.state = cache::ScanState::running;
+    CHECK(r.body == cache_usage_json(u) + "\n");
+    CHECK(r.body.find("\"used_bytes\":123,") != std::string::npos);
+    CHECK(r.body.find("\"scan\":{\"state\":\"running\",") != std::string::npos);
+}
+
+TEST_CASE("purge: one key or one prefix, percent-decoded") {
+    Recorder rec;
+    AdminHooks hooks = rec.hooks();
+    auto r = route_admin_request(request("POST", "/cache/purge", "key=a%20b%2Bc+d"), hooks);
+    CHECK(r.head.status == 200);
+    CHECK(r.body == "{\"purged_objects\":2,\"purged_bytes\":8192,\"complete\":false}\n");
+    REQUIRE(rec.purges.size() == 1);
+    CHECK(rec.purges[0].kind == PurgeRequest::Kind::key);
+    CHECK(rec.purges[0].value == "a b+c+d");  // '+' stays a plus sign
+
+    r = route_admin_request(request("POST", "/cache/purge", "prefix=logs/"), hooks);
+    CHECK(r.head.status == 200);
+    REQUIRE(rec.purges.size() == 2);
+    CHECK(rec.purges[1].kind == PurgeRequest::Kind::prefix);
+    CHECK(rec.purges[1].value == "logs/");
+
+    for (const char* bad :
+         {"", "key=", "prefix=", "key=a&prefix=b", "key=a&key=b", "name=a", "key=%zz", "key=%00"}) {
+        CAPTURE(bad);
+        r = route_admin_request(request("POST", "/cache/purge", bad), hooks);
+        CHECK(r.head.status == 400);
+        CHECK(r.body.rfind("{\"error\":", 0) == 0);
+    }
+    CHECK(rec.purges.size() == 2);  // none of those reached the callback
+
+    r = route_admin_request(request("POST", "/cache/purge", "key=fail"), hooks);
+    CHECK(r.head.status == 500);
+    CHECK(r.body == "{\"error\":\"io_error: disk on fire\"}\n");
+
+    r = route_admin_request(request("GET", "/cache/purge", "key=a"), hooks);
+    CHECK(r.head.status == 405);
+    CHECK(header(r, "Allow") == "POST");
+}
+
+TEST_CASE("warm: repeated key parameters reach the callback in order") {
+    Recorder rec;
+    AdminHooks hooks = rec.hooks();
+    auto r =
+        route_admin_request(request("POST", "/cache/warm", "key=a&key=dir%2Fb&key=bad"), hooks);
+    CHECK(r.head.status == 202);
+    CHECK(r.body ==
+          "{\"accepted\":2,\"rejected\":[{\"key\":\"bad\",\"reason\":\"not allowed\"}]}\n");
+    REQUIRE(rec.warms.size() == 1);
+    CHECK(rec.warms[0] == std::vector<std::string>{"a", "dir/b", "bad"});
+
+    CHECK(route_admin_request(request("POST", "/cache/warm"), hooks).head.status == 400);
+    CHECK(route_admin_request(request("POST", "/cache/warm", "key="), hooks).head.status == 400);
+    CHECK(route_admin_request(request("POST", "/cache/warm", "prefix=x"), hooks).head.status ==
+          400);
+    std::string many;
+    for (size_t i = 0; i <= kMaxWarmKeys; ++i)
+        many += "key=k&";
+    CHECK(route_admin_request(request("POST", "/cache/warm", many.c_str()), hooks).head.status ==
+          400);
+    CHECK(rec.warms.size() == 1);
+}
+
+TEST_CASE("unknown paths, wrong methods and unwired callbacks") {
+    Recorder rec;
+    AdminHooks hooks = rec.hooks();
+    CHECK(route_admin_request(request("GET", "/nope"), hooks).head.status == 404);
+    CHECK(route_admin_request(request("GET", "/healthz/x"), hooks).head.status == 404);
+    auto r = route_admin_request(request("POST", "/metrics"), hooks);
+    CHECK(r.head.status == 405);
+    CHECK(header(r, "Allow") == "GET, HEAD");
+    CHECK(route_admin_request(request("DELETE", "/healthz"), hooks).head.status == 405);
+    AdminHooks none;
+    CHECK(route_admin_request(request("GET", "/metrics"), none).head.status == 404);
+    CHECK(route_admin_request(request("GET", "/cache/usage"), none).head.status == 404);
+    CHECK(route_admin_request(request("POST", "/cache/purge", "key=a"), none).head.status == 404);
+    CHECK(route_admin_request(request("POST", "/cache/warm", "key=a"), none).head.status == 404);
+}
+
+TEST_CASE("parse_query") {
+    auto q = parse_query("a=1&&b=&c&d=x%3Dy");
+    REQUIRE(q.ok());
+    REQUIRE(q->size() == 4);
+    CHECK((*q)[0] == std::pair<std::string, std::string>{"a", "1"});
+    CHECK((*q)[1] == std::pair<std::string, std::string>{"b", ""});
+    CHECK((*q)[2] == std::pair<std::string, std::string>{"c", ""});
+    CHECK((*q)[3] == std::pair<std::string, std::string>{"d", "x=y"});
+    auto bad = parse_query("a=%4");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.status().message() == "bad query parameter 'a=%4': truncated percent escape");
+}
