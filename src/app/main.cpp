@@ -1,5 +1,4 @@
 // xs3lerator entry point: configuration, start-up checks, one worker thread per ring, signals.
-#include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -31,22 +30,6 @@ const char* env(const char* name) {
 [[noreturn]] void die(const std::string& message) {
     std::fprintf(stderr, "xs3lerator: %s\n", message.c_str());
     std::exit(2);
-}
-
-// True when the directory holds nothing but the temp directory.
-bool cache_dir_is_empty(const std::string& dir) {
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) return false;
-    bool empty = true;
-    while (dirent* e = ::readdir(d)) {
-        std::string_view n = e->d_name;
-        if (n != "." && n != ".." && n != ".tmp") {
-            empty = false;
-            break;
-        }
-    }
-    ::closedir(d);
-    return empty;
 }
 
 std::string resolve_region(const config::Config& cfg) {
@@ -122,6 +105,10 @@ int main(int argc, char** argv) {
     po.pipe_size = static_cast<unsigned>(cfg.pipe_size);
     po.direct_io = cfg.direct_io;
     po.max_cache_size = cfg.max_cache_size;
+    po.preallocate = cfg.preallocate;
+    po.metadata_ttl = cfg.metadata_ttl;
+    po.immutable = cfg.immutable;
+    po.stale_if_error = cfg.stale_if_error;
     po.abandon_on_disconnect = cfg.abandon_on_disconnect;
     po.download.planner.chunk_size = cfg.chunk_size;
     po.download.planner.min_chunk_size = cfg.min_chunk_size;
@@ -134,22 +121,16 @@ int main(int argc, char** argv) {
     po.download.low_speed_timeout = cfg.upstream_timeout;
 
     unsigned workers = cfg.workers;
-    auto shared = std::make_unique<proxy::SharedState>(po, origin, cfg.cache_dir,
-                                                       cfg.cache_hierarchy_level, 2);
+    // The cache's index, scan, evictor and admin listener outlive the proxy's shared state.
+    app::CacheLifecycle cache_life(cfg);
+    auto shared = std::make_unique<proxy::SharedState>(
+        po, origin, cfg.cache_dir, cfg.cache_hierarchy_level, 2, cache_life.index());
     Status writable = shared->store.check_writable();
     if (!writable.ok()) {
         XS3_LOG_WARN("cache directory is not usable; starting in passthrough mode",
                      kv("cache_dir", cfg.cache_dir), kv("error", writable.to_string()));
         shared->cache_failed(writable);
         shared->cache_writable.store(false);
-    } else {
-        auto cleaned = shared->store.clean_temp_dir();
-        if (cleaned.ok() && cleaned.value() > 0)
-            XS3_LOG_INFO("removed partial downloads left by an earlier run",
-                         kv("files", cleaned.value()));
-        // An empty cache holds nothing the name memo does not know: cold names go straight to
-        // a ranged GET. A cache from an earlier run is not catalogued yet: HEAD first.
-        if (cache_dir_is_empty(cfg.cache_dir)) shared->names_complete.store(true);
     }
 
     // Bind every listener before any thread starts, so a bad address fails start-up clearly.
@@ -162,9 +143,9 @@ int main(int argc, char** argv) {
         fds.push_back(fd.value());
     }
 
-    // Cache lifecycle (issue 6): the admin listener, then the index's background scan and the
-    // evictor. The request path does not consult the index yet (lookups go to the files).
-    app::CacheLifecycle cache_life(cfg);
+    // The admin listener, then the index's background scan (it moves an earlier run's temp
+    // files aside; until it ends, names the index does not know start with a HEAD) and the
+    // evictor.
     std::atomic<bool> serving{false};
     {
         ops::AdminHooks admin;
@@ -181,12 +162,35 @@ int main(int argc, char** argv) {
                       c.responses_cut.load());
             t.counter("xs3_connections_refused_total", "Connections over --max-connections",
                       c.connections_refused.load());
+            t.counter("xs3_downloads_started_total", "Downloads into the cache started",
+                      c.downloads_started.load());
+            t.counter("xs3_downloads_published_total", "Downloads published into the cache",
+                      c.downloads_published.load());
+            t.counter("xs3_downloads_failed_total", "Downloads that failed for good",
+                      c.downloads_failed.load());
+            t.counter("xs3_sha224_mismatches_total",
+                      "Downloads discarded because their bytes did not match x-amz-meta-sha224",
+                      c.sha224_mismatches.load());
+            t.counter("xs3_chunk_retries_total", "Chunk GETs retried", c.chunk_retries.load());
+            t.counter("xs3_origin_bytes_total", "Object bytes received from S3 by downloads",
+                      c.origin_bytes.load());
             t.gauge("xs3_connections", "Open client connections", shared->connections.load());
             return t.text();
         };
+        admin.warm = [&shared](const std::vector<std::string>& keys) {
+            auto started = shared->warm(keys);
+            ops::WarmReply reply;
+            reply.accepted = started.accepted;
+            reply.rejected = std::move(started.rejected);
+            return reply;
+        };
         Status admin_started = cache_life.start_admin(std::move(admin));
         if (!admin_started.ok()) die("cannot start the admin listener: " + admin_started.message());
-        if (shared->cache_writable.load()) cache_life.start_cache();
+        if (shared->cache_writable.load()) {
+            proxy::SharedState* sp = shared.get();
+            cache_life.start_cache(
+                [sp](const cache::ScanStats&) { sp->names_complete.store(true); });
+        }
     }
     std::vector<std::unique_ptr<proxy::Worker>> ws;
     for (unsigned i = 0; i < workers; ++i)

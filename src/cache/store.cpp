@@ -174,8 +174,8 @@ Result<std::optional<Entry>> Store::lookup(const CacheKey& key) const {
     return std::optional<Entry>(std::move(entry));
 }
 
-Result<TempFile> Store::create_temp(const CacheKey& key, const ObjectMeta& meta,
-                                    bool direct_io) const {
+Result<TempFile> Store::create_temp(const CacheKey& key, const ObjectMeta& meta, bool direct_io,
+                                    bool preallocate) const {
     std::string header = encode_header(meta);
     if (header.size() > kMaxHeaderLength)
         return Status(Code::invalid_argument, "object metadata too large for a cache header");
@@ -224,8 +224,9 @@ Result<TempFile> Store::create_temp(const CacheKey& key, const ObjectMeta& meta,
 
     // KEEP_SIZE: the blocks are reserved but the size grows only with real writes, so an
     // unfinished file can never pass the size check.
-    if (meta.size > 0 && ::fallocate(temp.fd.get(), FALLOC_FL_KEEP_SIZE, 0,
-                                     static_cast<off_t>(temp.total_size)) != 0) {
+    if (preallocate && meta.size > 0 &&
+        ::fallocate(temp.fd.get(), FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(temp.total_size)) !=
+            0) {
         if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINTR)
             return fail(status_from_errno(errno, "preallocate " + temp.path));
     }

@@ -270,6 +270,18 @@ Status set_min_free_space(Config& c, std::string_view t) {
     c.min_free_space_percent = 0;
     return {};
 }
+Status set_immutable(Config& c, std::string_view t) {
+    XS3_ASSIGN(immutable, parse_bool(t));
+    return {};
+}
+Status set_stale_if_error(Config& c, std::string_view t) {
+    XS3_ASSIGN(stale_if_error, parse_duration(t));
+    return {};
+}
+Status set_preallocate(Config& c, std::string_view t) {
+    XS3_ASSIGN(preallocate, parse_bool(t));
+    return {};
+}
 Status set_admin_bind_ip(Config& c, std::string_view t) {
     XS3_ASSIGN(admin_bind_ip, parse_ip(t));
     return {};
@@ -368,6 +380,13 @@ const OptionDescriptor kOptions[] = {
      "the filesystem (5%)", set_min_free_space},
     {"admin-bind-ip", "XS3_ADMIN_BIND_IP", "admin_bind_ip", K::ip, "<IP>", "127.0.0.1", false,
      "IP address of the admin listener (--admin-port)", set_admin_bind_ip},
+    {"immutable", "XS3_IMMUTABLE", "immutable", K::boolean, "", "false", false,
+     "Objects never change once written: serve cached copies without asking S3", set_immutable},
+    {"stale-if-error", "XS3_STALE_IF_ERROR", "stale_if_error", K::duration, "<DURATION>", "0s",
+     false, "When S3 cannot be reached, serve a cached copy up to this long past --metadata-ttl "
+     "(marked x-cache: STALE; 0: never)", set_stale_if_error},
+    {"preallocate", "XS3_PREALLOCATE", "preallocate", K::boolean, "", "true", false,
+     "Reserve a download's disk blocks when its file is created (fallocate)", set_preallocate},
 };
 // clang-format on
 

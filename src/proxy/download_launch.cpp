@@ -21,11 +21,14 @@ struct Launch {
     std::string name_key;
     std::string key;
     cache::CacheKey cache_key;
+    cache::ObjectMeta meta;
     std::shared_ptr<cache::TempFile> temp;
+    cache::Reservation reservation;         // the space promised in the index, until publish
     std::unique_ptr<OriginCall> meta_call;  // the HEAD of an empty object
 
     // The download is over for good without a published file: forget it, remove its temp file.
     void drop() {
+        reservation.release();
         if (temp) {
             auto tf = std::move(temp);
             SharedState* sp = shared;
@@ -86,40 +89,59 @@ void decide(const std::shared_ptr<Launch>& l) {
     SharedState& shared = *l->shared;
     const s3::HttpResponseHead& head = dl.origin_head();
     l->cache_key = cache_key_for(shared.origin.bucket(), l->key, head);
-    if (!shared.cache_writable.load(std::memory_order_relaxed) ||
-        dl.size() > shared.options.max_cache_size) {
-        if (dl.size() > shared.options.max_cache_size)
-            XS3_LOG_INFO("object larger than the cache; passthrough", kv("key", l->key),
-                         kv("size", dl.size()));
+    l->meta = object_meta_from_head(head, dl.size(), shared.origin.bucket(), l->key);
+    auto passthrough = [&](const char* why) {
+        XS3_LOG_INFO("passthrough", kv("key", l->key), kv("size", dl.size()), kv("why", why));
         dl.redirect(fetch::Download::Redirect::passthrough);
+        l->drop();
+    };
+    if (!shared.cache_writable.load(std::memory_order_relaxed))
+        return passthrough("the cache cannot be written");
+    if (dl.size() > shared.options.max_cache_size)
+        return passthrough("the object is larger than the cache");
+    // Already cached under its content key (the same bytes under another name)? The index
+    // says so without a system call; while the start-up scan runs, the file may only be on disk.
+    cache::ObjectName name{shared.origin.bucket(), l->key, ""};
+    bool indexed = shared.index.find(l->cache_key).has_value();
+    if (indexed && l->cache_key.content_addressed) {
+        cache::NameInfo info;
+        info.key = l->cache_key;
+        info.etag = l->meta.etag;
+        info.size = l->meta.size;
+        info.validated_at_unix = time(nullptr);
+        shared.index.bind_name(name, info);
+        dl.redirect(fetch::Download::Redirect::cached);
         l->drop();
         return;
     }
-    cache::ObjectMeta meta = object_meta_from_head(head, dl.size(), shared.origin.bucket(), l->key);
+    bool look_on_disk = indexed || !shared.names_complete.load(std::memory_order_relaxed);
+    // Space first: a burst of misses cannot overshoot the cache; what does not fit is passed.
+    auto reserved = shared.index.reserve(cache::disk_bytes_estimate(dl.size()));
+    if (!reserved.ok()) return passthrough("no room in the cache, even after eviction");
+    l->reservation = std::move(reserved).value();
     bool direct = shared.options.direct_io;
-    const std::string* etag = head.get("etag");
-    std::string want_etag = etag ? *etag : std::string();
+    bool preallocate = shared.options.preallocate;
     auto launch = l;
-    // Off the ring: is it cached already (another name with the same content, or a restart)?
-    // If not, create the temp file and a read-only descriptor for readers.
-    shared.blocking.submit([launch, meta, direct, want_etag] {
+    // Off the ring: (maybe) look for it on disk, then create the temp file and a read-only
+    // descriptor for readers.
+    shared.blocking.submit([launch, direct, preallocate, look_on_disk] {
         SharedState* sp = launch->shared;
-        auto found = sp->store.lookup(launch->cache_key);
-        if (found.ok() && found.value().has_value()) {
-            const cache::Entry& e = *found.value();
-            if (e.meta.size == meta.size &&
-                (launch->cache_key.content_addressed || e.meta.etag == want_etag)) {
-                launch->home->ring().post([launch, etag = e.meta.etag] {
-                    launch->shared->memo.remember(launch->name_key,
-                                                  {launch->cache_key, etag, launch->dl->size()});
-                    launch->dl->redirect(fetch::Download::Redirect::cached);
-                    launch->drop();
-                });
-                return;
+        if (look_on_disk) {
+            auto found = sp->store.lookup(launch->cache_key);
+            if (found.ok() && found.value().has_value()) {
+                const cache::Entry& e = *found.value();
+                if (e.meta.size == launch->meta.size &&
+                    (launch->cache_key.content_addressed || e.meta.etag == launch->meta.etag)) {
+                    launch->home->ring().post([launch] {
+                        launch->dl->redirect(fetch::Download::Redirect::cached);
+                        launch->drop();
+                    });
+                    return;
+                }
             }
         }
         auto temp = std::make_shared<Result<cache::TempFile>>(
-            sp->store.create_temp(launch->cache_key, meta, direct));
+            sp->store.create_temp(launch->cache_key, launch->meta, direct, preallocate));
         int read_fd = -1;
         if (temp->ok()) {
             read_fd = ::open(temp->value().path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -176,16 +198,18 @@ void on_finished(const std::shared_ptr<Launch>& l, const Status& st) {
     auto launch = l;
     l->shared->blocking.submit([launch] {
         SharedState* sp = launch->shared;
-        Status ps = sp->store.publish(std::move(*launch->temp), launch->cache_key);
+        cache::FileFacts facts;
+        Status ps = sp->store.publish(std::move(*launch->temp), launch->cache_key, &facts);
         launch->temp.reset();
         if (!ps.ok()) {
             XS3_LOG_WARN("publish failed", kv("key", launch->key), kv("error", ps.to_string()));
+            launch->reservation.release();
             sp->cache_failed(ps);
         } else {
             sp->counters.downloads_published.fetch_add(1, std::memory_order_relaxed);
-            const std::string* etag = launch->dl->origin_head().get("etag");
-            sp->memo.remember(launch->name_key, {launch->cache_key, etag ? *etag : std::string(),
-                                                 launch->dl->size()});
+            // Its usage (blocks on disk) replaces the reservation; the name resolves to it now.
+            sp->index.publish(launch->cache_key, launch->meta, facts,
+                              std::move(launch->reservation));
             XS3_LOG_DEBUG("object cached", kv("key", launch->key));
         }
         sp->downloads.remove(launch->name_key, launch->dl.get());
@@ -207,6 +231,10 @@ cache::ObjectMeta object_meta_from_head(const s3::HttpResponseHead& head, uint64
     meta.content_type = pick("content-type");
     meta.cache_control = pick("cache-control");
     meta.content_encoding = pick("content-encoding");
+    meta.content_disposition = pick("content-disposition");
+    meta.content_language = pick("content-language");
+    meta.expires = pick("expires");
+    meta.version_id = pick("x-amz-version-id");
     for (const auto& [n, v] : head.headers)
         if (n.rfind("x-amz-meta-", 0) == 0) meta.user_meta.emplace_back(n.substr(11), v);
     meta.bucket = std::move(bucket);

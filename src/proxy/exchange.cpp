@@ -5,6 +5,8 @@
 
 #include "xs3/base/log.hpp"
 #include "xs3/cache/key.hpp"
+#include "xs3/http/conditional.hpp"
+#include "xs3/http/date.hpp"
 #include "xs3/http/headers.hpp"
 #include "xs3/proxy/download_launch.hpp"
 #include "xs3/proxy/origin_call.hpp"
@@ -154,15 +156,40 @@ http::ResponseHead Exchange::object_head(const char* cache_status) const {
     add("Content-Type", meta_.content_type);
     add("Cache-Control", meta_.cache_control);
     add("Content-Encoding", meta_.content_encoding);
+    add("Content-Disposition", meta_.content_disposition);
+    add("Content-Language", meta_.content_language);
+    add("Expires", meta_.expires);
+    add("x-amz-version-id", meta_.version_id);
     for (const auto& [name, value] : meta_.user_meta)
         head.headers.add("x-amz-meta-" + name, value);
-    if (cache_status != nullptr) head.headers.add("x-cache", cache_status);
+    if (cache_status != nullptr) head.headers.add("x-cache", stale_ ? "STALE" : cache_status);
     return head;
 }
 
 bool Exchange::settle_range() {
     range_ = {};
-    if (range_header_ != nullptr) {
+    auto cond = http::evaluate_conditionals(
+        req_.method, req_.headers, {meta_.etag, http::parse_http_date(meta_.last_modified)});
+    if (cond.outcome == http::Precondition::not_modified) {
+        // 304: the validators and caching fields, no body.
+        http::ResponseHead head;
+        head.status = 304;
+        auto add = [&](const char* name, const std::string& value) {
+            if (!value.empty()) head.headers.add(name, value);
+        };
+        add("ETag", meta_.etag);
+        add("Last-Modified", meta_.last_modified);
+        add("Cache-Control", meta_.cache_control);
+        add("Expires", meta_.expires);
+        respond(std::move(head), nullptr);
+        return false;
+    }
+    if (cond.outcome == http::Precondition::precondition_failed) {
+        respond_error(412, "PreconditionFailed",
+                      "At least one of the pre-conditions you specified did not hold");
+        return false;
+    }
+    if (range_header_ != nullptr && cond.range_applies) {
         range_ = http::parse_range(*range_header_, size_);
         if (range_.kind == http::RangeKind::unsatisfiable) {
             respond_error(416, "InvalidRange", "The requested range is not satisfiable",
@@ -234,13 +261,37 @@ void Exchange::start() {
         start_passthrough();
         return;
     }
-    known_ = shared.memo.find(name_key_);
-    if (known_)
-        revalidate(*known_);
-    else if (shared.names_complete.load(std::memory_order_relaxed))
-        start_cold();
-    else
-        start_with_head();
+    name_ = {shared.origin.bucket(), key_, ""};
+    known_ = shared.index.find_name(name_);
+    if (!known_) {
+        if (shared.names_complete.load(std::memory_order_relaxed))
+            start_cold();
+        else
+            start_with_head();
+        return;
+    }
+    const auto& o = shared.options;
+    int64_t age = static_cast<int64_t>(time(nullptr)) - known_->validated_at_unix;
+    bool fresh = o.immutable || (o.metadata_ttl.count() > 0 &&
+                                 age * 1000 < static_cast<int64_t>(o.metadata_ttl.count()));
+    if (fresh) {
+        serve_from_cache(known_->key, known_->etag);
+        return;
+    }
+    revalidate(*known_);
+}
+
+bool Exchange::serve_stale(const Status& why) {
+    const auto& o = w_.shared().options;
+    if (!known_ || o.stale_if_error.count() <= 0 || stale_) return false;
+    int64_t age = static_cast<int64_t>(time(nullptr)) - known_->validated_at_unix;
+    if (age * 1000 >= static_cast<int64_t>((o.metadata_ttl + o.stale_if_error).count()))
+        return false;
+    XS3_LOG_WARN("S3 cannot be asked; serving the cached copy stale", kv("key", key_),
+                 kv("age_s", age), kv("error", why.to_string()));
+    stale_ = true;
+    serve_from_cache(known_->key, known_->etag);
+    return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,7 +314,7 @@ void Exchange::start_with_head() {
     start_head_request();
 }
 
-void Exchange::revalidate(const KnownObject& known) {
+void Exchange::revalidate(const cache::NameInfo& known) {
     call_origin(
         std::move(w_.shared().origin.build("HEAD", key_, {{"if-none-match", known.etag}})).value());
 }
@@ -272,13 +323,23 @@ void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& 
                               const std::string& body) {
     if (responded_) return;
     if (!status.ok()) {
+        if (serve_stale(status)) return;
         respond_origin_error(0, "", status);
         return;
     }
-    if (head.status == 304 && known_) {
-        KnownObject known = *known_;
-        serve_from_cache(known.key, known.etag);
+    if (head.status >= 500 &&
+        serve_stale(Status(Code::unavailable, "S3 answered " + std::to_string(head.status))))
         return;
+    if (known_) {
+        // An answer that keeps the ETag (a 304, or a 200 from a store that ignores If-None-Match)
+        // confirms the cached copy.
+        const std::string* etag = head.get("etag");
+        if (head.status == 304 || (head.status == 200 && etag && *etag == known_->etag)) {
+            w_.shared().index.mark_validated(name_, known_->etag, time(nullptr));
+            cache::NameInfo known = *known_;
+            serve_from_cache(known.key, known.etag);
+            return;
+        }
     }
     if (head.status != 200) {
         auto err = s3::parse_error_xml(body);
@@ -313,7 +374,8 @@ void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& 
     // (the same bytes under another name or from an earlier run); else fetch this version.
     head_info_ = head;
     if (known_) {
-        w_.shared().memo.forget(name_key_);
+        // Changed at S3: the old copy must not be served again, from now on.
+        w_.shared().index.invalidate(name_);
         known_.reset();
         XS3_LOG_INFO("the object changed since it was cached; fetching it again", kv("key", key_));
     }
@@ -360,6 +422,7 @@ void Exchange::on_lookup(Result<std::optional<cache::Entry>> result, const cache
         // hold this very version.
         usable = ck.content_addressed ? (!info_known_ || m.size == size_) : m.etag == etag;
     }
+    cache::CacheIndex& index = w_.shared().index;
     if (usable) {
         auto entry = std::make_shared<const cache::Entry>(std::move(*result.value()));
         if (!info_known_) {
@@ -370,11 +433,27 @@ void Exchange::on_lookup(Result<std::optional<cache::Entry>> result, const cache
             size_ = entry->meta.size;
             info_known_ = true;
         }
+        index.touch(ck);
+        if (!known_ || !(known_->key == ck)) {
+            // S3 just said this name's bytes are the ones under ck (a content key another name
+            // cached, or a name not catalogued yet): remember it.
+            cache::NameInfo info;
+            info.key = ck;
+            info.etag = etag;
+            info.size = size_;
+            info.validated_at_unix = time(nullptr);
+            index.bind_name(name_, info);
+        }
         if (!settle_range()) return;
         w_.shared().counters.hits.fetch_add(1, std::memory_order_relaxed);
-        w_.shared().memo.remember(name_key_, {ck, etag, size_});
         cache_status_ = "HIT";
-        respond(object_head("HIT"), std::make_unique<FileBody>(std::move(entry), first_, end_));
+        respond(object_head("HIT"),
+                std::make_unique<FileBody>(std::move(entry), first_, end_, index.pin(ck)));
+        return;
+    }
+    if (result.ok()) index.forget(ck);  // no file (evicted, or broken and removed)
+    if (stale_) {
+        respond_error(503, "ServiceUnavailable", "S3 cannot be reached and the copy is gone");
         return;
     }
     if (head_info_) {
@@ -385,7 +464,6 @@ void Exchange::on_lookup(Result<std::optional<cache::Entry>> result, const cache
         return;
     }
     // Evicted or replaced meanwhile: what we knew is stale; start over as a cold request.
-    w_.shared().memo.forget(name_key_);
     known_.reset();
     info_known_ = false;
     if (retried_) {

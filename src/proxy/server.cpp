@@ -5,6 +5,7 @@
 
 #include "xs3/base/log.hpp"
 #include "xs3/proxy/connection.hpp"
+#include "xs3/proxy/download_launch.hpp"
 
 namespace xs3::proxy {
 
@@ -116,7 +117,7 @@ Status Worker::run() {
     auto cc = s3::CurlClient::create(*ring_, co);
     if (!cc.ok()) return cc.status();
     curl_ = std::move(cc).value();
-    shared_.add_fetch_slot({ring_.get(), curl_.get()});
+    shared_.add_fetch_slot({ring_.get(), curl_.get()}, this);
 
     acceptor_ =
         std::make_unique<net::Acceptor>(*ring_, listen_fd_, [this](int fd) { on_accept(fd); });
@@ -189,14 +190,64 @@ void Worker::stop() {
     if (ring::Ring* r = ring_ptr_.load(std::memory_order_acquire)) r->stop();
 }
 
-void SharedState::add_fetch_slot(fetch::FetchSlot slot) {
+void SharedState::add_fetch_slot(fetch::FetchSlot slot, Worker* worker) {
     std::lock_guard lk(slots_mu_);
     slots_.push_back(slot);
+    slot_workers_.push_back(worker);
 }
 
 void SharedState::remove_fetch_slot(ring::Ring* ring) {
     std::lock_guard lk(slots_mu_);
-    std::erase_if(slots_, [ring](const fetch::FetchSlot& s) { return s.ring == ring; });
+    for (size_t i = 0; i < slots_.size(); ++i) {
+        if (slots_[i].ring == ring) {
+            slots_.erase(slots_.begin() + static_cast<long>(i));
+            slot_workers_.erase(slot_workers_.begin() + static_cast<long>(i));
+            return;
+        }
+    }
+}
+
+SharedState::WarmResult SharedState::warm(const std::vector<std::string>& keys) {
+    WarmResult r;
+    for (const auto& key : keys) {
+        if (key.empty() || key.size() > 1024) {
+            r.rejected.emplace_back(key, "keys are 1 to 1024 bytes");
+            continue;
+        }
+        if (Status valid = origin.validate_key(key); !valid.ok()) {
+            r.rejected.emplace_back(key, valid.message());
+            continue;
+        }
+        if (!cache_writable.load(std::memory_order_relaxed)) {
+            r.rejected.emplace_back(key, "the cache cannot be written");
+            continue;
+        }
+        if (index.find_name({origin.bucket(), key, ""})) {
+            ++r.accepted;  // cached already
+            continue;
+        }
+        Worker* w = nullptr;
+        {
+            std::lock_guard lk(slots_mu_);
+            if (!slot_workers_.empty()) w = slot_workers_[warm_rr_++ % slot_workers_.size()];
+        }
+        if (w == nullptr) {
+            r.rejected.emplace_back(key, "no worker is running");
+            continue;
+        }
+        SharedState* sp = this;
+        w->ring().post([sp, w, key] {
+            std::string name_key = name_key_of(sp->origin.bucket(), key);
+            auto [dl, created] = sp->downloads.get_or_create(
+                name_key, [&] { return fetch::Download::probe(key, 0, sp->options.download); });
+            if (created) {
+                XS3_LOG_INFO("warming the cache", kv("key", key));
+                launch_download(*w, dl, name_key, key);
+            }
+        });
+        ++r.accepted;
+    }
+    return r;
 }
 
 std::vector<fetch::FetchSlot> SharedState::fetch_slots() const {

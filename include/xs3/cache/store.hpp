@@ -70,7 +70,10 @@ class Store {
 
     // A new temp file with the header written and the data range preallocated where the
     // filesystem supports it (the file size still grows only as data is written).
-    Result<TempFile> create_temp(const CacheKey& key, const ObjectMeta& meta, bool direct_io) const;
+    // Without `preallocate` the blocks are taken as the data is written (a full disk then shows
+    // up as a failed write mid-download rather than here).
+    Result<TempFile> create_temp(const CacheKey& key, const ObjectMeta& meta, bool direct_io,
+                                 bool preallocate = true) const;
 
     // fsync, create the key's directories if needed, rename into place, fsync the directory.
     // A file longer than total_size (O_DIRECT padding of the last block) is truncated; a shorter

@@ -72,6 +72,9 @@ struct Config {
     uint64_t min_free_space_bytes = 0;    // --min-free-space in bytes, or
     unsigned min_free_space_percent = 0;  // as a percentage of the filesystem (wins if non-zero)
     std::string admin_bind_ip;            // a validated IPv4 or IPv6 literal
+    bool immutable = false;               // cached objects never change: never revalidate
+    std::chrono::milliseconds stale_if_error{0};  // serve stale this long past the TTL if S3 fails
+    bool preallocate = true;  // reserve a download's blocks when its file is made
 
     // Accepted for compatibility with the Rust xs3lerator; not used.
     std::optional<std::string> debug_trace;

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "xs3/base/status.hpp"
+#include "xs3/cache/index.hpp"
 #include "xs3/cache/store.hpp"
 #include "xs3/fetch/download.hpp"
 #include "xs3/ring/ring.hpp"
@@ -71,11 +72,14 @@ class MemoryBody final : public Body {
     size_t pos_ = 0;
 };
 
-// Object bytes [first, end) of a cached file.
+// Object bytes [first, end) of a cached file. The pin keeps the evictor off the object while it
+// is served (an unlinked file would still be readable through the descriptor; this only saves
+// evicting what is in use).
 class FileBody final : public Body {
   public:
-    FileBody(std::shared_ptr<const cache::Entry> entry, uint64_t first, uint64_t end)
-        : entry_(std::move(entry)), pos_(first), end_(end) {}
+    FileBody(std::shared_ptr<const cache::Entry> entry, uint64_t first, uint64_t end,
+             cache::Pin pin = {})
+        : entry_(std::move(entry)), pos_(first), end_(end), pin_(std::move(pin)) {}
     BodyChunk next(uint64_t max) noexcept override;
     void wait(std::function<void()>) noexcept override {}
     uint64_t remaining() const noexcept override { return end_ - pos_; }
@@ -84,6 +88,7 @@ class FileBody final : public Body {
     std::shared_ptr<const cache::Entry> entry_;
     uint64_t pos_;
     uint64_t end_;
+    cache::Pin pin_;
 };
 
 // Object bytes [first, end) of a download in progress, read from its temp file as they land.

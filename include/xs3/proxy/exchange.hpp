@@ -2,9 +2,13 @@
 // or an HTTP/2 stream). It routes the request, works out where the bytes come from and hands
 // the transport a response head and a Body to pull them from (ResponseSink::respond, once).
 //
-// The paths, by what the proxy knows of the name (NameMemo):
-//  - known (cached earlier): one conditional HEAD (If-None-Match) — 304 serves the cached file,
-//    200 means it changed: fetch the new version (a Download with the HEAD's size and metadata);
+// The paths, by what the cache index knows of the name:
+//  - known (cached), confirmed by S3 within --metadata-ttl (or --immutable): the cached file, no
+//    upstream call at all;
+//  - known, older: one conditional HEAD (If-None-Match) — 304 serves the cached file, 200 means
+//    it changed: the old copy stops resolving at once and the new version is fetched (a
+//    Download with the HEAD's size and metadata); if S3 cannot be asked, a copy confirmed within
+//    --metadata-ttl + --stale-if-error is served marked x-cache: STALE;
 //  - unknown: join or start the name's Download, whose first GET (the chunk holding the
 //    client's first byte) tells size and metadata, so a cold miss costs one round trip to the
 //    first byte; a download that finds the bytes already cached redirects here to the cache;
@@ -24,6 +28,7 @@
 #include <string>
 
 #include "xs3/cache/header.hpp"
+#include "xs3/cache/index.hpp"
 #include "xs3/cache/key.hpp"
 #include "xs3/cache/store.hpp"
 #include "xs3/fetch/download.hpp"
@@ -31,7 +36,6 @@
 #include "xs3/http/request.hpp"
 #include "xs3/http/response.hpp"
 #include "xs3/proxy/body.hpp"
-#include "xs3/proxy/name_memo.hpp"
 #include "xs3/s3/curl_client.hpp"
 
 namespace xs3::proxy {
@@ -74,7 +78,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   private:
     // Paths.
     void start_head_request();
-    void revalidate(const KnownObject& known);
+    void revalidate(const cache::NameInfo& known);
+    // A cached copy may be served stale (S3 could not be asked): true if it answered.
+    bool serve_stale(const Status& why);
     void start_cold();
     void start_with_head();
     void await_download();
@@ -92,8 +98,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     // The origin's HEAD answer (client HEAD, or revalidation).
     void on_origin_head(const Status& status, const s3::HttpResponseHead& head,
                         const std::string& body);
-    // Size and metadata are known (meta_, size_): work out the response's byte range. False when
-    // an answer (416) was sent instead.
+    // Size and metadata are known (meta_, size_): evaluate the client's conditional fields
+    // (304, 412) and work out the response's byte range (416). False when one of those answers
+    // was sent instead.
     bool settle_range();
     void fetch_known(const s3::HttpResponseHead& head);
     std::unique_ptr<Body> download_body(std::shared_ptr<fetch::Download> dl);
@@ -122,7 +129,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     std::string key_;
     std::string name_key_;
     const std::string* range_header_ = nullptr;  // the client's Range, if any
-    std::optional<KnownObject> known_;
+    cache::ObjectName name_;
+    std::optional<cache::NameInfo> known_;           // what the index knew of the name at the start
+    bool stale_ = false;                             // serving a copy S3 did not confirm
     std::optional<s3::HttpResponseHead> head_info_;  // a HEAD's 200 answer, when one was asked
     // The object, once known.
     cache::ObjectMeta meta_;

@@ -14,13 +14,13 @@
 #include <vector>
 
 #include "xs3/base/thread_pool.hpp"
+#include "xs3/cache/index.hpp"
 #include "xs3/cache/store.hpp"
 #include "xs3/fetch/download.hpp"
 #include "xs3/http/date.hpp"
 #include "xs3/http/h1_parser.hpp"
 #include "xs3/net/listener.hpp"
 #include "xs3/net/socket_output.hpp"
-#include "xs3/proxy/name_memo.hpp"
 #include "xs3/proxy/origin.hpp"
 #include "xs3/ring/block_pool.hpp"
 #include "xs3/ring/buffer_ring.hpp"
@@ -41,6 +41,13 @@ struct ProxyOptions {
     bool direct_io = false;
     bool abandon_on_disconnect = false;
     uint64_t max_cache_size = UINT64_MAX;  // larger objects are served passthrough
+    bool preallocate = true;               // fallocate a download's blocks up front
+    // Revalidation: within metadata_ttl of S3's last confirmation a cached copy is served with no
+    // upstream call (0: ask S3 every time); immutable: never ask; when asking fails, a copy
+    // confirmed within metadata_ttl + stale_if_error is served marked x-cache: STALE.
+    std::chrono::milliseconds metadata_ttl{0};
+    bool immutable = false;
+    std::chrono::milliseconds stale_if_error{0};
     fetch::DownloadOptions download;
     long max_upstream_connections = 64;  // per worker
 };
@@ -63,15 +70,18 @@ struct Counters {
     std::atomic<uint64_t> origin_bytes{0};
 };
 
+class Worker;
+
 // Process-wide state every worker shares; all of it is thread-safe.
 struct SharedState {
     SharedState(ProxyOptions o, OriginOptions origin_options, std::string cache_dir,
-                unsigned hierarchy_level, unsigned blocking_threads)
+                unsigned hierarchy_level, unsigned blocking_threads, cache::CacheIndex& cache_index)
         : options(std::move(o)),
           origin(std::move(origin_options)),
           store(std::move(cache_dir), hierarchy_level),
           blocking(blocking_threads),
-          hashing(1, "xs3-hash") {}
+          hashing(1, "xs3-hash"),
+          index(cache_index) {}
 
     ProxyOptions options;
     Origin origin;
@@ -79,11 +89,13 @@ struct SharedState {
     ThreadPool blocking;
     ThreadPool hashing;  // sha224 verification of downloads, apart from the blocking calls
     fetch::DownloadManager downloads;
-    NameMemo memo;
-    // True when every cached object's name is in `memo` (an empty cache at start-up): then a
-    // name the memo does not know is not cached, and its first request goes straight to a
-    // ranged GET. False while a cache from an earlier run is not catalogued: unknown names
-    // start with a HEAD, so a cached copy under the object's content key is found first.
+    // What is cached (sizes, LRU, reservations) and under which names; owned by the app's cache
+    // lifecycle, which outlives this state.
+    cache::CacheIndex& index;
+    // True once every cached object's name is in the index (the start-up scan finished): then a
+    // name the index does not know is not cached, and its first request goes straight to a
+    // ranged GET. Until then unknown names start with a HEAD, so a cached copy under the
+    // object's content key is found first.
     std::atomic<bool> names_complete{false};
     std::atomic<bool> cache_writable{true};
     std::atomic<uint64_t> connections{0};
@@ -98,14 +110,25 @@ struct SharedState {
     void cache_failed(const Status& why);
 
     // The rings chunk fetches may run on: each worker adds its own once its ring and curl
-    // client exist, and takes it away before they go.
-    void add_fetch_slot(fetch::FetchSlot slot);
+    // client exist (with itself, for downloads started without a client), and takes it away
+    // before they go.
+    void add_fetch_slot(fetch::FetchSlot slot, Worker* worker);
     void remove_fetch_slot(ring::Ring* ring);
     std::vector<fetch::FetchSlot> fetch_slots() const;
+
+    // Starts downloading each key into the cache without a client (admin warm-up); does not
+    // wait. Keys already cached count as accepted; the rejected ones say why.
+    struct WarmResult {
+        uint64_t accepted = 0;
+        std::vector<std::pair<std::string, std::string>> rejected;  // key, reason
+    };
+    WarmResult warm(const std::vector<std::string>& keys);
 
   private:
     mutable std::mutex slots_mu_;
     std::vector<fetch::FetchSlot> slots_;
+    std::vector<Worker*> slot_workers_;
+    size_t warm_rr_ = 0;
     std::mutex probe_mu_;
     std::condition_variable probe_cv_;
     bool stopping_ = false;
