@@ -60,7 +60,8 @@ def test_eviction_keeps_usage_under_the_watermark_and_removes_the_lru(emulator_f
                                    "--gc-target-percent", "50", "--gc-interval-seconds", "1"])
     for i in range(6):
         assert got(p, f"o-{i}.bin").headers["x-cache"] == "MISS"
-    wait_until(lambda: usage(p.admin_port)["objects"] == 6, 10, what="6 objects published")
+        # One at a time: an object enters the LRU order when it is published.
+        wait_until(lambda: usage(p.admin_port)["objects"] == i + 1, 10, what="publish")
     assert got(p, "o-0.bin").headers["x-cache"] == "HIT"  # o-0 is now the most recent
     for i in (6, 7):
         got(p, f"o-{i}.bin")
