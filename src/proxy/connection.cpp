@@ -199,6 +199,13 @@ void H1Connection::respond(http::ResponseHead head, std::unique_ptr<Body> body) 
     state_ = State::sending;
     body_ = std::move(body);
     body_waiting_ = false;
+    // The body must be exactly the Content-Length promised: fewer bytes would leave the client
+    // waiting on a keep-alive connection, more would corrupt the next response.
+    body_left_ = 0;
+    if (body_) {
+        const std::string* cl = head.headers.get("Content-Length");
+        body_left_ = cl ? std::strtoull(cl->c_str(), nullptr, 10) : 0;
+    }
     output_.push_bytes(std::move(out));
     pump_body();
 }
@@ -209,6 +216,15 @@ void H1Connection::pump_body() noexcept {
         uint64_t queued = output_.queued();
         if (queued >= kBodyHighWater) return;  // the next on_sent pulls more
         BodyChunk c = body_->next(kBodyHighWater - queued);
+        uint64_t n = c.kind == BodyChunk::Kind::file   ? c.length
+                     : c.kind == BodyChunk::Kind::data ? c.data.size()
+                                                       : 0;
+        if (n > body_left_) {
+            cut("the body has more bytes than its Content-Length",
+                Status(Code::internal, "body overrun"));
+            return;
+        }
+        body_left_ -= n;
         switch (c.kind) {
             case BodyChunk::Kind::file:
                 output_.push_file(c.fd, c.offset, c.length, std::move(c.keep));
@@ -226,6 +242,11 @@ void H1Connection::pump_body() noexcept {
                 return;
             case BodyChunk::Kind::end:
                 w_.ring().dispose_later(std::move(body_));
+                if (body_left_ != 0) {
+                    cut("the body ended before its Content-Length",
+                        Status(Code::internal, std::to_string(body_left_) + " bytes missing"));
+                    return;
+                }
                 break;
             case BodyChunk::Kind::error:
                 cut("the body cannot be completed", c.error);

@@ -544,9 +544,20 @@ std::unique_ptr<Body> Exchange::download_body(std::shared_ptr<fetch::Download> d
         sb = std::make_unique<StreamBody>(w->ring(), w->curl());
         StreamBody* raw = sb.get();
         uint64_t want = end - first;
+        XS3_LOG_WARN("the cache failed under a download; the rest comes from the origin",
+                     kv("key", key), kv("from", first), kv("bytes", want));
         sb->start(
-            std::move(req).value(), [raw, want](const s3::HttpResponseHead&) { raw->accept(want); },
-            [](const Status&, const s3::HttpResponseHead&, const std::string&) {});
+            std::move(req).value(),
+            [raw, want, first, end](const s3::HttpResponseHead& h) {
+                // Exactly the bytes asked for, or the body fails (never wrong bytes).
+                auto ext = s3::object_extent(h);
+                if (ext.ok() && ext->first == first && ext->length == end - first)
+                    raw->accept(want);
+            },
+            [key](const Status& st, const s3::HttpResponseHead& h, const std::string&) {
+                XS3_LOG_WARN("the origin GET for the rest failed", kv("key", key),
+                             kv("status", h.status), kv("error", st.to_string()));
+            });
         return sb;
     };
     return std::make_unique<DownloadBody>(w_.ring(), std::move(dl), first_, end_,

@@ -63,10 +63,16 @@ size_t StreamBody::on_body(const char* data, size_t len) noexcept {
 void StreamBody::on_complete(const Status& status) noexcept {
     active_ = false;
     if (!accepted_) {
+        // Nobody took the body: it failed (a transport error, or a non-2xx answer).
+        done_ = true;
+        failure_ = !status.ok() ? status
+                                : Status(Code::unavailable,
+                                         "origin answered " + std::to_string(head_.status));
         if (on_failed_) {
             auto cb = std::move(on_failed_);
             cb(status.ok() && !ok_ ? Status() : status, head_, error_body_);
         }
+        wake_reader();
         return;
     }
     done_ = true;
@@ -82,6 +88,11 @@ void StreamBody::on_complete(const Status& status) noexcept {
 }
 
 BodyChunk StreamBody::next(uint64_t max) noexcept {
+    if (!accepted_) {
+        // Pulled before its head was accepted (a fallback body): wait for it, or fail.
+        if (done_) return BodyChunk::failed(failure_);
+        return BodyChunk::wait();
+    }
     if (!buffer_.empty()) {
         BodyChunk c(BodyChunk::Kind::data);
         if (buffer_.size() <= max) {

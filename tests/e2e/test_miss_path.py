@@ -381,3 +381,40 @@ def test_sha224_mismatch_discards_the_file(proxy, bucket):
     again = proxy.get(obj.path)
     assert again.status == 200 and again.body == data
     assert again.header("x-cache") == "MISS"
+
+
+def test_disk_full_mid_download_finishes_the_response_from_the_origin(emulator_factory,
+                                                                      proxy_factory, tmp_path):
+    cache = tmp_path / "filling-fs"
+    if not mount_tmpfs(cache, "size=8m"):
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        size = 5 * MiB
+        emu = emulator_factory([f"name=full.bin,size={size},seed=35"],
+                               args=["--conn-bandwidth", "2MB"])
+        # Without preallocation the blocks are taken as data lands, so filling the disk under
+        # the download makes its writes fail mid-way.
+        p = proxy_for(proxy_factory, emu, ["--preallocate=false", "--max-concurrency", "2"],
+                      cache_dir=cache)
+        filled = threading.Event()
+
+        def fill_the_disk():
+            with open(cache / "filler", "wb") as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 65536)
+                        f.flush()
+                except OSError:
+                    pass
+            filled.set()
+
+        r = fetch(p.port, "/full.bin",
+                  on_first_body=lambda: threading.Thread(target=fill_the_disk).start())
+        assert filled.wait(10)
+        assert r.status == 200 and r.complete, "the rest came from the origin, not a cut"
+        emu.verify("full.bin", 35, r.body, size=size)
+        assert "download failed" in p.log_text()
+        assert p.cache_files() == []
+        p.stop()
+    finally:
+        umount(cache)

@@ -83,6 +83,7 @@ class H1Connection final : public ResponseSink {
     std::shared_ptr<Exchange> exchange_;
     std::unique_ptr<Body> body_;
     bool body_waiting_ = false;
+    uint64_t body_left_ = 0;  // body bytes still owed to the Content-Length
 
     net::SocketOutput output_;
 
