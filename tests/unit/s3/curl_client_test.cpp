@@ -1,173 +1,20 @@
-// CurlClient against a tiny blocking HTTP/1.1 server on a background thread (127.0.0.1, ephemeral
-// port) that serves canned, sometimes misbehaving, responses.
+// CurlClient against the tiny blocking HTTP/1.1 server of test_server.hpp, which serves canned,
+// sometimes misbehaving, responses.
 #include "xs3/s3/curl_client.hpp"
 
-#include <arpa/inet.h>
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <functional>
-#include <mutex>
-#include <thread>
+
+#include "test_server.hpp"
 
 using namespace xs3;
 using namespace xs3::s3;
+using namespace xs3::s3::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct Request {
-    std::string method;
-    std::string path;
-    std::string raw;  // request line and headers
-};
-
-class TestServer {
-  public:
-    // Writes the response for one request; returns false to close the connection afterwards.
-    using Handler = std::function<bool(TestServer& server, int fd, const Request& req)>;
-
-    explicit TestServer(Handler handler) : handler_(std::move(handler)) {
-        listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        REQUIRE(listen_fd_ >= 0);
-        int one = 1;
-        setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        REQUIRE(::listen(listen_fd_, 64) == 0);
-        socklen_t len = sizeof addr;
-        REQUIRE(getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-        port_ = ntohs(addr.sin_port);
-        acceptor_ = std::thread([this] { accept_loop(); });
-    }
-
-    ~TestServer() {
-        stop_.store(true);
-        ::shutdown(listen_fd_, SHUT_RDWR);
-        acceptor_.join();
-        {
-            std::lock_guard lk(mu_);
-            for (int fd : conn_fds_)
-                ::shutdown(fd, SHUT_RDWR);
-        }
-        for (auto& t : conn_threads_)
-            t.join();
-        for (int fd : conn_fds_)
-            ::close(fd);
-        ::close(listen_fd_);
-    }
-
-    std::string url(const std::string& path) const {
-        return "http://127.0.0.1:" + std::to_string(port_) + path;
-    }
-    bool stopping() const { return stop_.load(); }
-    int connections() const { return connections_.load(); }
-    int requests() const { return requests_.load(); }
-    std::vector<Request> seen() {
-        std::lock_guard lk(mu_);
-        return seen_;
-    }
-    // Sleeps up to `d`, returning early once the server stops.
-    void idle(std::chrono::milliseconds d) {
-        auto until = std::chrono::steady_clock::now() + d;
-        while (!stopping() && std::chrono::steady_clock::now() < until)
-            std::this_thread::sleep_for(5ms);
-    }
-
-  private:
-    void accept_loop() {
-        while (!stop_.load()) {
-            int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (fd < 0) {
-                if (stop_.load()) return;
-                continue;
-            }
-            connections_.fetch_add(1);
-            std::lock_guard lk(mu_);
-            conn_fds_.push_back(fd);
-            conn_threads_.emplace_back([this, fd] { serve(fd); });
-        }
-    }
-
-    void serve(int fd) {
-        std::string buf;
-        char tmp[4096];
-        bool keep = true;
-        while (keep && !stop_.load()) {
-            size_t end;
-            while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
-                ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
-                if (n <= 0) {
-                    keep = false;
-                    break;
-                }
-                buf.append(tmp, static_cast<size_t>(n));
-            }
-            if (!keep) break;
-            Request req;
-            req.raw = buf.substr(0, end + 4);
-            buf.erase(0, end + 4);
-            size_t sp1 = req.raw.find(' ');
-            size_t sp2 = req.raw.find(' ', sp1 + 1);
-            req.method = req.raw.substr(0, sp1);
-            req.path = req.raw.substr(sp1 + 1, sp2 - sp1 - 1);
-            requests_.fetch_add(1);
-            {
-                std::lock_guard lk(mu_);
-                seen_.push_back(req);
-            }
-            keep = handler_(*this, fd, req);
-        }
-        // Closed by the destructor after shutdown(): the fd number must not be reused before.
-    }
-
-    Handler handler_;
-    int listen_fd_ = -1;
-    uint16_t port_ = 0;
-    std::atomic<bool> stop_{false};
-    std::atomic<int> connections_{0};
-    std::atomic<int> requests_{0};
-    std::thread acceptor_;
-    std::mutex mu_;
-    std::vector<int> conn_fds_;
-    std::vector<std::thread> conn_threads_;
-    std::vector<Request> seen_;
-};
-
-bool write_all(int fd, std::string_view data, size_t piece = 0) {
-    while (!data.empty()) {
-        size_t n = piece == 0 ? data.size() : std::min(piece, data.size());
-        ssize_t w = ::send(fd, data.data(), n, MSG_NOSIGNAL);
-        if (w <= 0) return false;
-        data.remove_prefix(static_cast<size_t>(w));
-    }
-    return true;
-}
-
-std::string make_body(size_t n, uint32_t seed) {
-    std::string s(n, '\0');
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; ++i) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        s[i] = static_cast<char>(x & 0xff);
-    }
-    return s;
-}
-
-std::string response(int status, const std::string& reason, const std::string& body,
-                     const std::string& extra_headers = "") {
-    return "HTTP/1.1 " + std::to_string(status) + " " + reason +
-           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" +
-           body;
-}
 
 struct Recorder : TransferHandler {
     int heads = 0;
