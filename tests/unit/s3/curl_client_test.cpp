@@ -501,3 +501,109 @@ TEST_CASE("destroying the client with transfers active: no callbacks, no leaks")
     CHECK(after == before);
     CHECK(fresh.callbacks() == 0);
 }
+
+TEST_CASE("first_byte_timeout: no response head in time is Code::timeout, without on_head") {
+    TestServer server([&](TestServer& s, int, const Request&) {
+        s.idle(5s);  // reads the request, never answers
+        return false;
+    });
+    auto ring = make_ring();
+    auto client = make_client(*ring);
+    Recorder rec;
+    HttpRequest req = get(server.url("/silent?X-Amz-Signature=secret"));
+    req.first_byte_timeout = 200ms;
+    req.low_speed_timeout = 0ms;
+    client->start(req, &rec);
+    REQUIRE(run_until(
+        *ring, [&] { return rec.completes == 1; }, 3000ms));
+    CHECK(rec.status.code() == Code::timeout);
+    CHECK(rec.status.message().find("no response head within 200 ms") != std::string::npos);
+    CHECK(rec.status.message().find("secret") == std::string::npos);  // no query in messages
+    CHECK(rec.heads == 0);
+    CHECK(client->active() == 0);
+    run_for(*ring, 50ms);
+    CHECK(rec.callbacks() == 1);
+}
+
+TEST_CASE("first_byte_timeout stops at the head: a slow body after it completes") {
+    TestServer server([&](TestServer& s, int fd, const Request&) {
+        if (!write_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nab")) return false;
+        s.idle(1200ms);  // longer than the first-byte limit, shorter than the low-speed window
+        return write_all(fd, "cdef");
+    });
+    auto ring = make_ring();
+    auto client = make_client(*ring);
+    Recorder rec;
+    HttpRequest req = get(server.url("/slow-body"));
+    req.first_byte_timeout = 500ms;
+    client->start(req, &rec);
+    REQUIRE(run_until(
+        *ring, [&] { return rec.completes == 1; }, 5000ms));
+    CHECK_MESSAGE(rec.status.ok(), rec.status.to_string());
+    CHECK(rec.body == "abcdef");
+    CHECK(rec.heads == 1);
+}
+
+TEST_CASE("first_byte_timeout: a cancelled transfer's timer never fires") {
+    TestServer server([&](TestServer& s, int, const Request&) {
+        s.idle(5s);
+        return false;
+    });
+    auto ring = make_ring();
+    auto client = make_client(*ring);
+    Recorder rec;
+    HttpRequest req = get(server.url("/silent"));
+    req.first_byte_timeout = 50ms;
+    auto id = client->start(req, &rec);
+    run_for(*ring, 10ms);
+    client->cancel(id);
+    run_for(*ring, 150ms);
+    CHECK(rec.callbacks() == 0);
+    // And a client destroyed with a timer pending leaves nothing behind to fire.
+    Recorder other;
+    client->start(req, &other);
+    client.reset();
+    run_for(*ring, 150ms);
+    CHECK(other.callbacks() == 0);
+}
+
+TEST_CASE("low_speed_limit: a body trickling below the limit times out") {
+    TestServer server([&](TestServer& s, int fd, const Request&) {
+        if (!write_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")) return false;
+        // ~100 bytes/s: far above curl's default 1 byte/s, far below the 10000 asked for.
+        while (!s.stopping() && write_all(fd, std::string(10, 'x')))
+            s.idle(100ms);
+        return false;
+    });
+    auto ring = make_ring();
+    auto client = make_client(*ring);
+    Recorder rec;
+    HttpRequest req = get(server.url("/trickle"));
+    req.low_speed_limit = 10000;
+    req.low_speed_timeout = 1000ms;
+    client->start(req, &rec);
+    REQUIRE(run_until(
+        *ring, [&] { return rec.completes == 1; }, 6000ms));
+    CHECK(rec.status.code() == Code::timeout);
+    CHECK(rec.heads == 1);
+    CHECK(rec.body.size() < 1000);
+}
+
+TEST_CASE("connections_per_worker shares a total cap") {
+    CHECK(connections_per_worker(64, 0, 4) == 64);  // no total cap
+    CHECK(connections_per_worker(0, 0, 4) == 0);    // no cap at all
+    CHECK(connections_per_worker(64, 100, 4) == 25);
+    CHECK(connections_per_worker(64, 101, 4) == 26);  // rounded up
+    CHECK(connections_per_worker(10, 100, 4) == 10);  // the per-worker cap is smaller
+    CHECK(connections_per_worker(64, 3, 8) == 1);     // never below one
+    CHECK(connections_per_worker(0, 100, 3) == 34);
+    CHECK(connections_per_worker(64, 100, 0) == 64);  // 0 workers counts as one
+}
+
+TEST_CASE("curl_features reports the linked libcurl") {
+    CurlFeatures f = curl_features();
+    CHECK_FALSE(f.version.empty());
+    // The build depends on libcurl with TLS (Debian's libcurl4-openssl-dev).
+    CHECK(f.https);
+    CHECK_FALSE(f.ssl_version.empty());
+}
