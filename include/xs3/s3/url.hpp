@@ -38,6 +38,23 @@ Result<Endpoint> parse_endpoint_url(std::string_view url);
 // https://s3.<region>.amazonaws.com (".amazonaws.com.cn" for the cn- regions), virtual-hosted.
 Endpoint default_endpoint(std::string_view region);
 
+// AWS region names as they may appear in a host name: 1-63 of [a-z0-9-], starting and ending
+// with a letter or digit ("us-east-1", "eu-central-2", "us-gov-west-1").
+bool is_valid_region(std::string_view region);
+
+// "amazonaws.com", or "amazonaws.com.cn" for the cn- regions.
+std::string_view aws_dns_suffix(std::string_view region);
+
+struct AwsEndpointOptions {
+    bool dualstack = false;  // IPv4 and IPv6: s3.dualstack.<region>.amazonaws.com
+    bool fips = false;       // FIPS 140 validated: s3-fips.<region>.amazonaws.com
+};
+
+// The AWS S3 endpoint of `region` with the asked variants (both: s3-fips.dualstack.<region>...).
+// Fails for a region that cannot be a host name label and for FIPS in the China regions, which
+// have no FIPS endpoints.
+Result<Endpoint> aws_s3_endpoint(std::string_view region, AwsEndpointOptions options);
+
 bool is_ip_literal(std::string_view host);
 
 // Object key for the URL path: unreserved bytes (A-Za-z0-9-._~) and '/' kept, every other byte

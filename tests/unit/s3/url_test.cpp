@@ -93,6 +93,49 @@ TEST_CASE("default_endpoint") {
     CHECK(default_endpoint("cn-north-1").host == "s3.cn-north-1.amazonaws.com.cn");
 }
 
+TEST_CASE("aws_s3_endpoint: dual-stack and FIPS variants") {
+    auto plain = aws_s3_endpoint("eu-west-1", {});
+    REQUIRE(plain.ok());
+    CHECK(plain->host == "s3.eu-west-1.amazonaws.com");
+    CHECK(plain->scheme == "https");
+    CHECK_FALSE(plain->path_style);
+    auto dual = aws_s3_endpoint("eu-west-1", {true, false});
+    REQUIRE(dual.ok());
+    CHECK(dual->host == "s3.dualstack.eu-west-1.amazonaws.com");
+    auto fips = aws_s3_endpoint("us-gov-west-1", {false, true});
+    REQUIRE(fips.ok());
+    CHECK(fips->host == "s3-fips.us-gov-west-1.amazonaws.com");
+    auto both = aws_s3_endpoint("us-east-2", {true, true});
+    REQUIRE(both.ok());
+    CHECK(both->host == "s3-fips.dualstack.us-east-2.amazonaws.com");
+    auto cn = aws_s3_endpoint("cn-northwest-1", {true, false});
+    REQUIRE(cn.ok());
+    CHECK(cn->host == "s3.dualstack.cn-northwest-1.amazonaws.com.cn");
+    auto cn_fips = aws_s3_endpoint("cn-north-1", {false, true});
+    CHECK_FALSE(cn_fips.ok());
+    CHECK(cn_fips.status().message().find("FIPS") != std::string::npos);
+
+    // The region becomes part of a host name, so it must be one label's worth of [a-z0-9-].
+    for (const char* bad : {"", "US-EAST-1", "us_east_1", "us-east-1.evil.com", "-us", "us-",
+                            "us east", "eu-west-1/x"}) {
+        CAPTURE(bad);
+        auto r = aws_s3_endpoint(bad, {});
+        CHECK_FALSE(r.ok());
+        CHECK(r.status().message().find("invalid region") != std::string::npos);
+        CHECK_FALSE(is_valid_region(bad));
+    }
+    CHECK(is_valid_region("us-east-1"));
+    CHECK(is_valid_region("ap-southeast-4"));
+    CHECK(aws_dns_suffix("cn-north-1") == "amazonaws.com.cn");
+    CHECK(aws_dns_suffix("eu-west-1") == "amazonaws.com");
+
+    // Virtual-hosted URLs on the variant endpoints.
+    auto url = build_object_request(*both, "my-bucket", "a/b c");
+    REQUIRE(url.ok());
+    CHECK(url->url == "https://my-bucket.s3-fips.dualstack.us-east-2.amazonaws.com/a/b%20c");
+    CHECK(url->host_header == "my-bucket.s3-fips.dualstack.us-east-2.amazonaws.com");
+}
+
 TEST_CASE("uri_encode_key keeps unreserved characters and '/'") {
     CHECK(uri_encode_key("photos/2024/a.jpg") == "photos/2024/a.jpg");
     CHECK(uri_encode_key("my key+plus%pct") == "my%20key%2Bplus%25pct");
