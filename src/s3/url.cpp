@@ -169,6 +169,16 @@ Result<Endpoint> aws_s3_endpoint(std::string_view region, AwsEndpointOptions opt
     return ep;
 }
 
+std::optional<std::string> endpoint_url_from_env(
+    const std::function<const char*(const char*)>& getenv_fn, std::string_view service_id) {
+    const std::string specific = "AWS_ENDPOINT_URL_" + std::string(service_id);
+    for (const char* name : {specific.c_str(), "AWS_ENDPOINT_URL"}) {
+        const char* v = getenv_fn(name);
+        if (v != nullptr && *v != '\0') return std::string(v);
+    }
+    return std::nullopt;
+}
+
 std::string uri_encode_key(std::string_view key) {
     return sigv4_uri_encode(key, true);
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -60,6 +61,12 @@ bool is_ip_literal(std::string_view host);
 // Object key for the URL path: unreserved bytes (A-Za-z0-9-._~) and '/' kept, every other byte
 // %XX-encoded with uppercase hex. The result is also the S3 canonical URI (no double encoding).
 std::string uri_encode_key(std::string_view key);
+
+// The endpoint URL the AWS SDKs take from the environment for a service: AWS_ENDPOINT_URL_<ID>
+// (e.g. AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_STS), else AWS_ENDPOINT_URL; nullopt when neither
+// is set. `service_id` is the upper-case id ("S3", "STS").
+std::optional<std::string> endpoint_url_from_env(
+    const std::function<const char*(const char*)>& getenv_fn, std::string_view service_id);
 
 // Names S3 can address at all, including legacy us-east-1 names: 3-255 characters of
 // [A-Za-z0-9._-]. Anything else cannot be put into a URL safely and is rejected.

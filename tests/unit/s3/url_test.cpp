@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <map>
 #include <string>
 
 #include "xs3/s3/sigv4.hpp"
@@ -259,4 +260,20 @@ TEST_CASE("the built URL and the signer agree on path and query") {
           0);
     CHECK(r->canonical_query ==
           "response-content-type=text%2Fplain%3B%20charset%3Dutf-8&versionId=v%2B1");
+}
+
+TEST_CASE("endpoint_url_from_env: the service's variable, then the general one") {
+    std::map<std::string, std::string> vars;
+    auto env = [&](const char* n) -> const char* {
+        auto it = vars.find(n);
+        return it == vars.end() ? nullptr : it->second.c_str();
+    };
+    CHECK_FALSE(endpoint_url_from_env(env, "S3").has_value());
+    vars["AWS_ENDPOINT_URL"] = "http://all:1";
+    CHECK(endpoint_url_from_env(env, "S3") == "http://all:1");
+    vars["AWS_ENDPOINT_URL_S3"] = "http://s3:2";
+    CHECK(endpoint_url_from_env(env, "S3") == "http://s3:2");
+    CHECK(endpoint_url_from_env(env, "STS") == "http://all:1");
+    vars["AWS_ENDPOINT_URL_S3"] = "";  // empty counts as unset
+    CHECK(endpoint_url_from_env(env, "S3") == "http://all:1");
 }
