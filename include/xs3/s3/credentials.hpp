@@ -41,8 +41,10 @@ Result<std::chrono::system_clock::time_point> parse_iso8601(std::string_view tex
 // "2015-08-30T12:36:00Z".
 std::string format_iso8601(std::chrono::system_clock::time_point t);
 
-// A log-safe description: the key id (not secret) and whether a token/expiry is present, e.g.
-// "access_key_id=AKIDEXAMPLE session_token=yes expiration=2015-08-30T12:36:00Z" or "anonymous".
+// A log-safe description: the key id's first and last four characters (none of an id shorter
+// than 16), whether there is a token, and the expiry, e.g.
+// "access_key_id=ASIA...MPLE session_token=yes expiration=2015-08-30T12:36:00Z" or "anonymous".
+// Never the secret or the token.
 std::string redact(const Credentials& credentials);
 
 }  // namespace xs3::s3

@@ -1,6 +1,8 @@
 // Shared config/credentials file parsing (the SDKs' format rules), merging and profile selection.
 #include "xs3/s3/profile_file.hpp"
 
+#include "fakes.hpp"
+
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 
 using namespace xs3;
 using namespace xs3::s3;
+using namespace xs3::s3::testing;
 
 namespace {
 
@@ -31,25 +34,6 @@ std::string config_error(std::string_view text) {
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Code::invalid_argument);
     return r.status().message();
-}
-
-GetenvFn fake_env(std::map<std::string, std::string> vars) {
-    auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(vars));
-    return [shared](const char* name) -> const char* {
-        auto it = shared->find(name);
-        return it == shared->end() ? nullptr : it->second.c_str();
-    };
-}
-
-ReadFileFn fake_files(std::map<std::string, std::string> files,
-                      std::shared_ptr<std::vector<std::string>> reads = nullptr) {
-    auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(files));
-    return [shared, reads](const std::string& path) -> Result<std::optional<std::string>> {
-        if (reads) reads->push_back(path);
-        auto it = shared->find(path);
-        if (it == shared->end()) return std::optional<std::string>();
-        return std::optional<std::string>(it->second);
-    };
 }
 
 }  // namespace
@@ -153,12 +137,11 @@ TEST_CASE("merge_profile_files: the credentials file wins per property") {
 }
 
 TEST_CASE("load_aws_profile: paths, AWS_PROFILE and missing files") {
-    auto reads = std::make_shared<std::vector<std::string>>();
-    auto files =
-        fake_files({{"/home/u/.aws/config",
-                     "[default]\nregion = eu-west-1\n[profile prod]\nregion = us-east-2\n"},
-                    {"/home/u/.aws/credentials", "[default]\naws_access_key_id = AKID\n"}},
-                   reads);
+    FakeFiles fs({{"/home/u/.aws/config",
+                   "[default]\nregion = eu-west-1\n[profile prod]\nregion = us-east-2\n"},
+                  {"/home/u/.aws/credentials", "[default]\naws_access_key_id = AKID\n"}});
+    auto reads = fs.reads;
+    auto files = fs.fn();
     auto d = load_aws_profile(fake_env({{"HOME", "/home/u"}}), files);
     REQUIRE_MESSAGE(d.ok(), d.status().to_string());
     CHECK(d->name == "default");
