@@ -54,6 +54,13 @@ struct RetryOptions {
     std::chrono::milliseconds base_delay{100};             // transient errors and timeouts
     std::chrono::milliseconds throttling_base_delay{500};  // throttling errors
     std::chrono::milliseconds max_delay{20000};            // cap of one backoff
+
+    // The configured knobs (--max-attempts, --retry-base-delay, --retry-max-delay) with the
+    // SDKs' ratio: throttling errors back off from five times the base delay.
+    static RetryOptions standard(unsigned max_attempts, std::chrono::milliseconds base_delay,
+                                 std::chrono::milliseconds max_delay) {
+        return RetryOptions{max_attempts, base_delay, base_delay * 5, max_delay};
+    }
 };
 
 class RetryBudget;

@@ -83,9 +83,10 @@ TEST_CASE("backoff: full jitter over an exponential ceiling, capped") {
     CHECK(p.backoff(10, RetryKind::transient, 0.999) <= 20000ms);
     CHECK(p.backoff(10, RetryKind::transient, 0.999) >= 19980ms);
 
-    RetryOptions o;
-    o.base_delay = 10ms;
-    o.max_delay = 35ms;
+    RetryOptions o = RetryOptions::standard(4, 10ms, 35ms);
+    CHECK(o.max_attempts == 4);
+    CHECK(o.throttling_base_delay == 50ms);
+    CHECK(RetryPolicy(o).backoff(1, RetryKind::throttling, 1.0) == 35ms);  // 50 ms, capped
     RetryPolicy q(o);
     CHECK(q.backoff(1, RetryKind::transient, 1.0) == 10ms);
     CHECK(q.backoff(2, RetryKind::transient, 1.0) == 20ms);
