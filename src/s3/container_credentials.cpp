@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "xs3/s3/credential_document.hpp"
+#include "xs3/s3/strings.hpp"
 #include "xs3/s3/url.hpp"
 
 namespace xs3::s3 {
@@ -17,22 +18,8 @@ namespace {
 constexpr const char* kEcsHost = "http://169.254.170.2";
 constexpr std::string_view kSource = "container credentials";
 
-const char* env_value(const GetenvFn& getenv_fn, const char* name) {
-    const char* v = getenv_fn(name);
-    return (v != nullptr && *v != '\0') ? v : nullptr;
-}
-
 Status config_error(const std::string& what) {
     return Status(Code::invalid_argument, "AWS_CONTAINER_CREDENTIALS_FULL_URI: " + what);
-}
-
-std::string_view trim(std::string_view s) {
-    auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-    while (!s.empty() && ws(s.front()))
-        s.remove_prefix(1);
-    while (!s.empty() && ws(s.back()))
-        s.remove_suffix(1);
-    return s;
 }
 
 }  // namespace
@@ -86,16 +73,16 @@ bool is_allowed_container_address(const std::string& address) {
 Result<std::optional<ContainerEndpoint>> container_endpoint_from_env(const GetenvFn& getenv_fn,
                                                                      const ResolveFn& resolve) {
     ContainerEndpoint ep;
-    if (const char* t = env_value(getenv_fn, "AWS_CONTAINER_AUTHORIZATION_TOKEN"))
+    if (const char* t = getenv_nonempty(getenv_fn, "AWS_CONTAINER_AUTHORIZATION_TOKEN"))
         ep.auth_token = t;
-    if (const char* f = env_value(getenv_fn, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"))
+    if (const char* f = getenv_nonempty(getenv_fn, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"))
         ep.auth_token_file = f;
-    if (const char* rel = env_value(getenv_fn, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
+    if (const char* rel = getenv_nonempty(getenv_fn, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
         std::string_view r = rel;
         ep.url = std::string(kEcsHost) + (r.front() == '/' ? "" : "/") + std::string(r);
         return std::optional<ContainerEndpoint>(std::move(ep));
     }
-    const char* full = env_value(getenv_fn, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    const char* full = getenv_nonempty(getenv_fn, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
     if (full == nullptr) return std::optional<ContainerEndpoint>();
     const std::string_view url = full;
     const size_t scheme_end = url.find("://");
@@ -145,7 +132,7 @@ Result<Credentials> ContainerSource::fetch() {
         if (!text.value())
             return Status(Code::unavailable, std::string(kSource) + ": token file " +
                                                  endpoint_.auth_token_file + " does not exist");
-        token = std::string(trim(**text));
+        token = std::string(trim_space(**text));
     }
     if (token.find_first_of("\r\n") != std::string::npos)
         return Status(Code::invalid_argument,

@@ -11,11 +11,6 @@
 namespace xs3::s3 {
 namespace {
 
-const char* env_value(const ChainSystem& sys, const char* name) {
-    const char* v = sys.getenv(name);
-    return (v != nullptr && *v != '\0') ? v : nullptr;
-}
-
 // Fetches once, and again after transient failures (unreachable, 5xx, throttled), up to
 // `attempts` times with jittered exponential backoff.
 Result<Credentials> fetch_at_startup(CredentialSource& source, unsigned attempts,
@@ -133,8 +128,8 @@ Result<ChainResult> resolve_credentials(const ChainOptions& o, const ChainSystem
     if (env.value()) return fixed(std::move(*env.value()), "environment", "AWS_ACCESS_KEY_ID");
 
     // 3. Web identity from the environment.
-    const char* token_file = env_value(sys, "AWS_WEB_IDENTITY_TOKEN_FILE");
-    const char* role_arn = env_value(sys, "AWS_ROLE_ARN");
+    const char* token_file = getenv_nonempty(sys.getenv, "AWS_WEB_IDENTITY_TOKEN_FILE");
+    const char* role_arn = getenv_nonempty(sys.getenv, "AWS_ROLE_ARN");
     if (token_file != nullptr || role_arn != nullptr) {
         if (token_file == nullptr || role_arn == nullptr)
             return Status(Code::invalid_argument,
@@ -145,7 +140,8 @@ Result<ChainResult> resolve_credentials(const ChainOptions& o, const ChainSystem
         WebIdentityConfig cfg;
         cfg.role_arn = role_arn;
         cfg.token_file = token_file;
-        if (const char* name = env_value(sys, "AWS_ROLE_SESSION_NAME")) cfg.session_name = name;
+        if (const char* name = getenv_nonempty(sys.getenv, "AWS_ROLE_SESSION_NAME"))
+            cfg.session_name = name;
         return web_identity(std::move(cfg), o, sys, "AWS_WEB_IDENTITY_TOKEN_FILE");
     }
 

@@ -12,19 +12,11 @@
 
 #include "xs3/base/ascii.hpp"
 #include "xs3/base/log.hpp"
+#include "xs3/s3/strings.hpp"
 
 namespace xs3::s3 {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() &&
-           (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
-}
 
 // The URL without its query string: presigned URLs must not end up in logs.
 std::string_view url_for_message(std::string_view url) {
@@ -558,7 +550,7 @@ size_t CurlClient::header_callback(char* data, size_t size, size_t n, void* user
         }
         return len;
     }
-    std::string_view body = trim(line);
+    std::string_view body = trim_space(line);
     if (body.empty()) {
         if (t->head.status >= 200) {
             t->head_final = true;
@@ -575,8 +567,8 @@ size_t CurlClient::header_callback(char* data, size_t size, size_t n, void* user
     }
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) return len;
-    t->head.headers.emplace_back(ascii_lowercase(trim(line.substr(0, colon))),
-                                 std::string(trim(line.substr(colon + 1))));
+    t->head.headers.emplace_back(ascii_lowercase(trim_space(line.substr(0, colon))),
+                                 std::string(trim_space(line.substr(colon + 1))));
     return len;
 }
 

@@ -7,6 +7,7 @@
 
 #include "xs3/base/ascii.hpp"
 #include "xs3/s3/curl_client.hpp"
+#include "xs3/s3/strings.hpp"
 
 namespace xs3::s3 {
 namespace {
@@ -28,15 +29,6 @@ size_t on_body(char* data, size_t size, size_t n, void* userp) {
     return len;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() &&
-           (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
-}
-
 size_t on_header(char* data, size_t size, size_t n, void* userp) {
     auto* response = static_cast<FetchResponse*>(userp);
     const size_t len = size * n;
@@ -47,8 +39,8 @@ size_t on_header(char* data, size_t size, size_t n, void* userp) {
     }
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) return len;
-    response->headers.emplace_back(ascii_lowercase(trim(line.substr(0, colon))),
-                                   std::string(trim(line.substr(colon + 1))));
+    response->headers.emplace_back(ascii_lowercase(trim_space(line.substr(0, colon))),
+                                   std::string(trim_space(line.substr(colon + 1))));
     return len;
 }
 

@@ -3,26 +3,13 @@
 
 #include "xs3/base/ascii.hpp"
 #include "xs3/s3/credential_document.hpp"
+#include "xs3/s3/strings.hpp"
 #include "xs3/s3/url.hpp"
 
 namespace xs3::s3 {
 namespace {
 
 constexpr std::string_view kSource = "instance metadata (IMDS)";
-
-const char* env_value(const GetenvFn& getenv_fn, const char* name) {
-    const char* v = getenv_fn(name);
-    return (v != nullptr && *v != '\0') ? v : nullptr;
-}
-
-std::string_view trim(std::string_view s) {
-    auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-    while (!s.empty() && ws(s.front()))
-        s.remove_prefix(1);
-    while (!s.empty() && ws(s.back()))
-        s.remove_suffix(1);
-    return s;
-}
 
 Status imds_error(Code code, const std::string& what) {
     return Status(code, std::string(kSource) + ": " + what);
@@ -31,11 +18,11 @@ Status imds_error(Code code, const std::string& what) {
 }  // namespace
 
 Result<std::optional<ImdsOptions>> imds_options_from_env(const GetenvFn& getenv_fn) {
-    if (const char* off = env_value(getenv_fn, "AWS_EC2_METADATA_DISABLED");
+    if (const char* off = getenv_nonempty(getenv_fn, "AWS_EC2_METADATA_DISABLED");
         off != nullptr && ascii_lowercase(off) == "true")
         return std::optional<ImdsOptions>();
     ImdsOptions o;
-    if (const char* ep = env_value(getenv_fn, "AWS_EC2_METADATA_SERVICE_ENDPOINT")) {
+    if (const char* ep = getenv_nonempty(getenv_fn, "AWS_EC2_METADATA_SERVICE_ENDPOINT")) {
         std::string url = ep;
         while (!url.empty() && url.back() == '/')
             url.pop_back();
@@ -44,7 +31,8 @@ Result<std::optional<ImdsOptions>> imds_options_from_env(const GetenvFn& getenv_
             return Status(Code::invalid_argument,
                           "AWS_EC2_METADATA_SERVICE_ENDPOINT: " + parsed.status().message());
         o.endpoint = url;
-    } else if (const char* mode = env_value(getenv_fn, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")) {
+    } else if (const char* mode =
+                   getenv_nonempty(getenv_fn, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")) {
         const std::string m = ascii_lowercase(mode);
         if (m == "ipv6")
             o.endpoint = "http://[fd00:ec2::254]";
@@ -78,7 +66,7 @@ Status ImdsClient::fetch_token() {
                               std::to_string(answer->status) +
                               (answer->status == 403 ? " (IMDS is disabled for this instance)"
                                                      : " (IMDSv1 is never used)"));
-    const std::string_view token = trim(answer->body);
+    const std::string_view token = trim_space(answer->body);
     if (token.empty()) return imds_error(Code::unavailable, "the IMDSv2 token is empty");
     token_ = std::string(token);
     // Renew a minute early so a request never carries a token that expires on the way.
@@ -126,7 +114,7 @@ Result<std::string> ImdsClient::role_name() {
     std::string_view rest = *list;
     while (!rest.empty()) {
         const size_t eol = rest.find('\n');
-        const std::string_view line = trim(rest.substr(0, eol));
+        const std::string_view line = trim_space(rest.substr(0, eol));
         if (!line.empty()) return std::string(line);
         if (eol == std::string_view::npos) break;
         rest.remove_prefix(eol + 1);
@@ -150,7 +138,7 @@ Result<Credentials> ImdsClient::credentials() {
 Result<std::string> ImdsClient::region() {
     auto r = get("/latest/meta-data/placement/region");
     if (!r.ok()) return r.status();
-    return std::string(trim(*r));
+    return std::string(trim_space(*r));
 }
 
 ImdsSource::ImdsSource(ImdsOptions options, HttpFetcher http)

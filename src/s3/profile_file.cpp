@@ -9,20 +9,13 @@
 #include <vector>
 
 #include "xs3/base/ascii.hpp"
+#include "xs3/s3/strings.hpp"
 
 namespace xs3::s3 {
 namespace {
 
 bool is_ws(char c) {
     return c == ' ' || c == '\t';
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (is_ws(s.front()) || s.front() == '\r'))
-        s.remove_prefix(1);
-    while (!s.empty() && (is_ws(s.back()) || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
 }
 
 bool is_alnum(char c) {
@@ -47,7 +40,7 @@ bool valid_property_name(std::string_view n) {
 // The value without a trailing comment: '#' or ';' preceded by whitespace.
 std::string_view strip_value_comment(std::string_view v) {
     for (size_t i = 1; i < v.size(); ++i)
-        if ((v[i] == '#' || v[i] == ';') && is_ws(v[i - 1])) return trim(v.substr(0, i));
+        if ((v[i] == '#' || v[i] == ';') && is_ws(v[i - 1])) return trim_space(v.substr(0, i));
     return v;
 }
 
@@ -76,10 +69,10 @@ struct Parser {
         const size_t close = line.find(']');
         if (close == std::string_view::npos)
             return error(n, "a profile definition must end with ']'");
-        std::string_view rest = trim(line.substr(close + 1));
+        std::string_view rest = trim_space(line.substr(close + 1));
         if (!rest.empty() && rest.front() != '#' && rest.front() != ';')
             return error(n, "unexpected text after a profile definition");
-        std::string_view name = trim(line.substr(1, close - 1));
+        std::string_view name = trim_space(line.substr(1, close - 1));
         in_profile = true;
         current = nullptr;
         have_property = false;
@@ -93,7 +86,7 @@ struct Parser {
             if (name.substr(0, prefix.size()) != prefix || name.size() == prefix.size() ||
                 !is_ws(name[prefix.size()]))
                 return {};  // [foo], [sso-session foo], [profilefoo]: not profiles
-            name = trim(name.substr(prefix.size()));
+            name = trim_space(name.substr(prefix.size()));
             if (name == "default") saw_prefixed_default = true;
         }
         if (valid_profile_name(name)) current = &profiles[std::string(name)];
@@ -105,9 +98,9 @@ struct Parser {
         const size_t eq = line.find('=');
         if (eq == std::string_view::npos)
             return error(n, "expected an '=' sign defining a property");
-        std::string_view name = trim(line.substr(0, eq));
+        std::string_view name = trim_space(line.substr(0, eq));
         if (name.empty()) return error(n, "a property has no name");
-        std::string_view value = strip_value_comment(trim(line.substr(eq + 1)));
+        std::string_view value = strip_value_comment(trim_space(line.substr(eq + 1)));
         have_property = false;
         if (current == nullptr || !valid_property_name(name)) return {};
         property = ascii_lowercase(name);
@@ -121,12 +114,13 @@ struct Parser {
         if (!in_profile) return error(n, "expected a profile definition, found a continuation");
         if (current == nullptr) return {};  // inside an ignored section
         if (!have_property) return error(n, "expected a property definition, found a continuation");
-        std::string_view value = trim(line);
+        std::string_view value = trim_space(line);
         if (sub_properties) {
             const size_t eq = value.find('=');
             if (eq == std::string_view::npos)
                 return error(n, "expected an '=' sign defining a sub-property");
-            if (trim(value.substr(0, eq)).empty()) return error(n, "a sub-property has no name");
+            if (trim_space(value.substr(0, eq)).empty())
+                return error(n, "a sub-property has no name");
         }
         std::string& v = (*current)[property];
         v += '\n';
@@ -144,7 +138,7 @@ struct Parser {
             pos = eol + 1;
             ++n;
             if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-            if (trim(line).empty() || line.front() == '#' || line.front() == ';') continue;
+            if (trim_space(line).empty() || line.front() == '#' || line.front() == ';') continue;
             Status st;
             if (line.front() == '[')
                 st = section(n, line);

@@ -3,20 +3,12 @@
 
 #include "xs3/s3/retry.hpp"
 #include "xs3/s3/sigv4.hpp"
+#include "xs3/s3/strings.hpp"
 #include "xs3/s3/url.hpp"
 #include "xs3/s3/xml.hpp"
 
 namespace xs3::s3 {
 namespace {
-
-std::string_view trim(std::string_view s) {
-    auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-    while (!s.empty() && ws(s.front()))
-        s.remove_prefix(1);
-    while (!s.empty() && ws(s.back()))
-        s.remove_suffix(1);
-    return s;
-}
 
 Status sts_error(const std::string& what) {
     return Status(Code::unavailable, "STS AssumeRoleWithWebIdentity: " + what);
@@ -98,7 +90,7 @@ Result<Credentials> parse_web_identity_response(const FetchResponse& response,
     for (const Field& f :
          {Field{"AccessKeyId", &c.access_key_id}, Field{"SecretAccessKey", &c.secret_access_key},
           Field{"SessionToken", &c.session_token}, Field{"Expiration", &expiration}}) {
-        *f.into = std::string(trim(xml_child_text(*creds, f.name)));
+        *f.into = std::string(trim_space(xml_child_text(*creds, f.name)));
         if (f.into->empty()) return sts_error(std::string("the answer has no ") + f.name);
     }
     auto t = parse_iso8601(expiration);
@@ -122,7 +114,7 @@ Result<Credentials> WebIdentitySource::fetch() {
     if (!text.value())
         return Status(Code::unavailable,
                       "web identity token file " + config_.token_file + " does not exist");
-    const std::string_view token = trim(**text);
+    const std::string_view token = trim_space(**text);
     if (token.empty())
         return Status(Code::unavailable,
                       "web identity token file " + config_.token_file + " is empty");

@@ -25,6 +25,13 @@ struct Credentials {
 
 using GetenvFn = std::function<const char*(const char*)>;
 
+// The variable's value, or nullptr when it is unset or empty (empty counts as unset, as in the
+// AWS SDKs).
+inline const char* getenv_nonempty(const GetenvFn& getenv_fn, const char* name) {
+    const char* v = getenv_fn(name);
+    return (v != nullptr && *v != '\0') ? v : nullptr;
+}
+
 // Reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (AWS_SECURITY_TOKEN as the
 // legacy fallback) and AWS_CREDENTIAL_EXPIRATION (ISO 8601) through getenv_fn, which tests replace.
 // Empty variables count as unset, as in the AWS SDKs.
