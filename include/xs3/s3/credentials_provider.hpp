@@ -1,7 +1,8 @@
 // Credentials providers: what the signer asks for credentials on every request.
 //
 // current() is called on ring threads for every signed request, so it is an atomic load of a
-// shared_ptr: no lock, no I/O, never null. Temporary credentials (STS, container, IMDS) come from
+// shared_ptr (libstdc++ guards the copy with a spin bit held for a few instructions): no mutex, no
+// syscall, no I/O, never null. Temporary credentials (STS, container, IMDS) come from
 // a CredentialSource that a RefreshingCredentialsProvider asks again on its own background thread
 // before they expire, with the SDKs' refresh window (5-15 minutes ahead, jittered, at most half
 // their lifetime). A failed refresh keeps the old credentials, is logged and counted, and is
