@@ -134,8 +134,9 @@ proxy::OriginOptions configure_s3(const config::Config& cfg) {
         die("the S3 endpoint uses https but this libcurl has no TLS support");
     // IP literals and single-label hosts ("minio") cannot take the bucket as a DNS label.
     origin.endpoint.path_style = cfg.s3_force_path_style || origin.endpoint.path_style;
-    XS3_LOG_INFO("S3 endpoint", kv("url", origin.endpoint.scheme + "://" + origin.endpoint.host),
-                 kv("path_style", origin.endpoint.path_style));
+    std::string shown = origin.endpoint.scheme + "://" + origin.endpoint.host;
+    if (origin.endpoint.port) shown += ":" + std::to_string(*origin.endpoint.port);
+    XS3_LOG_INFO("S3 endpoint", kv("url", shown), kv("path_style", origin.endpoint.path_style));
 
     origin.connect_timeout = cfg.upstream_connect_timeout;
     origin.timeout = cfg.upstream_low_speed_time.value_or(cfg.upstream_timeout);

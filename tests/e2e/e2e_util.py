@@ -403,7 +403,8 @@ class Proxy:
 
     def command(self) -> list[str]:
         return [str(self.binary), "--bind-ip", "127.0.0.1", "--port", str(self.port),
-                "--bucket", self.bucket, "--s3-endpoint-url", self.s3_endpoint,
+                "--bucket", self.bucket,
+                *(["--s3-endpoint-url", self.s3_endpoint] if self.s3_endpoint else []),
                 *(["--s3-force-path-style"] if self.force_path_style else []),
                 *(["--region", self.region] if self.region else []),
                 "--cache-dir", str(self.cache_dir),

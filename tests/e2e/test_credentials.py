@@ -326,6 +326,27 @@ def test_failed_refresh_keeps_serving_with_the_old_credentials(proxy_factory, bu
     assert_log_clean(p, *sts.secrets_handed_out())
 
 
+# --- endpoints from the environment -------------------------------------------------------------
+
+
+def test_s3_endpoint_from_aws_endpoint_url_s3(proxy_factory, bucket, s3_origin, tmp_path):
+    p = proxy_factory(bucket, start=False, env={"AWS_ENDPOINT_URL_S3": s3_origin.endpoint,
+                                                "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    p.s3_endpoint = ""  # no --s3-endpoint-url: the variable decides
+    p.start()
+    assert_serves(p, bucket)
+    line = log_lines(p, "S3 endpoint")[0]
+    assert f"url={s3_origin.endpoint} " in line and "path_style=true" in line, line
+
+    r = start_failure(["--region", "us-east-1", "--s3-fips"],
+                      clean_env({"AWS_ENDPOINT_URL_S3": s3_origin.endpoint,
+                                 "AWS_ACCESS_KEY_ID": "S3RVER",
+                                 "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY}), tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "AWS_ENDPOINT_URL_S3 names an endpoint, which cannot be combined with --s3-fips" \
+        in r.stderr
+
+
 # --- nothing found, anonymous -------------------------------------------------------------------
 
 
