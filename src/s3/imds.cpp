@@ -41,11 +41,42 @@ Result<std::optional<ImdsOptions>> imds_options_from_env(const GetenvFn& getenv_
                           std::string("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE: '") + mode +
                               "' is neither IPv4 nor IPv6");
     }
+    auto whole = [&](const char* var, unsigned max, unsigned& out) -> Status {
+        const char* v = getenv_nonempty(getenv_fn, var);
+        if (v == nullptr) return {};
+        unsigned n = 0;
+        for (const char* p = v; *p != '\0'; ++p) {
+            if (*p < '0' || *p > '9' || n > max) {
+                n = max + 1;
+                break;
+            }
+            n = n * 10 + static_cast<unsigned>(*p - '0');
+        }
+        if (n < 1 || n > max)
+            return Status(Code::invalid_argument, std::string(var) + ": '" + v +
+                                                      "' is not a whole number in 1.." +
+                                                      std::to_string(max));
+        out = n;
+        return {};
+    };
+    unsigned seconds = 1;
+    if (Status st = whole("AWS_METADATA_SERVICE_TIMEOUT", 60, seconds); !st.ok()) return st;
+    o.timeout = std::chrono::seconds(seconds);
+    if (Status st = whole("AWS_METADATA_SERVICE_NUM_ATTEMPTS", 10, o.attempts); !st.ok()) return st;
     return std::optional<ImdsOptions>(std::move(o));
 }
 
 ImdsClient::ImdsClient(ImdsOptions options, HttpFetcher http)
     : options_(std::move(options)), http_(std::move(http)) {}
+
+Result<FetchResponse> ImdsClient::call(const FetchRequest& request) {
+    for (unsigned attempt = 1;; ++attempt) {
+        auto answer = http_(request);
+        const bool transport = !answer.ok() && (answer.status().code() == Code::timeout ||
+                                                answer.status().code() == Code::unavailable);
+        if (!transport || attempt >= options_.attempts) return answer;
+    }
+}
 
 Status ImdsClient::fetch_token() {
     FetchRequest r;
@@ -58,7 +89,7 @@ Status ImdsClient::fetch_token() {
     r.headers = {
         {"X-aws-ec2-metadata-token-ttl-seconds", std::to_string(options_.token_ttl.count())}};
     const auto asked_at = std::chrono::steady_clock::now();
-    auto answer = http_(r);
+    auto answer = call(r);
     if (!answer.ok()) return imds_error(answer.status().code(), answer.status().message());
     if (answer->status != 200)
         return imds_error(answer->status == 403 ? Code::access_denied : Code::unavailable,
@@ -89,7 +120,7 @@ Result<std::string> ImdsClient::get(const std::string& path) {
         r.use_proxy_env = false;
         r.max_response_bytes = 64 * 1024;
         r.headers = {{"X-aws-ec2-metadata-token", token_}};
-        auto answer = http_(r);
+        auto answer = call(r);
         if (!answer.ok()) return imds_error(answer.status().code(), answer.status().message());
         if (answer->status == 401 && attempt == 0) {
             token_.clear();  // IMDS no longer knows the token: get a new one, once

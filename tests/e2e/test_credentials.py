@@ -217,7 +217,10 @@ def test_container_rejected_token_fails_start_up(standins, tmp_path):
 
 
 def imds_env(imds: ImdsStandIn) -> dict[str, str | None]:
-    return {"AWS_EC2_METADATA_DISABLED": None, "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url}
+    # The SDKs' 1 s IMDS timeout is for real IMDS; a Python stand-in on a busy test machine
+    # gets the SDKs' own knob for more.
+    return {"AWS_EC2_METADATA_DISABLED": None, "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url,
+            "AWS_METADATA_SERVICE_TIMEOUT": "5"}
 
 
 def test_imds_credentials_and_region(proxy_factory, bucket, standins):

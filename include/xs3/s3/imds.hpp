@@ -5,7 +5,8 @@
 //
 // Endpoint: AWS_EC2_METADATA_SERVICE_ENDPOINT, else by AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE
 // (IPv4: http://169.254.169.254, IPv6: http://[fd00:ec2::254]); AWS_EC2_METADATA_DISABLED=true
-// turns IMDS off.
+// turns IMDS off; AWS_METADATA_SERVICE_TIMEOUT (seconds) and AWS_METADATA_SERVICE_NUM_ATTEMPTS
+// change the 1 s / 1 attempt, as they do for the SDKs.
 #pragma once
 
 #include <chrono>
@@ -22,11 +23,13 @@ namespace xs3::s3 {
 struct ImdsOptions {
     std::string endpoint = "http://169.254.169.254";  // no trailing '/'
     std::chrono::milliseconds timeout{1000};          // connect and whole request
+    unsigned attempts = 1;                            // per call, for unreachable/timeouts
     std::chrono::seconds token_ttl{21600};            // what the token PUT asks for
 };
 
 // nullopt when AWS_EC2_METADATA_DISABLED is "true" (any case). Errors for an endpoint that is
-// not an http(s) URL and for an unknown endpoint mode.
+// not an http(s) URL, an unknown endpoint mode, and a timeout or attempt count that is not a
+// whole number in 1..60 / 1..10.
 Result<std::optional<ImdsOptions>> imds_options_from_env(const GetenvFn& getenv_fn);
 
 // Talks to IMDS, keeping the session token until shortly before its TTL ends. Not thread-safe:
@@ -47,6 +50,8 @@ class ImdsClient {
 
   private:
     Status fetch_token();
+    // http_ with the options' attempts for transport failures.
+    Result<FetchResponse> call(const FetchRequest& request);
 
     ImdsOptions options_;
     HttpFetcher http_;

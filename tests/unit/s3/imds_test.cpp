@@ -77,6 +77,20 @@ TEST_CASE("imds_options_from_env: endpoint, mode, disabled") {
     CHECK(on->has_value());
     CHECK_FALSE(
         imds_options_from_env(fake_env({{"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "v5"}})).ok());
+    CHECK((*d)->attempts == 1);
+    auto slow = imds_options_from_env(fake_env(
+        {{"AWS_METADATA_SERVICE_TIMEOUT", "5"}, {"AWS_METADATA_SERVICE_NUM_ATTEMPTS", "3"}}));
+    REQUIRE(slow.ok());
+    CHECK((*slow)->timeout == 5000ms);
+    CHECK((*slow)->attempts == 3);
+    for (const char* bad : {"0", "61", "1.5", "-1", "x", "99999999999"}) {
+        CAPTURE(bad);
+        auto r = imds_options_from_env(fake_env({{"AWS_METADATA_SERVICE_TIMEOUT", bad}}));
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.status().message().find("AWS_METADATA_SERVICE_TIMEOUT: '") == 0);
+    }
+    CHECK_FALSE(
+        imds_options_from_env(fake_env({{"AWS_METADATA_SERVICE_NUM_ATTEMPTS", "11"}})).ok());
     CHECK_FALSE(
         imds_options_from_env(fake_env({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", "imds"}})).ok());
 }
@@ -147,6 +161,12 @@ TEST_CASE("ImdsClient: no role, odd role names, unreachable") {
     auto r = lost.credentials();
     CHECK(r.status().code() == Code::unavailable);
     CHECK(r.status().message().find("instance metadata (IMDS): PUT") == 0);
+    CHECK(down.count() == 1);  // the SDKs' single attempt
+    ImdsOptions three;
+    three.attempts = 3;
+    ImdsClient patient(three, down.fn());
+    CHECK_FALSE(patient.credentials().ok());
+    CHECK(down.count() == 4);
 }
 
 TEST_CASE("ImdsSource: static stability and credentials") {
