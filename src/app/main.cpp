@@ -62,6 +62,29 @@ proxy::OriginOptions configure_s3(const config::Config& cfg) {
     auto configured = s3::configured_region(cfg.region, sys.getenv, sys.read_file);
     if (!configured.ok()) die(configured.status().message());
 
+    // An explicit endpoint is checked before credentials are fetched: nothing below may fail
+    // while a refresh thread runs (exit() would not stop it).
+    std::optional<std::string> endpoint_url = cfg.s3_endpoint_url;
+    const char* endpoint_source = "--s3-endpoint-url";
+    if (!endpoint_url) {
+        endpoint_url = s3::endpoint_url_from_env(sys.getenv, "S3");
+        endpoint_source = env("AWS_ENDPOINT_URL_S3") ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL";
+        if (endpoint_url && (cfg.s3_fips || cfg.s3_dualstack))
+            die(std::string(endpoint_source) +
+                " names an endpoint, which cannot be combined with " +
+                (cfg.s3_fips ? "--s3-fips" : "--s3-dualstack"));
+    }
+    std::optional<s3::Endpoint> explicit_endpoint;
+    if (endpoint_url) {
+        auto ep = s3::parse_endpoint_url(*endpoint_url);
+        if (!ep.ok())
+            die(std::string("invalid value for ") + endpoint_source + ": " + ep.status().message());
+        explicit_endpoint = ep.value();
+    }
+    if (cfg.s3_fips && configured.value() && configured.value()->region.rfind("cn-", 0) == 0)
+        die("--s3-fips: the China regions have no FIPS endpoints (region " +
+            configured.value()->region + ")");
+
     s3::ChainOptions chain;
     if (cfg.access_key_id) {
         s3::Credentials c;
@@ -77,6 +100,8 @@ proxy::OriginOptions configure_s3(const config::Config& cfg) {
         chain.ca_bundle = *cfg.ca_bundle;
     else if (const char* ca = env("AWS_CA_BUNDLE"))
         chain.ca_bundle = ca;
+    if ((!explicit_endpoint || explicit_endpoint->scheme == "https") && !curl.https)
+        die("the S3 endpoint uses https but this libcurl has no TLS support");
     auto resolved = s3::resolve_credentials(chain, sys);
     if (!resolved.ok()) die("credentials: " + resolved.status().message());
     s3::ChainResult creds = std::move(resolved).value();
@@ -110,28 +135,17 @@ proxy::OriginOptions configure_s3(const config::Config& cfg) {
     origin.bucket = cfg.bucket;
     origin.region = region.region;
     origin.credentials = creds.provider;
-    std::optional<std::string> endpoint_url = cfg.s3_endpoint_url;
-    const char* endpoint_source = "--s3-endpoint-url";
-    if (!endpoint_url) {
-        endpoint_url = s3::endpoint_url_from_env(sys.getenv, "S3");
-        endpoint_source = env("AWS_ENDPOINT_URL_S3") ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL";
-        if (endpoint_url && (cfg.s3_fips || cfg.s3_dualstack))
-            die(std::string(endpoint_source) +
-                " names an endpoint, which cannot be combined with " +
-                (cfg.s3_fips ? "--s3-fips" : "--s3-dualstack"));
-    }
-    if (endpoint_url) {
-        auto ep = s3::parse_endpoint_url(*endpoint_url);
-        if (!ep.ok())
-            die(std::string("invalid value for ") + endpoint_source + ": " + ep.status().message());
-        origin.endpoint = ep.value();
+    if (explicit_endpoint) {
+        origin.endpoint = *explicit_endpoint;
     } else {
         auto ep = s3::aws_s3_endpoint(region.region, {cfg.s3_dualstack, cfg.s3_fips});
-        if (!ep.ok()) die(ep.status().message());
+        if (!ep.ok()) {
+            creds.provider.reset();  // joins the refresh thread before exit()
+            origin.credentials.reset();
+            die(ep.status().message());
+        }
         origin.endpoint = ep.value();
     }
-    if (origin.endpoint.scheme == "https" && !curl.https)
-        die("the S3 endpoint uses https but this libcurl has no TLS support");
     // IP literals and single-label hosts ("minio") cannot take the bucket as a DNS label.
     origin.endpoint.path_style = cfg.s3_force_path_style || origin.endpoint.path_style;
     std::string shown = origin.endpoint.scheme + "://" + origin.endpoint.host;
