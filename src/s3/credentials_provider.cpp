@@ -2,6 +2,7 @@
 #include "xs3/s3/credentials_provider.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include "xs3/base/log.hpp"
 #include "xs3/s3/retry.hpp"
@@ -11,6 +12,11 @@ namespace {
 
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
+
+uint64_t next_provider_id() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
 
 class StaticProvider final : public CredentialsProvider {
   public:
@@ -61,9 +67,12 @@ milliseconds refresh_retry_delay(const RefreshOptions& o, unsigned failures, Sys
 
 RefreshingCredentialsProvider::RefreshingCredentialsProvider(
     std::unique_ptr<CredentialSource> source, Credentials initial, RefreshOptions options)
-    : source_(std::move(source)), options_(options), received_(std::chrono::system_clock::now()) {
+    : source_(std::move(source)),
+      options_(options),
+      id_(next_provider_id()),
+      received_(std::chrono::system_clock::now()) {
     const bool expires = initial.expiration.has_value();
-    current_.store(std::make_shared<const Credentials>(std::move(initial)));
+    publish(std::move(initial));
     if (expires) thread_ = std::thread([this] { run(); });
 }
 
@@ -76,8 +85,42 @@ RefreshingCredentialsProvider::~RefreshingCredentialsProvider() {
     if (thread_.joinable()) thread_.join();
 }
 
+void RefreshingCredentialsProvider::publish(Credentials c) {
+    auto fresh = std::make_shared<const Credentials>(std::move(c));
+    std::lock_guard lk(current_mu_);
+    current_.swap(fresh);
+    version_.fetch_add(1, std::memory_order_release);
+    // The old credentials are released here (or by the last thread still holding them).
+}
+
 std::shared_ptr<const Credentials> RefreshingCredentialsProvider::current() const noexcept {
-    return current_.load(std::memory_order_acquire);
+    struct Entry {
+        uint64_t provider;
+        uint64_t version;
+        std::shared_ptr<const Credentials> credentials;
+    };
+    // A handful of providers per process (one per bucket at most); the oldest entry goes first.
+    thread_local std::vector<Entry> cache;
+    const uint64_t version = version_.load(std::memory_order_acquire);
+    Entry* entry = nullptr;
+    for (Entry& e : cache)
+        if (e.provider == id_) entry = &e;
+    if (entry != nullptr && entry->version == version) return entry->credentials;
+    std::shared_ptr<const Credentials> now;
+    uint64_t now_version;
+    {
+        std::lock_guard lk(current_mu_);
+        now = current_;
+        now_version = version_.load(std::memory_order_relaxed);
+    }
+    if (entry == nullptr) {
+        if (cache.size() >= 16) cache.erase(cache.begin());
+        cache.push_back(Entry{id_, now_version, now});
+    } else {
+        entry->version = now_version;
+        entry->credentials = now;
+    }
+    return now;
 }
 
 CredentialsProvider::Stats RefreshingCredentialsProvider::stats() const noexcept {
@@ -126,7 +169,7 @@ Status RefreshingCredentialsProvider::fetch_and_store() noexcept {
     }
     Credentials c = std::move(fresh).value();
     const std::string described = redact(c);
-    current_.store(std::make_shared<const Credentials>(std::move(c)), std::memory_order_release);
+    publish(std::move(c));
     refreshes_.fetch_add(1, std::memory_order_relaxed);
     {
         std::lock_guard lk(mu_);

@@ -1,8 +1,12 @@
 // Credentials providers: what the signer asks for credentials on every request.
 //
-// current() is called on ring threads for every signed request, so it is an atomic load of a
-// shared_ptr (libstdc++ guards the copy with a spin bit held for a few instructions): no mutex, no
-// syscall, no I/O, never null. Temporary credentials (STS, container, IMDS) come from
+// current() is called on ring threads for every signed request, so it must be cheap and never
+// wait: a refreshing provider keeps, per thread, the shared_ptr it handed out last and a version
+// number; while the version is unchanged (hours, between refreshes) current() is an atomic load
+// and a shared_ptr copy. Only the first call after a refresh takes a mutex, which the refresh
+// thread holds just to swap one pointer. (std::atomic<std::shared_ptr> would do, but libstdc++
+// 12's load unlocks with a relaxed store, a data race ThreadSanitizer rightly reports.) Never
+// null, no I/O. Temporary credentials (STS, container, IMDS) come from
 // a CredentialSource that a RefreshingCredentialsProvider asks again on its own background thread
 // before they expire, with the SDKs' refresh window (5-15 minutes ahead, jittered, at most half
 // their lifetime). A failed refresh keeps the old credentials, is logged and counted, and is
@@ -107,7 +111,12 @@ class RefreshingCredentialsProvider final : public CredentialsProvider {
 
     std::unique_ptr<CredentialSource> source_;
     RefreshOptions options_;
-    std::atomic<std::shared_ptr<const Credentials>> current_;
+    void publish(Credentials c);
+
+    const uint64_t id_;  // unique per provider, never reused: keys the per-thread cache
+    mutable std::mutex current_mu_;
+    std::shared_ptr<const Credentials> current_;  // guarded by current_mu_
+    std::atomic<uint64_t> version_{0};            // bumped with current_, under current_mu_
     std::atomic<uint64_t> refreshes_{0};
     std::atomic<uint64_t> refresh_failures_{0};
 

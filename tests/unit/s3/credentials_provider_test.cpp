@@ -190,27 +190,56 @@ TEST_CASE("refreshing provider: refresh_now and concurrent readers") {
     auto* src = new ScriptedSource(
         [](int n) { return Result<Credentials>(temp("N" + std::to_string(n), 1h)); });
     RefreshingCredentialsProvider p(std::unique_ptr<CredentialSource>(src), temp("N0", 1h));
-    std::atomic<bool> stop{false};
-    std::atomic<uint64_t> reads{0};
+    std::atomic<bool> done{false};
+    std::atomic<int> started{0};
+    std::atomic<int> saw_last{0};
     std::vector<std::thread> readers;
     for (int i = 0; i < 3; ++i)
         readers.emplace_back([&] {
-            while (!stop.load()) {
+            started.fetch_add(1);
+            bool last = false;
+            while (!last) {
                 auto c = p.current();
                 REQUIRE(c != nullptr);
                 REQUIRE(c->access_key_id[0] == 'N');
-                reads.fetch_add(1);
+                // Each thread's cached copy must move on to the newest credentials.
+                last = done.load() && c->access_key_id == "N20";
             }
+            saw_last.fetch_add(1);
         });
-    while (reads.load() == 0)
+    while (started.load() < 3)
         std::this_thread::yield();
     for (int i = 1; i <= 20; ++i) {
         REQUIRE(p.refresh_now().ok());
         CHECK(p.current()->access_key_id == "N" + std::to_string(i));
     }
-    stop.store(true);
+    done.store(true);
     for (auto& t : readers)
         t.join();
+    CHECK(saw_last.load() == 3);
     CHECK(p.stats().refreshes == 20);
     // The background thread was waiting ~45 minutes ahead and is stopped promptly here.
+}
+
+TEST_CASE("refreshing provider: two providers on one thread keep their own credentials") {
+    auto make = [](std::string prefix) {
+        auto* src = new ScriptedSource(
+            [prefix](int n) { return Result<Credentials>(temp(prefix + std::to_string(n), 1h)); });
+        return std::make_unique<RefreshingCredentialsProvider>(
+            std::unique_ptr<CredentialSource>(src), temp(prefix + "0", 1h));
+    };
+    auto a = make("A");
+    auto b = make("B");
+    for (int round = 1; round <= 3; ++round) {
+        CHECK(a->current()->access_key_id == "A" + std::to_string(round - 1));
+        CHECK(b->current()->access_key_id == "B" + std::to_string(round - 1));
+        REQUIRE(a->refresh_now().ok());
+        CHECK(a->current()->access_key_id == "A" + std::to_string(round));
+        CHECK(b->current()->access_key_id == "B" + std::to_string(round - 1));
+        REQUIRE(b->refresh_now().ok());
+    }
+    // A provider created after another was destroyed never sees the old one's cache entry.
+    a.reset();
+    auto c = make("C");
+    CHECK(c->current()->access_key_id == "C0");
 }
