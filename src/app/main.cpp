@@ -1,10 +1,14 @@
 // xs3lerator entry point: configuration, start-up checks, one worker thread per ring, signals.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -14,8 +18,11 @@
 #include "xs3/net/listener.hpp"
 #include "xs3/ops/prometheus.hpp"
 #include "xs3/proxy/server.hpp"
+#include "xs3/s3/credential_chain.hpp"
 #include "xs3/s3/credentials.hpp"
 #include "xs3/s3/curl_client.hpp"
+#include "xs3/s3/imds.hpp"
+#include "xs3/s3/region.hpp"
 #include "xs3/s3/url.hpp"
 
 using namespace xs3;
@@ -32,11 +39,128 @@ const char* env(const char* name) {
     std::exit(2);
 }
 
-std::string resolve_region(const config::Config& cfg) {
-    if (cfg.region) return *cfg.region;
-    if (const char* r = env("AWS_REGION")) return r;
-    if (const char* r = env("AWS_DEFAULT_REGION")) return r;
-    return "us-east-1";
+// A config file that holds a secret should not be readable by others.
+void check_secret_file_mode(const config::Config& cfg) {
+    if (!cfg.secret_access_key || !cfg.config_file) return;
+    struct stat st {};
+    if (::stat(cfg.config_file->c_str(), &st) != 0) return;
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        XS3_LOG_WARN("the config file holds secret_access_key but others may read it; chmod 600",
+                     kv("file", *cfg.config_file), kv("mode", mode));
+    }
+}
+
+// S3 set-up (issue 5): region, credentials and endpoint, in the AWS SDKs' order.
+proxy::OriginOptions configure_s3(const config::Config& cfg) {
+    s3::ChainSystem sys = s3::real_chain_system();
+    sys.getenv = [](const char* n) { return env(n); };
+
+    const s3::CurlFeatures curl = s3::curl_features();
+    XS3_LOG_INFO("libcurl", kv("version", curl.version), kv("tls", curl.ssl_version),
+                 kv("async_dns", curl.async_dns));
+
+    auto configured = s3::configured_region(cfg.region, sys.getenv, sys.read_file);
+    if (!configured.ok()) die(configured.status().message());
+
+    // An explicit endpoint is checked before credentials are fetched: nothing below may fail
+    // while a refresh thread runs (exit() would not stop it).
+    std::optional<std::string> endpoint_url = cfg.s3_endpoint_url;
+    const char* endpoint_source = "--s3-endpoint-url";
+    if (!endpoint_url) {
+        endpoint_url = s3::endpoint_url_from_env(sys.getenv, "S3");
+        endpoint_source = env("AWS_ENDPOINT_URL_S3") ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL";
+        if (endpoint_url && (cfg.s3_fips || cfg.s3_dualstack))
+            die(std::string(endpoint_source) +
+                " names an endpoint, which cannot be combined with " +
+                (cfg.s3_fips ? "--s3-fips" : "--s3-dualstack"));
+    }
+    std::optional<s3::Endpoint> explicit_endpoint;
+    if (endpoint_url) {
+        auto ep = s3::parse_endpoint_url(*endpoint_url);
+        if (!ep.ok())
+            die(std::string("invalid value for ") + endpoint_source + ": " + ep.status().message());
+        explicit_endpoint = ep.value();
+    }
+    if (cfg.s3_fips && configured.value() && configured.value()->region.rfind("cn-", 0) == 0)
+        die("--s3-fips: the China regions have no FIPS endpoints (region " +
+            configured.value()->region + ")");
+
+    s3::ChainOptions chain;
+    if (cfg.access_key_id) {
+        s3::Credentials c;
+        c.access_key_id = *cfg.access_key_id;
+        c.secret_access_key = *cfg.secret_access_key;
+        if (cfg.session_token) c.session_token = *cfg.session_token;
+        chain.static_credentials = std::move(c);
+    }
+    chain.anonymous = cfg.anonymous;
+    chain.anonymous_fallback = cfg.anonymous_fallback;
+    chain.region = configured.value() ? configured.value()->region : std::string();
+    if (cfg.ca_bundle)
+        chain.ca_bundle = *cfg.ca_bundle;
+    else if (const char* ca = env("AWS_CA_BUNDLE"))
+        chain.ca_bundle = ca;
+    if ((!explicit_endpoint || explicit_endpoint->scheme == "https") && !curl.https)
+        die("the S3 endpoint uses https but this libcurl has no TLS support");
+    auto resolved = s3::resolve_credentials(chain, sys);
+    if (!resolved.ok()) die("credentials: " + resolved.status().message());
+    s3::ChainResult creds = std::move(resolved).value();
+
+    // The region's last resort is IMDS, unless the chain already found it off or unreachable.
+    std::vector<std::string> notes = creds.notes;
+    s3::RegionChoice region;
+    if (configured.value()) {
+        region = *configured.value();
+    } else {
+        std::function<Result<std::string>()> imds_region;
+        auto imds = s3::imds_options_from_env(sys.getenv);
+        if (imds.ok() && imds.value() && creds.imds != s3::ImdsState::unreachable) {
+            imds_region = [options = *imds.value(), http = sys.http] {
+                return s3::ImdsClient(options, http).region();
+            };
+        }
+        region = s3::fallback_region(imds_region, notes);
+    }
+    for (const std::string& note : notes)
+        XS3_LOG_INFO("credential and region lookup", kv("note", note));
+    const auto current = creds.provider->current();
+    if (current->anonymous())
+        XS3_LOG_WARN("S3 requests are sent unsigned (anonymous)", kv("why", creds.detail));
+    else
+        XS3_LOG_INFO("credentials", kv("source", creds.provider->name()),
+                     kv("detail", creds.detail), kv("credentials", s3::redact(*current)));
+    XS3_LOG_INFO("region", kv("region", region.region), kv("source", region.source));
+
+    proxy::OriginOptions origin;
+    origin.bucket = cfg.bucket;
+    origin.region = region.region;
+    origin.credentials = creds.provider;
+    if (explicit_endpoint) {
+        origin.endpoint = *explicit_endpoint;
+    } else {
+        auto ep = s3::aws_s3_endpoint(region.region, {cfg.s3_dualstack, cfg.s3_fips});
+        if (!ep.ok()) {
+            creds.provider.reset();  // joins the refresh thread before exit()
+            origin.credentials.reset();
+            die(ep.status().message());
+        }
+        origin.endpoint = ep.value();
+    }
+    // IP literals and single-label hosts ("minio") cannot take the bucket as a DNS label.
+    origin.endpoint.path_style = cfg.s3_force_path_style || origin.endpoint.path_style;
+    std::string shown = origin.endpoint.scheme + "://" + origin.endpoint.host;
+    if (origin.endpoint.port) shown += ":" + std::to_string(*origin.endpoint.port);
+    XS3_LOG_INFO("S3 endpoint", kv("url", shown), kv("path_style", origin.endpoint.path_style));
+
+    origin.connect_timeout = cfg.upstream_connect_timeout;
+    origin.timeout = cfg.upstream_low_speed_time.value_or(cfg.upstream_timeout);
+    origin.first_byte_timeout = cfg.upstream_first_byte_timeout.value_or(cfg.upstream_timeout);
+    origin.low_speed_limit = static_cast<long>(cfg.upstream_low_speed_limit);
+    origin.request_timeout = cfg.upstream_request_timeout;
+    origin.ca_bundle = chain.ca_bundle;
+    return origin;
 }
 
 }  // namespace
@@ -69,29 +193,10 @@ int main(int argc, char** argv) {
     start_logger();
     s3::curl_global_setup();
 
-    auto creds = s3::credentials_from_env([](const char* n) { return env(n); });
-    if (!creds.ok()) die(creds.status().message());
-    proxy::OriginOptions origin;
-    origin.bucket = cfg.bucket;
-    origin.region = resolve_region(cfg);
-    if (creds.value()) {
-        origin.credentials = *creds.value();
-        XS3_LOG_INFO("credentials from environment", kv("id", s3::redact(origin.credentials)));
-    } else {
-        XS3_LOG_WARN("no credentials found; S3 requests are sent unsigned (anonymous)");
-    }
-    if (cfg.s3_endpoint_url) {
-        auto ep = s3::parse_endpoint_url(*cfg.s3_endpoint_url);
-        if (!ep.ok()) die("invalid value for --s3-endpoint-url: " + ep.status().message());
-        origin.endpoint = ep.value();
-    } else {
-        origin.endpoint = s3::default_endpoint(origin.region);
-    }
-    origin.endpoint.path_style = cfg.s3_force_path_style;
-    origin.connect_timeout = cfg.upstream_connect_timeout;
-    origin.timeout = cfg.upstream_timeout;
     if (!s3::is_valid_bucket_name(cfg.bucket))
         die("invalid value for --bucket: '" + cfg.bucket + "'");
+    check_secret_file_mode(cfg);
+    proxy::OriginOptions origin = configure_s3(cfg);
 
     proxy::ProxyOptions po;
     po.limits.max_header_bytes = cfg.max_header_bytes;
@@ -118,7 +223,10 @@ int main(int argc, char** argv) {
     if (cfg.direct_io) po.download.planner.alignment = 4096;
     po.download.max_attempts = cfg.chunk_retries + 1;
     po.download.connect_timeout = cfg.upstream_connect_timeout;
-    po.download.low_speed_timeout = cfg.upstream_timeout;
+    po.download.low_speed_timeout = cfg.upstream_low_speed_time.value_or(cfg.upstream_timeout);
+    // S3 transport (issue 5): a per-worker connection cap that also respects the total cap.
+    po.max_upstream_connections = s3::connections_per_worker(
+        cfg.max_upstream_connections, cfg.max_upstream_connections_total, cfg.workers);
 
     unsigned workers = cfg.workers;
     // The cache's index, scan, evictor and admin listener outlive the proxy's shared state.

@@ -286,6 +286,87 @@ Status set_admin_bind_ip(Config& c, std::string_view t) {
     XS3_ASSIGN(admin_bind_ip, parse_ip(t));
     return {};
 }
+// S3 credentials and transport (issue 5).
+// A secret's text never appears in a message, not even quoted.
+Result<std::string> parse_secret(std::string_view t) {
+    if (t.empty()) return bad("an empty value is not allowed");
+    for (char ch : t)
+        if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f)
+            return bad("the value contains whitespace or control characters");
+    return std::string(t);
+}
+Status set_access_key_id(Config& c, std::string_view t) {
+    XS3_ASSIGN(access_key_id, parse_secret(t));
+    return {};
+}
+Status set_secret_access_key(Config& c, std::string_view t) {
+    XS3_ASSIGN(secret_access_key, parse_secret(t));
+    return {};
+}
+Status set_session_token(Config& c, std::string_view t) {
+    XS3_ASSIGN(session_token, parse_secret(t));
+    return {};
+}
+Status set_anonymous(Config& c, std::string_view t) {
+    XS3_ASSIGN(anonymous, parse_bool(t));
+    return {};
+}
+Status set_anonymous_fallback(Config& c, std::string_view t) {
+    XS3_ASSIGN(anonymous_fallback, parse_bool(t));
+    return {};
+}
+Status set_ca_bundle(Config& c, std::string_view t) {
+    XS3_ASSIGN(ca_bundle, parse_non_empty(t));
+    return {};
+}
+Status set_s3_dualstack(Config& c, std::string_view t) {
+    XS3_ASSIGN(s3_dualstack, parse_bool(t));
+    return {};
+}
+Status set_s3_fips(Config& c, std::string_view t) {
+    XS3_ASSIGN(s3_fips, parse_bool(t));
+    return {};
+}
+Status set_upstream_first_byte_timeout(Config& c, std::string_view t) {
+    XS3_ASSIGN(upstream_first_byte_timeout, parse_positive_duration(t));
+    return {};
+}
+Status set_upstream_low_speed_limit(Config& c, std::string_view t) {
+    XS3_ASSIGN(upstream_low_speed_limit, parse_size_at_least(t, 1));
+    return {};
+}
+Status set_upstream_low_speed_time(Config& c, std::string_view t) {
+    XS3_ASSIGN(upstream_low_speed_time, parse_positive_duration(t));
+    return {};
+}
+Status set_upstream_request_timeout(Config& c, std::string_view t) {
+    XS3_ASSIGN(upstream_request_timeout, parse_duration(t));
+    return {};
+}
+Status set_max_attempts(Config& c, std::string_view t) {
+    XS3_ASSIGN(max_attempts, parse_uint(t, 1, 20));
+    return {};
+}
+Status set_retry_base_delay(Config& c, std::string_view t) {
+    XS3_ASSIGN(retry_base_delay, parse_positive_duration(t));
+    return {};
+}
+Status set_retry_max_delay(Config& c, std::string_view t) {
+    XS3_ASSIGN(retry_max_delay, parse_positive_duration(t));
+    return {};
+}
+Status set_retry_budget(Config& c, std::string_view t) {
+    XS3_ASSIGN(retry_budget, parse_uint(t, 0, 1000000));
+    return {};
+}
+Status set_max_upstream_connections(Config& c, std::string_view t) {
+    XS3_ASSIGN(max_upstream_connections, parse_uint(t, 1, 100000));
+    return {};
+}
+Status set_max_upstream_connections_total(Config& c, std::string_view t) {
+    XS3_ASSIGN(max_upstream_connections_total, parse_uint(t, 0, 10000000));
+    return {};
+}
 
 #undef XS3_ASSIGN
 
@@ -387,6 +468,54 @@ const OptionDescriptor kOptions[] = {
      "(marked x-cache: STALE; 0: never)", set_stale_if_error},
     {"preallocate", "XS3_PREALLOCATE", "preallocate", K::boolean, "", "true", false,
      "Reserve a download's disk blocks when its file is created (fallocate)", set_preallocate},
+    // S3 credentials and transport (issue 5)
+    {"access-key-id", "", "access_key_id", K::string, "<ID>", nullptr, false,
+     "Static access key id (S3-compatible stores)", set_access_key_id, true},
+    {"secret-access-key", "", "secret_access_key", K::string, "<SECRET>", nullptr, false,
+     "Static secret key for access_key_id", set_secret_access_key, true},
+    {"session-token", "", "session_token", K::string, "<TOKEN>", nullptr, false,
+     "Session token for temporary static keys", set_session_token, true},
+    {"anonymous", "XS3_ANONYMOUS", "anonymous", K::boolean, "", "false", false,
+     "Send S3 requests unsigned (public buckets); no credentials are looked up", set_anonymous},
+    {"anonymous-fallback", "XS3_ANONYMOUS_FALLBACK", "anonymous_fallback", K::boolean, "",
+     "false", false, "Send unsigned requests when no credentials are found (else start-up fails)",
+     set_anonymous_fallback},
+    {"ca-bundle", "XS3_CA_BUNDLE", "ca_bundle", K::string, "<FILE>", nullptr, false,
+     "CA certificates (PEM) for TLS to S3 and STS; unset: AWS_CA_BUNDLE, else the system's",
+     set_ca_bundle},
+    {"s3-dualstack", "XS3_S3_DUALSTACK", "s3_dualstack", K::boolean, "", "false", false,
+     "Use the dual-stack (IPv4+IPv6) AWS S3 endpoint", set_s3_dualstack},
+    {"s3-fips", "XS3_S3_FIPS", "s3_fips", K::boolean, "", "false", false,
+     "Use the FIPS AWS S3 endpoint", set_s3_fips},
+    {"upstream-first-byte-timeout", "XS3_UPSTREAM_FIRST_BYTE_TIMEOUT",
+     "upstream_first_byte_timeout", K::duration, "<DURATION>", nullptr, false,
+     "Time S3 has to send a response head (unset: --upstream-timeout)",
+     set_upstream_first_byte_timeout},
+    {"upstream-low-speed-limit", "XS3_UPSTREAM_LOW_SPEED_LIMIT", "upstream_low_speed_limit",
+     K::size, "<SIZE>", "1", false,
+     "Bytes per second below which a transfer counts as stalled", set_upstream_low_speed_limit},
+    {"upstream-low-speed-time", "XS3_UPSTREAM_LOW_SPEED_TIME", "upstream_low_speed_time",
+     K::duration, "<DURATION>", nullptr, false,
+     "How long a transfer may stay below the low-speed limit (unset: --upstream-timeout)",
+     set_upstream_low_speed_time},
+    {"upstream-request-timeout", "XS3_UPSTREAM_REQUEST_TIMEOUT", "upstream_request_timeout",
+     K::duration, "<DURATION>", "0s", false, "Limit for a whole S3 request (0: none)",
+     set_upstream_request_timeout},
+    {"max-attempts", "XS3_MAX_ATTEMPTS", "max_attempts", K::uint, "<N>", "3", false,
+     "Attempts per S3 request, first try included (1..20)", set_max_attempts},
+    {"retry-base-delay", "XS3_RETRY_BASE_DELAY", "retry_base_delay", K::duration, "<DURATION>",
+     "100ms", false, "Backoff base before the first retry (doubled per retry, full jitter)",
+     set_retry_base_delay},
+    {"retry-max-delay", "XS3_RETRY_MAX_DELAY", "retry_max_delay", K::duration, "<DURATION>",
+     "20s", false, "Longest backoff between two attempts", set_retry_max_delay},
+    {"retry-budget", "XS3_RETRY_BUDGET", "retry_budget", K::uint, "<TOKENS>", "500", false,
+     "Retry token bucket (retry 5, timeout 10, success +1; 0: no budget)", set_retry_budget},
+    {"max-upstream-connections", "XS3_MAX_UPSTREAM_CONNECTIONS", "max_upstream_connections",
+     K::uint, "<N>", "64", false, "Connections to S3 per worker", set_max_upstream_connections},
+    {"max-upstream-connections-total", "XS3_MAX_UPSTREAM_CONNECTIONS_TOTAL",
+     "max_upstream_connections_total", K::uint, "<N>", "0", false,
+     "Connections to S3 of all workers together, shared evenly (0: no total cap)",
+     set_max_upstream_connections_total},
 };
 // clang-format on
 
@@ -394,7 +523,7 @@ constexpr size_t kOptionCount = sizeof(kOptions) / sizeof(kOptions[0]);
 
 const OptionDescriptor* find_by_name(std::string_view name) {
     for (const auto& o : kOptions)
-        if (o.name == name) return &o;
+        if (o.name == name && !o.file_only) return &o;
     return nullptr;
 }
 
@@ -409,6 +538,7 @@ size_t index_of(const OptionDescriptor* o) {
 }
 
 std::string flag(const OptionDescriptor& o) {
+    if (o.file_only) return std::string(o.toml_key);
     return "--" + std::string(o.name);
 }
 
@@ -560,6 +690,29 @@ Status validate(Config& c, const std::vector<bool>& provided) {
         return bad("--admin-port (" + std::to_string(c.admin_port) + ") must differ from --port");
     c.chunk_size = std::clamp(c.chunk_size, c.min_chunk_size, c.max_chunk_size);
     if (c.workers == 0) c.workers = online_cpus();
+    // S3 credentials and transport (issue 5). Messages name keys, never their values.
+    if (c.access_key_id.has_value() != c.secret_access_key.has_value())
+        return bad(std::string(c.access_key_id ? "access_key_id" : "secret_access_key") +
+                   " is set in the config file but " +
+                   (c.access_key_id ? "secret_access_key" : "access_key_id") + " is not");
+    if (c.session_token && !c.access_key_id)
+        return bad(
+            "session_token is set in the config file without access_key_id and "
+            "secret_access_key");
+    if (c.anonymous && c.access_key_id)
+        return bad("--anonymous cannot be combined with access_key_id/secret_access_key");
+    if ((c.s3_fips || c.s3_dualstack) && c.s3_endpoint_url)
+        return bad(std::string(c.s3_fips ? "--s3-fips" : "--s3-dualstack") +
+                   " selects an AWS endpoint and cannot be combined with --s3-endpoint-url");
+    if (c.retry_base_delay > c.retry_max_delay)
+        return bad("--retry-base-delay (" + std::to_string(c.retry_base_delay.count()) +
+                   "ms) must not exceed --retry-max-delay (" +
+                   std::to_string(c.retry_max_delay.count()) + "ms)");
+    if (c.max_upstream_connections_total != 0 && c.max_upstream_connections_total < c.workers)
+        return bad("--max-upstream-connections-total (" +
+                   std::to_string(c.max_upstream_connections_total) +
+                   ") must be at least the number of workers (" + std::to_string(c.workers) +
+                   ") or 0");
     return {};
 }
 
@@ -639,6 +792,7 @@ Result<Config> load_config(int argc, const char* const* argv,
 
     // 3. The environment.
     for (const auto& o : kOptions) {
+        if (o.file_only || o.env.empty()) continue;
         std::string env(o.env);
         const char* v = getenv_fn(env.c_str());
         if (!v || !*v) continue;
@@ -672,6 +826,7 @@ std::string help_text() {
     out += "Sizes take B, KiB, MiB, GiB, TiB (1024) or KB, MB, GB, TB (1000); durations take\n";
     out += "ms, s, m, h (a bare number is seconds).\n\nOptions:\n";
     for (const auto& o : kOptions) {
+        if (o.file_only) continue;
         out += "      --";
         out += o.name;
         if (o.kind == K::boolean) {
@@ -699,7 +854,18 @@ std::string help_text() {
         }
         out += '\n';
     }
-    out += "  -h, --help\n          Print this help\n";
+    out += "\nConfig-file-only options (secrets are never taken from the command line):\n";
+    for (const auto& o : kOptions) {
+        if (!o.file_only) continue;
+        out += "      ";
+        out += o.toml_key;
+        out += " = ";
+        out += o.value_name;
+        out += "\n          ";
+        out += o.help;
+        out += '\n';
+    }
+    out += "\n  -h, --help\n          Print this help\n";
     out += "  -V, --version\n          Print the version\n";
     return out;
 }

@@ -19,18 +19,25 @@ Result<s3::HttpRequest> Origin::build(
     req.url = url.url;
     req.connect_timeout = options_.connect_timeout;
     req.low_speed_timeout = options_.timeout;
+    req.low_speed_limit = options_.low_speed_limit;
+    req.first_byte_timeout = options_.first_byte_timeout;
+    req.total_timeout = options_.request_timeout;
+    req.ca_bundle = options_.ca_bundle;
     std::vector<std::pair<std::string, std::string>> headers;
     headers.emplace_back("host", url.host_header);
     for (auto& h : extra)
         headers.push_back(h);
-    if (!options_.credentials.anonymous()) {
+    // One atomic load: the provider's refresh thread may swap the credentials at any moment.
+    const std::shared_ptr<const s3::Credentials> creds =
+        options_.credentials ? options_.credentials->current() : nullptr;
+    if (creds && !creds->anonymous()) {
         s3::SigningRequest sr;
         sr.method = method;
         sr.canonical_uri = url.canonical_uri;
         sr.headers = headers;
         sr.payload_hash = s3::kEmptyPayloadSha256;
         sr.timestamp = std::time(nullptr);
-        s3::SigningResult signed_req = signer_.sign(sr, options_.credentials);
+        s3::SigningResult signed_req = signer_.sign(sr, *creds);
         for (auto& h : signed_req.headers)
             headers.push_back(h);
     }

@@ -12,19 +12,11 @@
 
 #include "xs3/base/ascii.hpp"
 #include "xs3/base/log.hpp"
+#include "xs3/s3/strings.hpp"
 
 namespace xs3::s3 {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() &&
-           (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
-}
 
 // The URL without its query string: presigned URLs must not end up in logs.
 std::string_view url_for_message(std::string_view url) {
@@ -79,6 +71,25 @@ void curl_global_setup() {
     });
 }
 
+CurlFeatures curl_features() {
+    CurlFeatures f;
+    const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+    if (info == nullptr) return f;
+    if (info->version != nullptr) f.version = info->version;
+    if (info->ssl_version != nullptr) f.ssl_version = info->ssl_version;
+    f.async_dns = (info->features & CURL_VERSION_ASYNCHDNS) != 0;
+    for (const char* const* p = info->protocols; p != nullptr && *p != nullptr; ++p)
+        if (std::strcmp(*p, "https") == 0) f.https = true;
+    return f;
+}
+
+long connections_per_worker(long per_worker, long total, unsigned workers) noexcept {
+    if (total <= 0) return per_worker > 0 ? per_worker : 0;
+    const long n = workers > 0 ? static_cast<long>(workers) : 1;
+    const long share = std::max(1L, (total + n - 1) / n);
+    return per_worker > 0 ? std::min(per_worker, share) : share;
+}
+
 const std::string* HttpResponseHead::get(std::string_view lower_name) const {
     for (const auto& [name, value] : headers)
         if (name == lower_name) return &value;
@@ -101,7 +112,9 @@ struct CurlClient::Transfer {
     bool cancelled = false;
     bool in_multi = false;  // curl_multi_add_handle succeeded
     uint64_t resumes = 0;   // resume() calls, to notice one made inside on_body
-    Status handler_error;   // a handler broke the on_body contract
+    ring::Ring::TimerId first_byte_timer;
+    std::chrono::milliseconds first_byte_timeout{0};
+    Status handler_error;  // a handler broke the on_body contract
     char error_buffer[CURL_ERROR_SIZE] = {};
 
     ~Transfer() {
@@ -248,6 +261,8 @@ CurlClient::~CurlClient() {
     *alive_ = false;
     ring_.cancel_timer(timer_);
     CURLM* multi = static_cast<CURLM*>(multi_);
+    for (auto& [id, t] : transfers_)
+        stop_first_byte_timer(*t);
     ++curl_depth_;
     for (auto& [id, t] : transfers_)
         if (t->in_multi) curl_multi_remove_handle(multi, t->easy);
@@ -317,7 +332,7 @@ CurlClient::TransferId CurlClient::start(HttpRequest request, TransferHandler* h
                      static_cast<long>(request.connect_timeout.count()));
     if (request.low_speed_timeout.count() > 0) {
         long secs = static_cast<long>((request.low_speed_timeout.count() + 999) / 1000);
-        curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, std::max(1L, request.low_speed_limit));
         curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, secs);
     }
     if (request.total_timeout.count() > 0)
@@ -337,8 +352,17 @@ CurlClient::TransferId CurlClient::start(HttpRequest request, TransferHandler* h
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (!options_.ca_bundle.empty())
-        curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_bundle.c_str());
+    // curl copies string options, so the request's string may go away after this.
+    const std::string& ca_bundle =
+        request.ca_bundle.empty() ? options_.ca_bundle : request.ca_bundle;
+    if (!ca_bundle.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, ca_bundle.c_str());
+    curl_easy_setopt(easy, CURLOPT_DNS_CACHE_TIMEOUT,
+                     static_cast<long>(options_.dns_cache_timeout.count()));
+    if (request.first_byte_timeout.count() > 0) {
+        tp->first_byte_timeout = request.first_byte_timeout;
+        tp->first_byte_timer =
+            ring_.add_timer(request.first_byte_timeout, [this, id] { on_first_byte_timeout(id); });
+    }
 
     if (curl_depth_ > 0) {
         pending_add_.push_back(id);  // after_curl() adds it once curl has returned
@@ -373,7 +397,38 @@ void CurlClient::fail_later(TransferId id, Status status) {
     });
 }
 
+void CurlClient::stop_first_byte_timer(Transfer& t) noexcept {
+    if (t.first_byte_timer) ring_.cancel_timer(t.first_byte_timer);
+}
+
+void CurlClient::on_first_byte_timeout(TransferId id) noexcept {
+    auto it = transfers_.find(id);
+    if (it == transfers_.end()) return;
+    Transfer* t = it->second.get();
+    t->first_byte_timer = ring::Ring::TimerId{};
+    if (t->head_final) return;  // raced with the head's last line; nothing to do
+    if (curl_depth_ > 0) {
+        // Timers run from the ring loop, never inside curl; this only guards the invariant.
+        auto alive = alive_;
+        ring_.defer([this, alive, id] {
+            if (*alive) on_first_byte_timeout(id);
+        });
+        return;
+    }
+    std::unique_ptr<Transfer> done = std::move(it->second);
+    transfers_.erase(it);
+    auto pending = std::find(pending_add_.begin(), pending_add_.end(), id);
+    if (pending != pending_add_.end()) pending_add_.erase(pending);
+    Status status(Code::timeout, done->method + " " + std::string(url_for_message(done->url)) +
+                                     ": no response head within " +
+                                     std::to_string(done->first_byte_timeout.count()) + " ms");
+    TransferHandler* handler = done->handler;
+    destroy_transfer(std::move(done));
+    if (handler != nullptr) handler->on_complete(status);
+}
+
 void CurlClient::destroy_transfer(std::unique_ptr<Transfer> t) noexcept {
+    stop_first_byte_timer(*t);
     if (t->in_multi) {
         t->in_multi = false;
         ++curl_depth_;
@@ -428,6 +483,7 @@ void CurlClient::cancel(TransferId id) {
     transfers_.erase(it);
     t->cancelled = true;
     t->handler = nullptr;
+    stop_first_byte_timer(*t);
     auto pending = std::find(pending_add_.begin(), pending_add_.end(), id);
     if (pending != pending_add_.end()) pending_add_.erase(pending);
     if (curl_depth_ > 0 && t->in_multi) {
@@ -494,9 +550,12 @@ size_t CurlClient::header_callback(char* data, size_t size, size_t n, void* user
         }
         return len;
     }
-    std::string_view body = trim(line);
+    std::string_view body = trim_space(line);
     if (body.empty()) {
-        if (t->head.status >= 200) t->head_final = true;
+        if (t->head.status >= 200) {
+            t->head_final = true;
+            t->client->stop_first_byte_timer(*t);
+        }
         return len;
     }
     if ((line.front() == ' ' || line.front() == '\t') && !t->head.headers.empty()) {
@@ -508,8 +567,8 @@ size_t CurlClient::header_callback(char* data, size_t size, size_t n, void* user
     }
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) return len;
-    t->head.headers.emplace_back(ascii_lowercase(trim(line.substr(0, colon))),
-                                 std::string(trim(line.substr(colon + 1))));
+    t->head.headers.emplace_back(ascii_lowercase(trim_space(line.substr(0, colon))),
+                                 std::string(trim_space(line.substr(colon + 1))));
     return len;
 }
 

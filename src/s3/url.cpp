@@ -138,9 +138,45 @@ Result<Endpoint> parse_endpoint_url(std::string_view url) {
 
 Endpoint default_endpoint(std::string_view region) {
     Endpoint ep;
-    ep.host = "s3." + std::string(region) + ".amazonaws.com";
-    if (region.substr(0, 3) == "cn-") ep.host += ".cn";
+    ep.host = "s3." + std::string(region) + "." + std::string(aws_dns_suffix(region));
     return ep;
+}
+
+bool is_valid_region(std::string_view r) {
+    if (r.empty() || r.size() > 63) return false;
+    if (!is_lower_alnum(r.front()) || !is_lower_alnum(r.back())) return false;
+    for (char c : r)
+        if (!is_lower_alnum(c) && c != '-') return false;
+    return true;
+}
+
+std::string_view aws_dns_suffix(std::string_view region) {
+    return region.substr(0, 3) == "cn-" ? "amazonaws.com.cn" : "amazonaws.com";
+}
+
+Result<Endpoint> aws_s3_endpoint(std::string_view region, AwsEndpointOptions options) {
+    if (!is_valid_region(region))
+        return Status(Code::invalid_argument,
+                      "invalid region \"" + std::string(region.substr(0, 64)) +
+                          "\" (want lowercase letters, digits and '-', like us-east-1)");
+    if (options.fips && region.substr(0, 3) == "cn-")
+        return Status(Code::invalid_argument, "the China regions have no FIPS endpoints (region " +
+                                                  std::string(region) + ")");
+    Endpoint ep;
+    ep.host = options.fips ? "s3-fips." : "s3.";
+    if (options.dualstack) ep.host += "dualstack.";
+    ep.host += std::string(region) + "." + std::string(aws_dns_suffix(region));
+    return ep;
+}
+
+std::optional<std::string> endpoint_url_from_env(
+    const std::function<const char*(const char*)>& getenv_fn, std::string_view service_id) {
+    const std::string specific = "AWS_ENDPOINT_URL_" + std::string(service_id);
+    for (const char* name : {specific.c_str(), "AWS_ENDPOINT_URL"}) {
+        const char* v = getenv_fn(name);
+        if (v != nullptr && *v != '\0') return std::string(v);
+    }
+    return std::nullopt;
 }
 
 std::string uri_encode_key(std::string_view key) {

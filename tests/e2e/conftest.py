@@ -25,6 +25,7 @@ from e2e_util import (  # noqa: E402
     Emulator,
     MEDIUM,
     ODD_KEY,
+    REGION,
     SDK_KEY,
     SMALL,
     TEXT,
@@ -152,14 +153,16 @@ def bucket(make_bucket, request):
 
 @pytest.fixture
 def proxy_factory(request, tmp_path, s3_origin):
-    """proxy_factory(bucket, secret=..., extra_args=[...], cache_dir=...) -> a started Proxy.
+    """proxy_factory(bucket, secret=..., extra_args=[...], cache_dir=..., static_keys=...,
+    env={...}, region=...) -> a started Proxy.
     Every proxy is stopped at teardown and its log checked for sanitizer reports."""
     started: list[Proxy] = []
     request.node._xs3_proxies = started
 
     def make(bucket: Bucket | str, secret: str | None = None, extra_args: list[str] | None = None,
              cache_dir: Path | None = None, start: bool = True, workers: int = 2,
-             endpoint: str | None = None) -> Proxy:
+             endpoint: str | None = None, static_keys: bool = True,
+             env: dict[str, str | None] | None = None, region: str | None = REGION) -> Proxy:
         n = len(started)
         name = bucket.name if isinstance(bucket, Bucket) else bucket
         cache = cache_dir or (tmp_path / f"cache{n}")
@@ -167,7 +170,8 @@ def proxy_factory(request, tmp_path, s3_origin):
         p = Proxy(binary=proxy_binary(), bucket=name,
                   s3_endpoint=endpoint or s3_origin.endpoint,
                   cache_dir=cache, log_path=tmp_path / f"proxy{n}.log",
-                  extra_args=list(extra_args or []), workers=workers)
+                  extra_args=list(extra_args or []), workers=workers,
+                  static_keys=static_keys, env=dict(env or {}), region=region)
         if secret is not None:
             p.secret = secret
         started.append(p)

@@ -445,10 +445,13 @@ def proxy_binary() -> Path:
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The caller's environment without AWS_* and XS3_* settings that could leak into a test."""
+    """The caller's environment without AWS_* and XS3_* settings that could leak into a test.
+    Instance metadata is off unless a test points AWS_EC2_METADATA_SERVICE_ENDPOINT at its own
+    stand-in: no test may ask the host's real IMDS for anything."""
     env = {k: v for k, v in os.environ.items()
            if not (k.startswith("AWS_") or k.startswith("XS3_"))}
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
     env.update(extra or {})
     return env
 
@@ -464,6 +467,11 @@ class Proxy:
     extra_args: list[str] = field(default_factory=list)
     workers: int = 2
     force_path_style: bool = True
+    # Credentials: static_keys puts S3RVER/<secret> into AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY;
+    # env adds (or, with None, removes) variables; region None leaves --region out.
+    static_keys: bool = True
+    env: dict[str, str | None] = field(default_factory=dict)
+    region: str | None = REGION
     port: int = 0
     proc: subprocess.Popen | None = None
     killed: bool = False
@@ -471,9 +479,11 @@ class Proxy:
 
     def command(self) -> list[str]:
         return [str(self.binary), "--bind-ip", "127.0.0.1", "--port", str(self.port),
-                "--bucket", self.bucket, "--s3-endpoint-url", self.s3_endpoint,
+                "--bucket", self.bucket,
+                *(["--s3-endpoint-url", self.s3_endpoint] if self.s3_endpoint else []),
                 *(["--s3-force-path-style"] if self.force_path_style else []),
-                "--region", REGION, "--cache-dir", str(self.cache_dir),
+                *(["--region", self.region] if self.region else []),
+                "--cache-dir", str(self.cache_dir),
                 "--max-cache-size", "1GiB", "--workers", str(self.workers), *self.extra_args]
 
     def start(self, deadline_s: float = 20.0) -> "Proxy":
@@ -483,8 +493,7 @@ class Proxy:
                 f"or point XS3_BINARY at it")
         for attempt in range(3):
             self.port = free_port()
-            env = clean_env({"AWS_ACCESS_KEY_ID": S3_ACCESS_KEY,
-                             "AWS_SECRET_ACCESS_KEY": self.secret})
+            env = self.environment()
             with open(self.log_path, "ab") as log, open(self.stdout_path, "ab") as out:
                 log.write(f"=== start: {' '.join(self.command())}\n".encode())
                 log.flush()
@@ -503,6 +512,16 @@ class Proxy:
                 raise RuntimeError(f"xs3lerator exited with {rc} during start-up\n"
                                    f"{self.log_tail()}")
         raise RuntimeError(f"xs3lerator could not bind a port\n{self.log_tail()}")
+
+    def environment(self) -> dict[str, str]:
+        env = clean_env({"AWS_ACCESS_KEY_ID": S3_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": self.secret}
+                        if self.static_keys else None)
+        for k, v in self.env.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        return env
 
     def _wait_healthy(self, deadline: float) -> bool:
         while time.monotonic() < deadline:

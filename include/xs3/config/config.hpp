@@ -78,6 +78,28 @@ struct Config {
 
     // Accepted for compatibility with the Rust xs3lerator; not used.
     std::optional<std::string> debug_trace;
+
+    // S3 credentials and transport (issue 5).
+    // Static keys come only from the config file (never the command line, where `ps` shows
+    // them); the AWS_* variables are the environment's way in. Messages never echo them.
+    std::optional<std::string> access_key_id;
+    std::optional<std::string> secret_access_key;
+    std::optional<std::string> session_token;
+    bool anonymous = false;           // unsigned requests; the credential chain is skipped
+    bool anonymous_fallback = false;  // unsigned requests when the chain finds nothing
+    std::optional<std::string> ca_bundle;
+    bool s3_dualstack = false;
+    bool s3_fips = false;
+    std::optional<std::chrono::milliseconds> upstream_first_byte_timeout;  // none: upstream_timeout
+    uint64_t upstream_low_speed_limit = 0;                                 // bytes per second
+    std::optional<std::chrono::milliseconds> upstream_low_speed_time;      // none: upstream_timeout
+    std::chrono::milliseconds upstream_request_timeout{0};                 // 0: none
+    unsigned max_attempts = 0;  // S3 requests, first try included
+    std::chrono::milliseconds retry_base_delay{0};
+    std::chrono::milliseconds retry_max_delay{0};
+    unsigned retry_budget = 0;                    // retry tokens; 0: no budget
+    unsigned max_upstream_connections = 0;        // per worker
+    unsigned max_upstream_connections_total = 0;  // all workers; 0: no total cap
 };
 
 // How an option's value is written; decides bare-flag handling on the command line, which TOML
@@ -96,6 +118,9 @@ struct OptionDescriptor {
     // Parses `text` into the config. The error message names the value, not the option; the
     // loader adds which option and which source it came from.
     Status (*set)(Config& config, std::string_view text);
+    // Settable only in the config file (secrets): no flag, no environment variable; `name` is
+    // then only the option's identity in the table, and messages name `toml_key`.
+    bool file_only = false;
 };
 
 std::span<const OptionDescriptor> option_table();

@@ -1,12 +1,17 @@
 // Origin: turns "HEAD/GET this key (these bytes)" into signed S3 requests for the curl client.
-// Read-only after construction, so every worker shares one.
+// Read-only after construction, so every worker shares one. Each request is signed with the
+// credentials provider's current() credentials when it is built, so rotated credentials apply to
+// the next request without any coordination.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "xs3/s3/credentials.hpp"
+#include "xs3/s3/credentials_provider.hpp"
 #include "xs3/s3/curl_client.hpp"
 #include "xs3/s3/sigv4.hpp"
 #include "xs3/s3/url.hpp"
@@ -17,9 +22,14 @@ struct OriginOptions {
     std::string bucket;
     std::string region = "us-east-1";
     s3::Endpoint endpoint;
-    s3::Credentials credentials;  // anonymous() => requests are not signed
+    // Null, or anonymous credentials: requests are sent unsigned.
+    std::shared_ptr<const s3::CredentialsProvider> credentials;
     std::chrono::milliseconds connect_timeout{5000};
-    std::chrono::milliseconds timeout{30000};
+    std::chrono::milliseconds timeout{30000};         // low-speed window
+    std::chrono::milliseconds first_byte_timeout{0};  // until the response head; 0: none
+    long low_speed_limit = 1;                         // bytes per second
+    std::chrono::milliseconds request_timeout{0};     // whole request; 0: none
+    std::string ca_bundle;                            // empty: curl's default CAs
 };
 
 class Origin {

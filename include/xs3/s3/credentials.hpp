@@ -25,6 +25,13 @@ struct Credentials {
 
 using GetenvFn = std::function<const char*(const char*)>;
 
+// The variable's value, or nullptr when it is unset or empty (empty counts as unset, as in the
+// AWS SDKs).
+inline const char* getenv_nonempty(const GetenvFn& getenv_fn, const char* name) {
+    const char* v = getenv_fn(name);
+    return (v != nullptr && *v != '\0') ? v : nullptr;
+}
+
 // Reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (AWS_SECURITY_TOKEN as the
 // legacy fallback) and AWS_CREDENTIAL_EXPIRATION (ISO 8601) through getenv_fn, which tests replace.
 // Empty variables count as unset, as in the AWS SDKs.
@@ -41,8 +48,10 @@ Result<std::chrono::system_clock::time_point> parse_iso8601(std::string_view tex
 // "2015-08-30T12:36:00Z".
 std::string format_iso8601(std::chrono::system_clock::time_point t);
 
-// A log-safe description: the key id (not secret) and whether a token/expiry is present, e.g.
-// "access_key_id=AKIDEXAMPLE session_token=yes expiration=2015-08-30T12:36:00Z" or "anonymous".
+// A log-safe description: the key id's first and last four characters (none of an id shorter
+// than 16), whether there is a token, and the expiry, e.g.
+// "access_key_id=ASIA...MPLE session_token=yes expiration=2015-08-30T12:36:00Z" or "anonymous".
+// Never the secret or the token.
 std::string redact(const Credentials& credentials);
 
 }  // namespace xs3::s3

@@ -23,19 +23,42 @@
 
 namespace xs3::s3 {
 
-// Calls curl_global_init once per process (std::call_once). Call it before threads start;
-// CurlClient::create() calls it too, for safety.
+// Calls curl_global_init once per process (std::call_once) and warns when libcurl has no
+// asynchronous resolver (CURL_VERSION_ASYNCHDNS: without it name lookups block the ring). Call it
+// before threads start; CurlClient::create() calls it too, for safety.
 void curl_global_setup();
 
+// What the linked libcurl can do, for start-up checks and the start-up log line.
+struct CurlFeatures {
+    std::string version;      // "7.88.1"
+    std::string ssl_version;  // "OpenSSL/3.0.11", empty without TLS support
+    bool async_dns = false;   // CURL_VERSION_ASYNCHDNS
+    bool https = false;       // the "https" protocol is built in
+};
+CurlFeatures curl_features();
+
+// The per-worker connection cap when `total` (0: none) is shared by `workers` workers: the
+// smaller of `per_worker` (0: none) and total / workers rounded up; at least 1 when either is set.
+// 0 means no cap.
+long connections_per_worker(long per_worker, long total, unsigned workers) noexcept;
+
+// Every timeout ends the transfer with on_complete(Code::timeout); the caller retries or answers
+// 504.
 struct HttpRequest {
     std::string method = "GET";  // GET or HEAD (HEAD sends no body request: CURLOPT_NOBODY)
     std::string url;
     std::vector<std::pair<std::string, std::string>> headers;  // already signed by the caller
     std::chrono::milliseconds connect_timeout{5000};
-    // Abort when fewer than 1 byte/s arrived for this long (curl counts in whole seconds, so it
-    // is rounded up). 0 disables the check.
+    // Abort when fewer than low_speed_limit bytes/s arrived, averaged over this long (curl counts
+    // in whole seconds, so it is rounded up). 0 disables the check.
     std::chrono::milliseconds low_speed_timeout{30000};
-    std::chrono::milliseconds total_timeout{0};  // 0 = none
+    std::chrono::milliseconds total_timeout{0};  // whole transfer; 0 = none
+    // From start() until the response head is complete (a ring timer; curl has no such
+    // option). 0 = none.
+    std::chrono::milliseconds first_byte_timeout{0};
+    long low_speed_limit = 1;  // bytes per second; values below 1 count as 1
+    // CA certificates for this transfer (a private store's CA); empty: Options::ca_bundle.
+    std::string ca_bundle;
 };
 
 struct HttpResponseHead {
@@ -74,6 +97,9 @@ class CurlClient {
         bool verify_tls = true;
         std::string ca_bundle;          // empty = curl's default
         long buffer_size = 128 * 1024;  // CURLOPT_BUFFERSIZE: the largest on_body chunk
+        // How long resolved names are reused (CURLOPT_DNS_CACHE_TIMEOUT; the cache is the multi
+        // handle's, shared by its transfers). Lookups run on curl's resolver threads.
+        std::chrono::seconds dns_cache_timeout{60};
     };
     using TransferId = uint64_t;
 
@@ -130,6 +156,8 @@ class CurlClient {
     void after_curl() noexcept;
     void finish(std::unique_ptr<Transfer> t, int curl_code) noexcept;
     void fail_later(TransferId id, Status status);
+    void on_first_byte_timeout(TransferId id) noexcept;
+    void stop_first_byte_timer(Transfer& t) noexcept;
     void destroy_transfer(std::unique_ptr<Transfer> t) noexcept;
 
     ring::Ring& ring_;

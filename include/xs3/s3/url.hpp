@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -38,11 +39,34 @@ Result<Endpoint> parse_endpoint_url(std::string_view url);
 // https://s3.<region>.amazonaws.com (".amazonaws.com.cn" for the cn- regions), virtual-hosted.
 Endpoint default_endpoint(std::string_view region);
 
+// AWS region names as they may appear in a host name: 1-63 of [a-z0-9-], starting and ending
+// with a letter or digit ("us-east-1", "eu-central-2", "us-gov-west-1").
+bool is_valid_region(std::string_view region);
+
+// "amazonaws.com", or "amazonaws.com.cn" for the cn- regions.
+std::string_view aws_dns_suffix(std::string_view region);
+
+struct AwsEndpointOptions {
+    bool dualstack = false;  // IPv4 and IPv6: s3.dualstack.<region>.amazonaws.com
+    bool fips = false;       // FIPS 140 validated: s3-fips.<region>.amazonaws.com
+};
+
+// The AWS S3 endpoint of `region` with the asked variants (both: s3-fips.dualstack.<region>...).
+// Fails for a region that cannot be a host name label and for FIPS in the China regions, which
+// have no FIPS endpoints.
+Result<Endpoint> aws_s3_endpoint(std::string_view region, AwsEndpointOptions options);
+
 bool is_ip_literal(std::string_view host);
 
 // Object key for the URL path: unreserved bytes (A-Za-z0-9-._~) and '/' kept, every other byte
 // %XX-encoded with uppercase hex. The result is also the S3 canonical URI (no double encoding).
 std::string uri_encode_key(std::string_view key);
+
+// The endpoint URL the AWS SDKs take from the environment for a service: AWS_ENDPOINT_URL_<ID>
+// (e.g. AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_STS), else AWS_ENDPOINT_URL; nullopt when neither
+// is set. `service_id` is the upper-case id ("S3", "STS").
+std::optional<std::string> endpoint_url_from_env(
+    const std::function<const char*(const char*)>& getenv_fn, std::string_view service_id);
 
 // Names S3 can address at all, including legacy us-east-1 names: 3-255 characters of
 // [A-Za-z0-9._-]. Anything else cannot be put into a URL safely and is rejected.

@@ -98,6 +98,25 @@ TEST_CASE("defaults match the Rust xs3lerator and the new options") {
     CHECK(c.metadata_ttl == 0ms);
     CHECK(c.chunk_retries == 3);
     CHECK(c.abandon_on_disconnect == false);
+    // S3 credentials and transport (issue 5).
+    CHECK_FALSE(c.access_key_id.has_value());
+    CHECK_FALSE(c.secret_access_key.has_value());
+    CHECK_FALSE(c.session_token.has_value());
+    CHECK(c.anonymous == false);
+    CHECK(c.anonymous_fallback == false);
+    CHECK_FALSE(c.ca_bundle.has_value());
+    CHECK(c.s3_dualstack == false);
+    CHECK(c.s3_fips == false);
+    CHECK_FALSE(c.upstream_first_byte_timeout.has_value());
+    CHECK(c.upstream_low_speed_limit == 1);
+    CHECK_FALSE(c.upstream_low_speed_time.has_value());
+    CHECK(c.upstream_request_timeout == 0ms);
+    CHECK(c.max_attempts == 3);
+    CHECK(c.retry_base_delay == 100ms);
+    CHECK(c.retry_max_delay == 20s);
+    CHECK(c.retry_budget == 500);
+    CHECK(c.max_upstream_connections == 64);
+    CHECK(c.max_upstream_connections_total == 0);
 }
 
 TEST_CASE("every table default parses and the TOML key is the flag name with underscores") {
@@ -105,6 +124,13 @@ TEST_CASE("every table default parses and the TOML key is the flag name with und
     for (const auto& o : option_table()) {
         CAPTURE(o.name);
         CHECK(names.insert(o.name).second);
+        if (o.file_only) {
+            // Secrets: only the config file, never a flag or an XS3_* variable.
+            CHECK(o.env.empty());
+            CHECK_FALSE(o.toml_key.empty());
+            CHECK(o.default_value == nullptr);
+            continue;
+        }
         CHECK(envs.insert(o.env).second);
         std::string env = "XS3_";
         for (char ch : o.name)
@@ -124,8 +150,12 @@ TEST_CASE("every table default parses and the TOML key is the flag name with und
     }
     // --help lists every option of the table.
     std::string help = help_text();
-    for (const auto& o : option_table())
-        CHECK(help.find("--" + std::string(o.name)) != std::string::npos);
+    for (const auto& o : option_table()) {
+        CAPTURE(o.name);
+        // Secrets are file-only: --help names their TOML key, never a flag.
+        std::string shown = o.file_only ? std::string(o.toml_key) : "--" + std::string(o.name);
+        CHECK(help.find(shown) != std::string::npos);
+    }
 }
 
 TEST_CASE("send mode and copy size") {
@@ -530,6 +560,12 @@ TEST_CASE("--help lists every option with its variable, TOML key and default") {
     std::string help = help_text();
     for (const auto& o : option_table()) {
         CAPTURE(o.name);
+        if (o.file_only) {
+            CHECK(help.find("--" + std::string(o.name)) == std::string::npos);
+            CHECK(help.find("      " + std::string(o.toml_key) + " = " + std::string(o.value_name) +
+                            "\n") != std::string::npos);
+            continue;
+        }
         std::string head = "      --" + std::string(o.name);
         auto at = help.find(head + (o.kind == ValueKind::boolean
                                         ? "[=<BOOL>]\n"
@@ -549,4 +585,119 @@ TEST_CASE("--help lists every option with its variable, TOML key and default") {
                     "XS3_PORT] [toml: port] [default: 8080]\n") != std::string::npos);
     CHECK(help.find("      --bucket <BUCKET>\n          S3 bucket name\n          [env: "
                     "XS3_BUCKET] [toml: bucket] [required]\n") != std::string::npos);
+}
+
+TEST_CASE("static keys come from the config file only, and messages never show them") {
+    TempFile f(
+        "access_key_id = \"AKIAFILEKEY\"\nsecret_access_key = \"s3cr3t/Value+1\"\n"
+        "session_token = \"tok\"\n");
+    auto r = load({"--config", f.path.c_str()}, kRequired);
+    REQUIRE_MESSAGE(r.ok(), r.status().to_string());
+    CHECK(r->access_key_id == "AKIAFILEKEY");
+    CHECK(r->secret_access_key == "s3cr3t/Value+1");
+    CHECK(r->session_token == "tok");
+
+    // Not on the command line (where ps shows them), not in XS3_* variables.
+    CHECK(error_of(load({"--secret-access-key", "s3cr3t"}, kRequired)) ==
+          "unknown option --secret-access-key");
+    CHECK(error_of(load({"--access-key-id=AKIA"}, kRequired)) == "unknown option --access-key-id");
+    auto env = load(
+        {}, with(kRequired, {{"XS3_SECRET_ACCESS_KEY", "s3cr3t"}, {"XS3_ACCESS_KEY_ID", "AKIA"}}));
+    REQUIRE(env.ok());
+    CHECK_FALSE(env->secret_access_key.has_value());
+    CHECK_FALSE(env->access_key_id.has_value());
+
+    // Bad values: the message names the key and the line, not the value.
+    TempFile spaced("access_key_id = \"AKIA\"\nsecret_access_key = \"has space s3cr3t\"\n");
+    std::string msg = error_of(load({"--config", spaced.path.c_str()}, kRequired));
+    CHECK(msg.find("invalid value for secret_access_key at line 2: the value contains "
+                   "whitespace or control characters") != std::string::npos);
+    CHECK(msg.find("s3cr3t") == std::string::npos);
+    TempFile typed("secret_access_key = 12345\n");
+    msg = error_of(load({"--config", typed.path.c_str()}, kRequired));
+    CHECK(msg.find("secret_access_key expects a string, got integer at line 1") !=
+          std::string::npos);
+    CHECK(msg.find("12345") == std::string::npos);
+    TempFile empty("secret_access_key = \"\"\n");
+    CHECK(error_of(load({"--config", empty.path.c_str()}, kRequired))
+              .find("an empty value is not allowed") != std::string::npos);
+
+    // Both or neither; a token needs both.
+    TempFile half("secret_access_key = \"s3cr3t\"\n");
+    msg = error_of(load({"--config", half.path.c_str()}, kRequired));
+    CHECK(msg == "secret_access_key is set in the config file but access_key_id is not");
+    TempFile other_half("access_key_id = \"AKIA\"\n");
+    CHECK(error_of(load({"--config", other_half.path.c_str()}, kRequired)) ==
+          "access_key_id is set in the config file but secret_access_key is not");
+    TempFile token_only("session_token = \"t\"\n");
+    CHECK(error_of(load({"--config", token_only.path.c_str()}, kRequired))
+              .find("session_token is set in the config file without") == 0);
+    CHECK(error_of(load({"--config", f.path.c_str(), "--anonymous"}, kRequired)) ==
+          "--anonymous cannot be combined with access_key_id/secret_access_key");
+}
+
+TEST_CASE("S3 transport options: flags, variables and checks") {
+    auto r = load({"--anonymous-fallback",
+                   "--ca-bundle",
+                   "/etc/ssl/private-ca.pem",
+                   "--s3-fips",
+                   "--s3-dualstack",
+                   "--upstream-first-byte-timeout",
+                   "2s",
+                   "--upstream-low-speed-limit",
+                   "64KiB",
+                   "--upstream-low-speed-time",
+                   "15s",
+                   "--upstream-request-timeout",
+                   "5m",
+                   "--max-attempts",
+                   "5",
+                   "--retry-base-delay",
+                   "50ms",
+                   "--retry-max-delay",
+                   "2s",
+                   "--retry-budget",
+                   "0",
+                   "--max-upstream-connections",
+                   "16",
+                   "--max-upstream-connections-total",
+                   "100",
+                   "--workers",
+                   "4"},
+                  kRequired);
+    REQUIRE_MESSAGE(r.ok(), r.status().to_string());
+    CHECK(r->anonymous_fallback);
+    CHECK_FALSE(r->anonymous);
+    CHECK(r->ca_bundle == "/etc/ssl/private-ca.pem");
+    CHECK(r->s3_fips);
+    CHECK(r->s3_dualstack);
+    CHECK(r->upstream_first_byte_timeout == 2s);
+    CHECK(r->upstream_low_speed_limit == 64 * 1024);
+    CHECK(r->upstream_low_speed_time == 15s);
+    CHECK(r->upstream_request_timeout == 5min);
+    CHECK(r->max_attempts == 5);
+    CHECK(r->retry_base_delay == 50ms);
+    CHECK(r->retry_max_delay == 2s);
+    CHECK(r->retry_budget == 0);
+    CHECK(r->max_upstream_connections == 16);
+    CHECK(r->max_upstream_connections_total == 100);
+
+    auto e = load({}, with(kRequired, {{"XS3_ANONYMOUS", "true"}, {"XS3_MAX_ATTEMPTS", "1"}}));
+    REQUIRE(e.ok());
+    CHECK(e->anonymous);
+    CHECK(e->max_attempts == 1);
+
+    CHECK(error_of(load({"--max-attempts", "0"}, kRequired)).find("out of range (1..20)") !=
+          std::string::npos);
+    CHECK(
+        error_of(load({"--upstream-low-speed-limit", "0"}, kRequired)).find("greater than zero") !=
+        std::string::npos);
+    CHECK(error_of(load({"--s3-fips", "--s3-endpoint-url", "http://minio:9000"}, kRequired)) ==
+          "--s3-fips selects an AWS endpoint and cannot be combined with --s3-endpoint-url");
+    CHECK(error_of(load({"--s3-dualstack", "--s3-endpoint-url", "http://minio:9000"}, kRequired))
+              .find("--s3-dualstack selects an AWS endpoint") == 0);
+    CHECK(error_of(load({"--retry-base-delay", "5s", "--retry-max-delay", "1s"}, kRequired)) ==
+          "--retry-base-delay (5000ms) must not exceed --retry-max-delay (1000ms)");
+    CHECK(error_of(load({"--max-upstream-connections-total", "3", "--workers", "4"}, kRequired)) ==
+          "--max-upstream-connections-total (3) must be at least the number of workers (4) or 0");
 }

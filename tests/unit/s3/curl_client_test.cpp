@@ -1,173 +1,20 @@
-// CurlClient against a tiny blocking HTTP/1.1 server on a background thread (127.0.0.1, ephemeral
-// port) that serves canned, sometimes misbehaving, responses.
+// CurlClient against the tiny blocking HTTP/1.1 server of test_server.hpp, which serves canned,
+// sometimes misbehaving, responses.
 #include "xs3/s3/curl_client.hpp"
 
-#include <arpa/inet.h>
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <functional>
-#include <mutex>
-#include <thread>
+
+#include "test_server.hpp"
 
 using namespace xs3;
 using namespace xs3::s3;
+using namespace xs3::s3::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct Request {
-    std::string method;
-    std::string path;
-    std::string raw;  // request line and headers
-};
-
-class TestServer {
-  public:
-    // Writes the response for one request; returns false to close the connection afterwards.
-    using Handler = std::function<bool(TestServer& server, int fd, const Request& req)>;
-
-    explicit TestServer(Handler handler) : handler_(std::move(handler)) {
-        listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        REQUIRE(listen_fd_ >= 0);
-        int one = 1;
-        setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        REQUIRE(::listen(listen_fd_, 64) == 0);
-        socklen_t len = sizeof addr;
-        REQUIRE(getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-        port_ = ntohs(addr.sin_port);
-        acceptor_ = std::thread([this] { accept_loop(); });
-    }
-
-    ~TestServer() {
-        stop_.store(true);
-        ::shutdown(listen_fd_, SHUT_RDWR);
-        acceptor_.join();
-        {
-            std::lock_guard lk(mu_);
-            for (int fd : conn_fds_)
-                ::shutdown(fd, SHUT_RDWR);
-        }
-        for (auto& t : conn_threads_)
-            t.join();
-        for (int fd : conn_fds_)
-            ::close(fd);
-        ::close(listen_fd_);
-    }
-
-    std::string url(const std::string& path) const {
-        return "http://127.0.0.1:" + std::to_string(port_) + path;
-    }
-    bool stopping() const { return stop_.load(); }
-    int connections() const { return connections_.load(); }
-    int requests() const { return requests_.load(); }
-    std::vector<Request> seen() {
-        std::lock_guard lk(mu_);
-        return seen_;
-    }
-    // Sleeps up to `d`, returning early once the server stops.
-    void idle(std::chrono::milliseconds d) {
-        auto until = std::chrono::steady_clock::now() + d;
-        while (!stopping() && std::chrono::steady_clock::now() < until)
-            std::this_thread::sleep_for(5ms);
-    }
-
-  private:
-    void accept_loop() {
-        while (!stop_.load()) {
-            int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (fd < 0) {
-                if (stop_.load()) return;
-                continue;
-            }
-            connections_.fetch_add(1);
-            std::lock_guard lk(mu_);
-            conn_fds_.push_back(fd);
-            conn_threads_.emplace_back([this, fd] { serve(fd); });
-        }
-    }
-
-    void serve(int fd) {
-        std::string buf;
-        char tmp[4096];
-        bool keep = true;
-        while (keep && !stop_.load()) {
-            size_t end;
-            while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
-                ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
-                if (n <= 0) {
-                    keep = false;
-                    break;
-                }
-                buf.append(tmp, static_cast<size_t>(n));
-            }
-            if (!keep) break;
-            Request req;
-            req.raw = buf.substr(0, end + 4);
-            buf.erase(0, end + 4);
-            size_t sp1 = req.raw.find(' ');
-            size_t sp2 = req.raw.find(' ', sp1 + 1);
-            req.method = req.raw.substr(0, sp1);
-            req.path = req.raw.substr(sp1 + 1, sp2 - sp1 - 1);
-            requests_.fetch_add(1);
-            {
-                std::lock_guard lk(mu_);
-                seen_.push_back(req);
-            }
-            keep = handler_(*this, fd, req);
-        }
-        // Closed by the destructor after shutdown(): the fd number must not be reused before.
-    }
-
-    Handler handler_;
-    int listen_fd_ = -1;
-    uint16_t port_ = 0;
-    std::atomic<bool> stop_{false};
-    std::atomic<int> connections_{0};
-    std::atomic<int> requests_{0};
-    std::thread acceptor_;
-    std::mutex mu_;
-    std::vector<int> conn_fds_;
-    std::vector<std::thread> conn_threads_;
-    std::vector<Request> seen_;
-};
-
-bool write_all(int fd, std::string_view data, size_t piece = 0) {
-    while (!data.empty()) {
-        size_t n = piece == 0 ? data.size() : std::min(piece, data.size());
-        ssize_t w = ::send(fd, data.data(), n, MSG_NOSIGNAL);
-        if (w <= 0) return false;
-        data.remove_prefix(static_cast<size_t>(w));
-    }
-    return true;
-}
-
-std::string make_body(size_t n, uint32_t seed) {
-    std::string s(n, '\0');
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; ++i) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        s[i] = static_cast<char>(x & 0xff);
-    }
-    return s;
-}
-
-std::string response(int status, const std::string& reason, const std::string& body,
-                     const std::string& extra_headers = "") {
-    return "HTTP/1.1 " + std::to_string(status) + " " + reason +
-           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" +
-           body;
-}
 
 struct Recorder : TransferHandler {
     int heads = 0;
@@ -653,4 +500,110 @@ TEST_CASE("destroying the client with transfers active: no callbacks, no leaks")
         after += r.callbacks();
     CHECK(after == before);
     CHECK(fresh.callbacks() == 0);
+}
+
+TEST_CASE("first_byte_timeout: no response head in time is Code::timeout, without on_head") {
+    TestServer server([&](TestServer& s, int, const Request&) {
+        s.idle(5s);  // reads the request, never answers
+        return false;
+    });
+    auto ring = make_ring();
+    auto client = make_client(*ring);
+    Recorder rec;
+    HttpRequest req = get(server.url("/silent?X-Amz-Signature=secret"));
+    req.first_byte_timeout = 200ms;
+    req.low_speed_timeout = 0ms;
+    client->start(req, &rec);
+    REQUIRE(run_until(
+        *ring, [&] { return rec.completes == 1; }, 3000ms));
+    CHECK(rec.status.code() == Code::timeout);
+    CHECK(rec.status.message().find("no response head within 200 ms") != std::string::npos);
+    CHECK(rec.status.message().find("secret") == std::string::npos);  // no query in messages
+    CHECK(rec.heads == 0);
+    CHECK(client->active() == 0);
+    run_for(*ring, 50ms);
+    CHECK(rec.callbacks() == 1);
+}
+
+TEST_CASE("first_byte_timeout stops at the head: a slow body after it completes") {
+    TestServer server([&](TestServer& s, int fd, const Request&) {
+        if (!write_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nab")) return false;
+        s.idle(1200ms);  // longer than the first-byte limit, shorter than the low-speed window
+        return write_all(fd, "cdef");
+    });
+    auto ring = make_ring();
+    auto client = make_client(*ring);
+    Recorder rec;
+    HttpRequest req = get(server.url("/slow-body"));
+    req.first_byte_timeout = 500ms;
+    client->start(req, &rec);
+    REQUIRE(run_until(
+        *ring, [&] { return rec.completes == 1; }, 5000ms));
+    CHECK_MESSAGE(rec.status.ok(), rec.status.to_string());
+    CHECK(rec.body == "abcdef");
+    CHECK(rec.heads == 1);
+}
+
+TEST_CASE("first_byte_timeout: a cancelled transfer's timer never fires") {
+    TestServer server([&](TestServer& s, int, const Request&) {
+        s.idle(5s);
+        return false;
+    });
+    auto ring = make_ring();
+    auto client = make_client(*ring);
+    Recorder rec;
+    HttpRequest req = get(server.url("/silent"));
+    req.first_byte_timeout = 50ms;
+    auto id = client->start(req, &rec);
+    run_for(*ring, 10ms);
+    client->cancel(id);
+    run_for(*ring, 150ms);
+    CHECK(rec.callbacks() == 0);
+    // And a client destroyed with a timer pending leaves nothing behind to fire.
+    Recorder other;
+    client->start(req, &other);
+    client.reset();
+    run_for(*ring, 150ms);
+    CHECK(other.callbacks() == 0);
+}
+
+TEST_CASE("low_speed_limit: a body trickling below the limit times out") {
+    TestServer server([&](TestServer& s, int fd, const Request&) {
+        if (!write_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")) return false;
+        // ~100 bytes/s: far above curl's default 1 byte/s, far below the 10000 asked for.
+        while (!s.stopping() && write_all(fd, std::string(10, 'x')))
+            s.idle(100ms);
+        return false;
+    });
+    auto ring = make_ring();
+    auto client = make_client(*ring);
+    Recorder rec;
+    HttpRequest req = get(server.url("/trickle"));
+    req.low_speed_limit = 10000;
+    req.low_speed_timeout = 1000ms;
+    client->start(req, &rec);
+    REQUIRE(run_until(
+        *ring, [&] { return rec.completes == 1; }, 6000ms));
+    CHECK(rec.status.code() == Code::timeout);
+    CHECK(rec.heads == 1);
+    CHECK(rec.body.size() < 1000);
+}
+
+TEST_CASE("connections_per_worker shares a total cap") {
+    CHECK(connections_per_worker(64, 0, 4) == 64);  // no total cap
+    CHECK(connections_per_worker(0, 0, 4) == 0);    // no cap at all
+    CHECK(connections_per_worker(64, 100, 4) == 25);
+    CHECK(connections_per_worker(64, 101, 4) == 26);  // rounded up
+    CHECK(connections_per_worker(10, 100, 4) == 10);  // the per-worker cap is smaller
+    CHECK(connections_per_worker(64, 3, 8) == 1);     // never below one
+    CHECK(connections_per_worker(0, 100, 3) == 34);
+    CHECK(connections_per_worker(64, 100, 0) == 64);  // 0 workers counts as one
+}
+
+TEST_CASE("curl_features reports the linked libcurl") {
+    CurlFeatures f = curl_features();
+    CHECK_FALSE(f.version.empty());
+    // The build depends on libcurl with TLS (Debian's libcurl4-openssl-dev).
+    CHECK(f.https);
+    CHECK_FALSE(f.ssl_version.empty());
 }

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <map>
 #include <string>
 
 #include "xs3/s3/sigv4.hpp"
@@ -91,6 +92,49 @@ TEST_CASE("default_endpoint") {
     CHECK_FALSE(e.port.has_value());
     CHECK_FALSE(e.path_style);
     CHECK(default_endpoint("cn-north-1").host == "s3.cn-north-1.amazonaws.com.cn");
+}
+
+TEST_CASE("aws_s3_endpoint: dual-stack and FIPS variants") {
+    auto plain = aws_s3_endpoint("eu-west-1", {});
+    REQUIRE(plain.ok());
+    CHECK(plain->host == "s3.eu-west-1.amazonaws.com");
+    CHECK(plain->scheme == "https");
+    CHECK_FALSE(plain->path_style);
+    auto dual = aws_s3_endpoint("eu-west-1", {true, false});
+    REQUIRE(dual.ok());
+    CHECK(dual->host == "s3.dualstack.eu-west-1.amazonaws.com");
+    auto fips = aws_s3_endpoint("us-gov-west-1", {false, true});
+    REQUIRE(fips.ok());
+    CHECK(fips->host == "s3-fips.us-gov-west-1.amazonaws.com");
+    auto both = aws_s3_endpoint("us-east-2", {true, true});
+    REQUIRE(both.ok());
+    CHECK(both->host == "s3-fips.dualstack.us-east-2.amazonaws.com");
+    auto cn = aws_s3_endpoint("cn-northwest-1", {true, false});
+    REQUIRE(cn.ok());
+    CHECK(cn->host == "s3.dualstack.cn-northwest-1.amazonaws.com.cn");
+    auto cn_fips = aws_s3_endpoint("cn-north-1", {false, true});
+    CHECK_FALSE(cn_fips.ok());
+    CHECK(cn_fips.status().message().find("FIPS") != std::string::npos);
+
+    // The region becomes part of a host name, so it must be one label's worth of [a-z0-9-].
+    for (const char* bad : {"", "US-EAST-1", "us_east_1", "us-east-1.evil.com", "-us", "us-",
+                            "us east", "eu-west-1/x"}) {
+        CAPTURE(bad);
+        auto r = aws_s3_endpoint(bad, {});
+        CHECK_FALSE(r.ok());
+        CHECK(r.status().message().find("invalid region") != std::string::npos);
+        CHECK_FALSE(is_valid_region(bad));
+    }
+    CHECK(is_valid_region("us-east-1"));
+    CHECK(is_valid_region("ap-southeast-4"));
+    CHECK(aws_dns_suffix("cn-north-1") == "amazonaws.com.cn");
+    CHECK(aws_dns_suffix("eu-west-1") == "amazonaws.com");
+
+    // Virtual-hosted URLs on the variant endpoints.
+    auto url = build_object_request(*both, "my-bucket", "a/b c");
+    REQUIRE(url.ok());
+    CHECK(url->url == "https://my-bucket.s3-fips.dualstack.us-east-2.amazonaws.com/a/b%20c");
+    CHECK(url->host_header == "my-bucket.s3-fips.dualstack.us-east-2.amazonaws.com");
 }
 
 TEST_CASE("uri_encode_key keeps unreserved characters and '/'") {
@@ -216,4 +260,20 @@ TEST_CASE("the built URL and the signer agree on path and query") {
           0);
     CHECK(r->canonical_query ==
           "response-content-type=text%2Fplain%3B%20charset%3Dutf-8&versionId=v%2B1");
+}
+
+TEST_CASE("endpoint_url_from_env: the service's variable, then the general one") {
+    std::map<std::string, std::string> vars;
+    auto env = [&](const char* n) -> const char* {
+        auto it = vars.find(n);
+        return it == vars.end() ? nullptr : it->second.c_str();
+    };
+    CHECK_FALSE(endpoint_url_from_env(env, "S3").has_value());
+    vars["AWS_ENDPOINT_URL"] = "http://all:1";
+    CHECK(endpoint_url_from_env(env, "S3") == "http://all:1");
+    vars["AWS_ENDPOINT_URL_S3"] = "http://s3:2";
+    CHECK(endpoint_url_from_env(env, "S3") == "http://s3:2");
+    CHECK(endpoint_url_from_env(env, "STS") == "http://all:1");
+    vars["AWS_ENDPOINT_URL_S3"] = "";  // empty counts as unset
+    CHECK(endpoint_url_from_env(env, "S3") == "http://all:1");
 }
