@@ -221,7 +221,11 @@ int main(int argc, char** argv) {
     po.download.planner.max_concurrency = cfg.max_concurrency;
     // O_DIRECT writes whole blocks at block-aligned offsets: chunks start on 4 KiB boundaries.
     if (cfg.direct_io) po.download.planner.alignment = 4096;
-    po.download.max_attempts = cfg.chunk_retries + 1;
+    po.retry =
+        s3::RetryOptions::standard(cfg.max_attempts, cfg.retry_base_delay, cfg.retry_max_delay);
+    po.retry_budget = {cfg.retry_budget, 5, 10, 1};
+    po.download.retry = s3::RetryOptions::standard(cfg.chunk_retries + 1, cfg.retry_base_delay,
+                                                   cfg.retry_max_delay);
     po.download.connect_timeout = cfg.upstream_connect_timeout;
     po.download.low_speed_timeout = cfg.upstream_low_speed_time.value_or(cfg.upstream_timeout);
     // S3 transport (issue 5): a per-worker connection cap that also respects the total cap.
@@ -282,6 +286,10 @@ int main(int argc, char** argv) {
             t.counter("xs3_chunk_retries_total", "Chunk GETs retried", c.chunk_retries.load());
             t.counter("xs3_origin_bytes_total", "Object bytes received from S3 by downloads",
                       c.origin_bytes.load());
+            t.gauge("xs3_retry_budget_tokens", "Retry tokens left (SDK standard-mode budget)",
+                    shared->retry_budget.available());
+            t.counter("xs3_retries_refused_total", "Retries refused because the budget was spent",
+                      shared->retry_budget.refused());
             t.gauge("xs3_connections", "Open client connections", shared->connections.load());
             return t.text();
         };

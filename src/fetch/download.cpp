@@ -51,7 +51,8 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
           length_(length),
           slot_(slot),
           probe_(probe),
-          ws_(std::max<size_t>(kBlock, d_->options_.write_size / kBlock * kBlock)) {
+          ws_(std::max<size_t>(kBlock, d_->options_.write_size / kBlock * kBlock)),
+          retry_(d_->retry_policy_, d_->options_.budget) {
         bufs_[0] = aligned_buffer(ws_);
         bufs_[1] = aligned_buffer(ws_);
         g_live_fetchers.fetch_add(1, std::memory_order_relaxed);
@@ -271,8 +272,10 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
             refusal_ = {static_cast<int>(status), ""};
             fatal_ = true;
         } else {
-            // 5xx, 408, 429 and the like: worth another attempt.
+            // 5xx, 408, 429 and the like: worth another attempt. If it is the last, readers
+            // answer with what S3 said (503 SlowDown tells SDK clients to back off too).
             error_ = Status(Code::unavailable, "chunk GET answered " + std::to_string(status));
+            refusal_ = {static_cast<int>(status), ""};
         }
     }
 
@@ -385,7 +388,10 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
                 maybe_flush(true);
                 if (write_in_flight_) return;
             }
-            if (written_ == length_) retire(Status(), {});
+            if (written_ == length_) {
+                retry_.on_success();
+                retire(Status(), {});
+            }
             return;
         }
         // Failed attempt: what is written stays. Bytes that arrived in order before a transport
@@ -398,17 +404,34 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
         }
         salvaged_ = false;
         fill_[0] = fill_[1] = 0;
-        if (fatal_ || attempt_ >= d_->options_.max_attempts) {
+        if (fatal_) {
+            retire(error_, refusal_);
+            return;
+        }
+        // What S3 answered (a status, maybe an error code) or how the transport failed decides
+        // whether another attempt can help, how long to wait, and whether the budget allows it.
+        std::string code;
+        if (head_status_ >= 400) {
+            auto err = s3::parse_error_xml(error_body_);
+            if (err) code = err->code;
+        }
+        s3::AttemptOutcome outcome = head_status_ >= 400 && !http_ok_
+                                         ? s3::AttemptOutcome::http(head_status_, code)
+                                         : s3::AttemptOutcome::failed(error_);
+        s3::RetryDecision decision = retry_.on_failure(outcome);
+        if (!decision.retry) {
+            if (decision.reason == s3::RetryDecision::Reason::budget_exhausted)
+                XS3_LOG_WARN("chunk fetch failed; the retry budget is spent",
+                             kv("object", d_->name_), kv("chunk", index_),
+                             kv("error", error_.to_string()));
             retire(error_, refusal_);
             return;
         }
         d_->retries_.fetch_add(1, std::memory_order_relaxed);
-        auto base = d_->options_.backoff * (1u << std::min(attempt_ - 1, 6u));
-        static thread_local std::minstd_rand rng(std::random_device{}());
-        auto delay = std::chrono::milliseconds(
-            std::uniform_int_distribution<int64_t>(base.count() / 2, base.count())(rng));
+        auto delay = decision.delay;
         XS3_LOG_WARN("chunk fetch failed; retrying", kv("object", d_->name_), kv("chunk", index_),
                      kv("attempt", attempt_), kv("delay_ms", delay.count()),
+                     kv("kind", std::string(s3::retry_kind_name(decision.kind))),
                      kv("error", error_.to_string()));
         std::weak_ptr<ChunkFetcher> weak = weak_from_this();
         retry_timer_ = ring().add_timer(delay, [weak] {
@@ -510,6 +533,7 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
     bool aborted_ = false;
     bool retired_ = false;
     unsigned attempt_ = 0;
+    s3::RetryState retry_;
     int head_status_ = 0;
     s3::HttpResponseHead head_;
     std::string error_body_;
@@ -523,7 +547,7 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
 // ---------------------------------------------------------------------------------------------
 
 Download::Download(std::string name, DownloadOptions options)
-    : name_(std::move(name)), options_(std::move(options)) {}
+    : name_(std::move(name)), options_(std::move(options)), retry_policy_(options_.retry) {}
 
 std::shared_ptr<Download> Download::probe(std::string name, uint64_t first_byte,
                                           DownloadOptions options) {

@@ -62,7 +62,11 @@ std::pair<http::ResponseHead, std::string> s3_error_response(
 }
 
 Exchange::Exchange(Worker& worker, ResponseSink& sink, http::Request request)
-    : w_(worker), sink_(sink), req_(std::move(request)) {
+    : w_(worker),
+      sink_(sink),
+      req_(std::move(request)),
+      origin_retry_(worker.shared().retry_policy, &worker.shared().retry_budget),
+      pass_retry_(worker.shared().retry_policy, &worker.shared().retry_budget) {
     is_head_ = req_.method == http::Method::head;
     range_header_ = req_.headers.get("range");
 }
@@ -297,6 +301,32 @@ bool Exchange::serve_stale(const Status& why) {
 // ---------------------------------------------------------------------------------------------
 // Client HEAD, and revalidation of a known name: both are an S3 HEAD
 
+bool Exchange::retry_later(s3::RetryState& state, const Status& status,
+                           const s3::HttpResponseHead& head, const std::string& body,
+                           std::function<void(Exchange&)> again) {
+    s3::AttemptOutcome outcome;
+    std::string code;
+    if (!status.ok()) {
+        outcome = s3::AttemptOutcome::failed(status);
+    } else if (head.status >= 400) {
+        auto err = s3::parse_error_xml(body);
+        if (err) code = err->code;
+        outcome = s3::AttemptOutcome::http(head.status, code);
+    } else {
+        state.on_success();
+        return false;
+    }
+    s3::RetryDecision d = state.on_failure(outcome);
+    if (!d.retry) return false;
+    XS3_LOG_INFO("S3 request failed; retrying", kv("key", key_), kv("status", head.status),
+                 kv("kind", std::string(s3::retry_kind_name(d.kind))),
+                 kv("delay_ms", d.delay.count()),
+                 kv("error", status.ok() ? std::string("-") : status.to_string()));
+    // Rebuilt when the timer fires: a fresh SigV4 date and the latest credentials.
+    w_.ring().add_timer(d.delay, if_alive(std::move(again)));
+    return true;
+}
+
 void Exchange::call_origin(s3::HttpRequest request) {
     // The previous call (if any) may be on the stack: free it next turn.
     if (origin_call_) w_.ring().dispose_later(std::move(origin_call_));
@@ -307,6 +337,7 @@ void Exchange::call_origin(s3::HttpRequest request) {
 }
 
 void Exchange::start_head_request() {
+    origin_again_ = [](Exchange& x) { x.start_head_request(); };
     call_origin(std::move(w_.shared().origin.head(key_)).value());
 }
 
@@ -315,6 +346,7 @@ void Exchange::start_with_head() {
 }
 
 void Exchange::revalidate(const cache::NameInfo& known) {
+    origin_again_ = [known](Exchange& x) { x.revalidate(known); };
     call_origin(
         std::move(w_.shared().origin.build("HEAD", key_, {{"if-none-match", known.etag}})).value());
 }
@@ -322,6 +354,7 @@ void Exchange::revalidate(const cache::NameInfo& known) {
 void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& head,
                               const std::string& body) {
     if (responded_) return;
+    if (origin_again_ && retry_later(origin_retry_, status, head, body, origin_again_)) return;
     if (!status.ok()) {
         if (serve_stale(status)) return;
         respond_origin_error(0, "", status);
@@ -350,6 +383,7 @@ void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& 
             error_probed_ = true;
             auto probe = w_.shared().origin.get(key_, std::make_pair(0, 0), "");
             if (probe.ok()) {
+                origin_again_ = nullptr;  // a 403 is final; this only learns its code
                 call_origin(std::move(probe).value());
                 return;
             }
@@ -602,7 +636,7 @@ void Exchange::on_download_failed() {
 
 void Exchange::start_passthrough() {
     SharedState& shared = w_.shared();
-    shared.counters.passes.fetch_add(1, std::memory_order_relaxed);
+    if (cache_status_[0] != 'P') shared.counters.passes.fetch_add(1, std::memory_order_relaxed);
     cache_status_ = "PASS";
     std::optional<std::pair<uint64_t, uint64_t>> range;
     std::string if_match;
@@ -673,6 +707,8 @@ void Exchange::on_passthrough_failed(const Status& status, const s3::HttpRespons
                                      const std::string& body) {
     // The handler is on its own stack: free it next turn.
     w_.ring().dispose_later(std::move(passthrough_));
+    if (retry_later(pass_retry_, status, head, body, [](Exchange& x) { x.start_passthrough(); }))
+        return;
     if (head.status == 0) {
         respond_origin_error(0, "", status);
         return;

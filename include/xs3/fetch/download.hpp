@@ -35,6 +35,7 @@
 #include "xs3/fetch/progress.hpp"
 #include "xs3/ring/ring.hpp"
 #include "xs3/s3/curl_client.hpp"
+#include "xs3/s3/retry.hpp"
 
 namespace xs3::fetch {
 
@@ -46,9 +47,13 @@ struct FetchSlot {
 
 struct DownloadOptions {
     PlannerOptions planner;
-    unsigned max_attempts = 4;               // per chunk, first try included
-    std::chrono::milliseconds backoff{100};  // doubled per attempt, with jitter
-    size_t write_size = 256 * 1024;          // bytes per file write (a multiple of 4096)
+    // Retries of a chunk GET: the SDKs' standard policy (which failures, how long to wait),
+    // max_attempts per chunk (first try included); `budget` (shared by every request to S3 in
+    // the process, may be null) keeps a failing S3 from being hit with ever more retries.
+    s3::RetryOptions retry = s3::RetryOptions::standard(4, std::chrono::milliseconds(100),
+                                                        std::chrono::milliseconds(20000));
+    s3::RetryBudget* budget = nullptr;
+    size_t write_size = 256 * 1024;  // bytes per file write (a multiple of 4096)
     // An attempt's first bytes are written as soon as this many have arrived, so a reader's
     // first byte does not wait for a full write_size buffer.
     size_t first_write = 16 * 1024;
@@ -175,6 +180,7 @@ class Download : public std::enable_shared_from_this<Download> {
 
     const std::string name_;
     const DownloadOptions options_;
+    const s3::RetryPolicy retry_policy_;
     uint64_t size_ = 0;
     std::atomic<bool> size_known_{false};
     s3::HttpResponseHead origin_head_;

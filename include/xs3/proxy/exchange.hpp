@@ -37,6 +37,7 @@
 #include "xs3/http/response.hpp"
 #include "xs3/proxy/body.hpp"
 #include "xs3/s3/curl_client.hpp"
+#include "xs3/s3/retry.hpp"
 
 namespace xs3::proxy {
 
@@ -95,6 +96,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
     // Asks S3 (a HEAD, or the 1-byte GET for a 403's code); the answer goes to on_origin_head.
     void call_origin(s3::HttpRequest request);
+    // After a failed attempt (transport error or an error status): schedules `again` after the
+    // retry policy's backoff and returns true, or returns false when no retry is due (not
+    // retryable, attempts or budget spent). A success is recorded and returns false too.
+    bool retry_later(s3::RetryState& state, const Status& status, const s3::HttpResponseHead& head,
+                     const std::string& body, std::function<void(Exchange&)> again);
     // The origin's HEAD answer (client HEAD, or revalidation).
     void on_origin_head(const Status& status, const s3::HttpResponseHead& head,
                         const std::string& body);
@@ -141,6 +147,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     uint64_t first_ = 0;  // first object byte of the response body
     uint64_t end_ = 0;    // one past its last
     std::unique_ptr<OriginCall> origin_call_;
+    std::function<void(Exchange&)> origin_again_;  // how to ask the origin again (retries)
+    s3::RetryState origin_retry_;
+    s3::RetryState pass_retry_;
     std::unique_ptr<StreamBody> passthrough_;
     std::shared_ptr<fetch::Download> download_;
 };

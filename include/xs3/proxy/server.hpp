@@ -27,6 +27,7 @@
 #include "xs3/ring/pipe_pool.hpp"
 #include "xs3/ring/ring.hpp"
 #include "xs3/s3/curl_client.hpp"
+#include "xs3/s3/retry.hpp"
 
 namespace xs3::proxy {
 
@@ -49,6 +50,10 @@ struct ProxyOptions {
     bool immutable = false;
     std::chrono::milliseconds stale_if_error{0};
     fetch::DownloadOptions download;
+    // Retries of the proxy's own S3 requests (HEADs, passthrough GETs); chunk GETs use
+    // download.retry. One budget for all of them.
+    s3::RetryOptions retry;
+    s3::RetryBudget::Options retry_budget;
     long max_upstream_connections = 64;  // per worker
 };
 
@@ -81,7 +86,11 @@ struct SharedState {
           store(std::move(cache_dir), hierarchy_level),
           blocking(blocking_threads),
           hashing(1, "xs3-hash"),
-          index(cache_index) {}
+          index(cache_index),
+          retry_policy(options.retry),
+          retry_budget(options.retry_budget) {
+        options.download.budget = &retry_budget;
+    }
 
     ProxyOptions options;
     Origin origin;
@@ -92,6 +101,8 @@ struct SharedState {
     // What is cached (sizes, LRU, reservations) and under which names; owned by the app's cache
     // lifecycle, which outlives this state.
     cache::CacheIndex& index;
+    const s3::RetryPolicy retry_policy;
+    s3::RetryBudget retry_budget;  // every retry to S3 in the process draws on it
     // True once every cached object's name is in the index (the start-up scan finished): then a
     // name the index does not know is not cached, and its first request goes straight to a
     // ranged GET. Until then unknown names start with a HEAD, so a cached copy under the

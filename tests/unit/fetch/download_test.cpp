@@ -124,7 +124,7 @@ DownloadOptions test_options() {
     o.planner.chunk_size = kChunk;
     o.planner.min_chunk_size = kChunk;
     o.planner.max_concurrency = 4;
-    o.backoff = 10ms;
+    o.retry = s3::RetryOptions::standard(4, 10ms, 1000ms);
     o.low_speed_timeout = 1000ms;
     return o;
 }
@@ -395,7 +395,7 @@ TEST_CASE("retries run out: the download fails for good") {
     Emulator emu({"name=down.bin,size=2MiB,seed=17"}, {"503:object=down.bin"});
     Worker a;
     DownloadOptions opts = test_options();
-    opts.max_attempts = 3;
+    opts.retry.max_attempts = 3;
     auto dl = Download::probe("down.bin", 0, opts);
     Outcome o = run(emu, dl, "down.bin", a, {});
     CHECK_FALSE(o.status.ok());
@@ -451,4 +451,18 @@ TEST_CASE("every reader leaving abandons the download when asked to") {
     Outcome o = run(emu, dl, "left.bin", a, {});
     CHECK(o.status.code() == Code::cancelled);
     CHECK(emu.body_bytes("left.bin") < 8 * kChunk);
+}
+
+TEST_CASE("the retry budget stops retrying once it is spent") {
+    Emulator emu({"name=budget.bin,size=2MiB,seed=19"}, {"503:object=budget.bin"});
+    Worker a;
+    s3::RetryBudget budget({5, 5, 10, 1});  // pays for exactly one retry
+    DownloadOptions opts = test_options();
+    opts.budget = &budget;
+    auto dl = Download::probe("budget.bin", 0, opts);
+    Outcome o = run(emu, dl, "budget.bin", a, {});
+    CHECK_FALSE(o.status.ok());
+    CHECK(emu.answers(503) == 2);  // the first try and the one retry the budget paid for
+    CHECK(budget.refused() == 1);
+    CHECK(budget.available() == 0);
 }
