@@ -20,6 +20,7 @@ cache::EvictorOptions evictor_options(const config::Config& cfg) {
 
 CacheLifecycle::CacheLifecycle(const config::Config& cfg)
     : bucket_(cfg.bucket),
+      bucket_paths_(!cfg.buckets.empty()),
       admin_ip_(cfg.admin_bind_ip),
       admin_port_(cfg.admin_port),
       store_(cfg.cache_dir, cfg.cache_hierarchy_level),
@@ -54,10 +55,19 @@ Status CacheLifecycle::start_admin(ops::AdminHooks proxy) {
     };
     hooks.usage = [this] { return usage(); };
     hooks.purge = [this](const ops::PurgeRequest& p) -> Result<ops::PurgeReply> {
-        auto out =
-            p.kind == ops::PurgeRequest::Kind::key
-                ? cache::purge_object(index_, store_, cache::ObjectName{bucket_, p.value, ""})
-                : cache::purge_prefix(index_, store_, bucket_, p.value);
+        // With a bucket list the value names its bucket first, as client URLs do: bucket/key.
+        std::string bucket = bucket_;
+        std::string value = p.value;
+        if (bucket_paths_) {
+            size_t slash = value.find('/');
+            if (slash == std::string::npos || slash == 0)
+                return Status(Code::invalid_argument, "give bucket/key or bucket/prefix");
+            bucket = value.substr(0, slash);
+            value = value.substr(slash + 1);
+        }
+        auto out = p.kind == ops::PurgeRequest::Kind::key
+                       ? cache::purge_object(index_, store_, cache::ObjectName{bucket, value, ""})
+                       : cache::purge_prefix(index_, store_, bucket, value);
         if (!out.ok()) return out.status();
         XS3_LOG_INFO("purged cache objects",
                      kv("by", p.kind == ops::PurgeRequest::Kind::key ? "key" : "prefix"),

@@ -52,8 +52,9 @@ void check_secret_file_mode(const config::Config& cfg) {
     }
 }
 
-// S3 set-up (issue 5): region, credentials and endpoint, in the AWS SDKs' order.
-proxy::OriginOptions configure_s3(const config::Config& cfg) {
+// S3 set-up (issue 5): region, credentials and endpoint, in the AWS SDKs' order. `aws_endpoint`
+// says whether the endpoint is AWS's own for the region (not an explicit URL).
+proxy::OriginOptions configure_s3(const config::Config& cfg, bool& aws_endpoint) {
     s3::ChainSystem sys = s3::real_chain_system();
     sys.getenv = [](const char* n) { return env(n); };
 
@@ -77,6 +78,7 @@ proxy::OriginOptions configure_s3(const config::Config& cfg) {
                 (cfg.s3_fips ? "--s3-fips" : "--s3-dualstack"));
     }
     std::optional<s3::Endpoint> explicit_endpoint;
+    aws_endpoint = !endpoint_url;
     if (endpoint_url) {
         auto ep = s3::parse_endpoint_url(*endpoint_url);
         if (!ep.ok())
@@ -163,6 +165,63 @@ proxy::OriginOptions configure_s3(const config::Config& cfg) {
     return origin;
 }
 
+// One origin per bucket served: --bucket first (if set), then the config file's [[buckets]], each
+// with its own endpoint, region and credentials where it gives them. Bad entries stop start-up,
+// naming the bucket and its line.
+std::vector<proxy::OriginOptions> bucket_origins(const config::Config& cfg,
+                                                 const proxy::OriginOptions& base,
+                                                 bool aws_endpoint) {
+    std::vector<proxy::OriginOptions> out;
+    if (!cfg.bucket.empty()) {
+        out.push_back(base);
+        out.back().bucket = cfg.bucket;
+    }
+    for (const auto& b : cfg.buckets) {
+        std::string where = "[[buckets]] '" + b.name + "' at line " + std::to_string(b.line);
+        proxy::OriginOptions o = base;
+        if (!cfg.bucket.empty() && b.name == cfg.bucket) {
+            o = out.front();  // --bucket listed again: its entry adds the per-bucket settings
+            out.erase(out.begin());
+        }
+        o.bucket = b.name;
+        o.immutable = b.immutable;
+        if (b.region) {
+            o.region = *b.region;
+            if (!b.endpoint && aws_endpoint) {
+                auto ep = s3::aws_s3_endpoint(*b.region, {cfg.s3_dualstack, cfg.s3_fips});
+                if (!ep.ok()) die(where + ": " + ep.status().message());
+                o.endpoint = ep.value();
+                o.endpoint.path_style = cfg.s3_force_path_style;
+            }
+        }
+        if (b.endpoint) {
+            auto ep = s3::parse_endpoint_url(*b.endpoint);
+            if (!ep.ok()) die(where + ": endpoint: " + ep.status().message());
+            o.endpoint = ep.value();
+            o.endpoint.path_style = cfg.s3_force_path_style || o.endpoint.path_style;
+        }
+        if (b.path_style) o.endpoint.path_style = *b.path_style;
+        if (b.access_key_id) {
+            s3::Credentials c;
+            c.access_key_id = *b.access_key_id;
+            c.secret_access_key = *b.secret_access_key;
+            if (b.session_token) c.session_token = *b.session_token;
+            o.credentials = s3::make_static_provider(std::move(c), "bucket keys from the config");
+        } else if (b.anonymous) {
+            o.credentials = s3::make_static_provider(s3::Credentials{}, "anonymous bucket");
+        }
+        std::string shown = o.endpoint.scheme + "://" + o.endpoint.host;
+        if (o.endpoint.port) shown += ":" + std::to_string(*o.endpoint.port);
+        XS3_LOG_INFO("bucket", kv("bucket", o.bucket), kv("endpoint", shown),
+                     kv("region", o.region), kv("path_style", o.endpoint.path_style),
+                     kv("credentials", std::string(o.credentials ? o.credentials->name()
+                                                                 : std::string_view("none"))),
+                     kv("immutable", o.immutable));
+        out.push_back(std::move(o));
+    }
+    return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -193,10 +252,22 @@ int main(int argc, char** argv) {
     start_logger();
     s3::curl_global_setup();
 
-    if (!s3::is_valid_bucket_name(cfg.bucket))
+    if (!cfg.bucket.empty() && !s3::is_valid_bucket_name(cfg.bucket))
         die("invalid value for --bucket: '" + cfg.bucket + "'");
+    for (const auto& b : cfg.buckets) {
+        // Checked before any credentials are looked up: a typo should not cost an IMDS timeout.
+        std::string where = "[[buckets]] '" + b.name + "' at line " + std::to_string(b.line);
+        if (!s3::is_valid_bucket_name(b.name)) die(where + ": not a valid S3 bucket name");
+        if (b.region && !s3::is_valid_region(*b.region)) die(where + ": not a valid region");
+        if (b.endpoint) {
+            auto ep = s3::parse_endpoint_url(*b.endpoint);
+            if (!ep.ok()) die(where + ": endpoint: " + ep.status().message());
+        }
+    }
     check_secret_file_mode(cfg);
-    proxy::OriginOptions origin = configure_s3(cfg);
+    bool aws_endpoint = false;
+    proxy::OriginOptions origin = configure_s3(cfg, aws_endpoint);
+    std::vector<proxy::OriginOptions> origins = bucket_origins(cfg, origin, aws_endpoint);
 
     proxy::ProxyOptions po;
     po.limits.max_header_bytes = cfg.max_header_bytes;
@@ -235,8 +306,9 @@ int main(int argc, char** argv) {
     unsigned workers = cfg.workers;
     // The cache's index, scan, evictor and admin listener outlive the proxy's shared state.
     app::CacheLifecycle cache_life(cfg);
-    auto shared = std::make_unique<proxy::SharedState>(
-        po, origin, cfg.cache_dir, cfg.cache_hierarchy_level, 2, cache_life.index());
+    auto shared = std::make_unique<proxy::SharedState>(po, std::move(origins), !cfg.buckets.empty(),
+                                                       cfg.cache_dir, cfg.cache_hierarchy_level, 2,
+                                                       cache_life.index());
     Status writable = shared->store.check_writable();
     if (!writable.ok()) {
         XS3_LOG_WARN("cache directory is not usable; starting in passthrough mode",
@@ -324,8 +396,8 @@ int main(int argc, char** argv) {
             }
         });
     XS3_LOG_INFO("xs3lerator listening", kv("address", cfg.bind_ip), kv("port", cfg.port),
-                 kv("workers", workers), kv("bucket", cfg.bucket), kv("region", origin.region),
-                 kv("cache_dir", cfg.cache_dir));
+                 kv("workers", workers), kv("buckets", shared->origins.size()),
+                 kv("region", origin.region), kv("cache_dir", cfg.cache_dir));
     serving.store(true);
 
     int sig = 0;

@@ -382,7 +382,8 @@ const OptionDescriptor kOptions[] = {
     {"port", "XS3_PORT", "port", K::uint, "<PORT>", "8080", false,
      "TCP port to listen on", set_port},
     {"bucket", "XS3_BUCKET", "bucket", K::string, "<BUCKET>", nullptr, true,
-     "S3 bucket name", set_bucket},
+     "S3 bucket name (served at /<key>; optional when the config file lists [[buckets]])",
+     set_bucket},
     {"region", "XS3_REGION", "region", K::string, "<REGION>", nullptr, false,
      "AWS region; unset: taken from the AWS environment/profile, else us-east-1", set_region},
     {"s3-endpoint-url", "XS3_S3_ENDPOINT_URL", "s3_endpoint_url", K::string, "<URL>", nullptr,
@@ -627,6 +628,86 @@ Result<std::string> read_file(const std::string& path) {
     return out;
 }
 
+// [[buckets]]: an array of tables, each a BucketConfig. Every problem names the field and line.
+Status apply_buckets(const toml::node& node, const std::string& prefix, int line, Config& c) {
+    const toml::array* list = node.as_array();
+    if (list == nullptr)
+        return bad(prefix + "'buckets' must be an array of tables ([[buckets]]) at line " +
+                   std::to_string(line));
+    for (const auto& item : *list) {
+        const toml::table* t = item.as_table();
+        int at = static_cast<int>(item.source().begin.line);
+        std::string where = " in [[buckets]] at line " + std::to_string(at);
+        if (t == nullptr) return bad(prefix + "each bucket must be a table" + where);
+        BucketConfig b;
+        b.line = at;
+        for (auto&& [k, v] : *t) {
+            std::string key(k.str());
+            auto text = [&](bool secret) -> Result<std::string> {
+                auto s = v.as_string();
+                if (!s) return bad(prefix + "'" + key + "' must be a string" + where);
+                if (s->get().empty()) return bad(prefix + "'" + key + "' is empty" + where);
+                if (secret)
+                    for (char ch : s->get())
+                        if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f)
+                            return bad(prefix + "'" + key +
+                                       "' contains whitespace or control characters" + where);
+                return s->get();
+            };
+            auto flag_value = [&]() -> Result<bool> {
+                auto f = v.as_boolean();
+                if (!f) return bad(prefix + "'" + key + "' must be true or false" + where);
+                return f->get();
+            };
+            if (key == "name") {
+                auto n = text(false);
+                if (!n) return n.status();
+                b.name = *n;
+            } else if (key == "endpoint") {
+                auto n = text(false);
+                if (!n) return n.status();
+                Config probe;
+                if (!set_s3_endpoint_url(probe, *n).ok())
+                    return bad(prefix + "'endpoint' " + quoted(*n) +
+                               " is not an http:// or https:// URL" + where);
+                b.endpoint = *n;
+            } else if (key == "region") {
+                auto n = text(false);
+                if (!n) return n.status();
+                b.region = *n;
+            } else if (key == "path_style" || key == "anonymous" || key == "immutable") {
+                auto f = flag_value();
+                if (!f) return f.status();
+                if (key == "path_style") b.path_style = *f;
+                if (key == "anonymous") b.anonymous = *f;
+                if (key == "immutable") b.immutable = *f;
+            } else if (key == "access_key_id" || key == "secret_access_key" ||
+                       key == "session_token") {
+                auto n = text(true);
+                if (!n) return n.status();
+                (key == "access_key_id"       ? b.access_key_id
+                 : key == "secret_access_key" ? b.secret_access_key
+                                              : b.session_token) = *n;
+            } else {
+                return bad(prefix + "unknown key " + quoted(key) + where +
+                           " (use name, endpoint, region, path_style, access_key_id, "
+                           "secret_access_key, session_token, anonymous, immutable)");
+            }
+        }
+        if (b.name.empty()) return bad(prefix + "a bucket needs a 'name'" + where);
+        if (b.access_key_id.has_value() != b.secret_access_key.has_value())
+            return bad(prefix + "bucket '" + b.name +
+                       "' needs both access_key_id and secret_access_key" + where);
+        if (b.anonymous && b.access_key_id)
+            return bad(prefix + "bucket '" + b.name + "' has keys and anonymous = true" + where);
+        for (const auto& other : c.buckets)
+            if (other.name == b.name)
+                return bad(prefix + "bucket '" + b.name + "' is listed twice" + where);
+        c.buckets.push_back(std::move(b));
+    }
+    return {};
+}
+
 Status apply_toml_file(const std::string& path, Config& c, std::vector<bool>& provided) {
     auto text = read_file(path);
     if (!text) return text.status();
@@ -648,6 +729,11 @@ Status apply_toml_file(const std::string& path, Config& c, std::vector<bool>& pr
     });
     for (const auto& [key, node] : entries) {
         std::string line = std::to_string(key->source().begin.line);
+        if (key->str() == "buckets") {
+            Status st = apply_buckets(*node, prefix, static_cast<int>(key->source().begin.line), c);
+            if (!st) return st;
+            continue;
+        }
         const OptionDescriptor* o = find_by_toml_key(key->str());
         if (!o) return bad(prefix + "unknown key " + quoted(key->str()) + " at line " + line);
         auto value = toml_value_text(o->kind, *node);
@@ -673,6 +759,8 @@ unsigned online_cpus() {
 Status validate(Config& c, const std::vector<bool>& provided) {
     for (size_t i = 0; i < kOptionCount; ++i) {
         const auto& o = kOptions[i];
+        // With a bucket list the bucket comes with each request (/<bucket>/<key>).
+        if (o.name == "bucket" && !c.buckets.empty()) continue;
         if (o.required && !provided[i])
             return bad(flag(o) + " is required (or set " + std::string(o.env) + ")");
     }

@@ -19,7 +19,9 @@ struct Launch {
     Worker* home;
     std::shared_ptr<fetch::Download> dl;
     std::string name_key;
-    std::string key;
+    const Origin* origin;
+    ObjectId id;
+    std::string key;  // id.key, for log lines
     cache::CacheKey cache_key;
     cache::ObjectMeta meta;
     std::shared_ptr<cache::TempFile> temp;
@@ -59,7 +61,7 @@ void on_info(const std::shared_ptr<Launch>& l) {
         return;
     }
     // An empty object: the probe's 416 told the size but no metadata. Ask a HEAD.
-    auto req = l->shared->origin.head(l->key);
+    auto req = l->origin->head(l->id);
     if (!req.ok()) {
         dl.fail(req.status());
         l->drop();
@@ -88,8 +90,8 @@ void decide(const std::shared_ptr<Launch>& l) {
     fetch::Download& dl = *l->dl;
     SharedState& shared = *l->shared;
     const s3::HttpResponseHead& head = dl.origin_head();
-    l->cache_key = cache_key_for(shared.origin.bucket(), l->key, head);
-    l->meta = object_meta_from_head(head, dl.size(), shared.origin.bucket(), l->key);
+    l->cache_key = cache_key_for(l->origin->bucket(), l->id, head);
+    l->meta = object_meta_from_head(head, dl.size(), l->origin->bucket(), l->id);
     auto passthrough = [&](const char* why) {
         XS3_LOG_INFO("passthrough", kv("key", l->key), kv("size", dl.size()), kv("why", why));
         dl.redirect(fetch::Download::Redirect::passthrough);
@@ -101,7 +103,7 @@ void decide(const std::shared_ptr<Launch>& l) {
         return passthrough("the object is larger than the cache");
     // Already cached under its content key (the same bytes under another name)? The index
     // says so without a system call; while the start-up scan runs, the file may only be on disk.
-    cache::ObjectName name{shared.origin.bucket(), l->key, ""};
+    cache::ObjectName name{l->origin->bucket(), l->id.key, l->id.version_id};
     bool indexed = shared.index.find(l->cache_key).has_value();
     if (indexed && l->cache_key.content_addressed) {
         cache::NameInfo info;
@@ -219,7 +221,7 @@ void on_finished(const std::shared_ptr<Launch>& l, const Status& st) {
 }  // namespace
 
 cache::ObjectMeta object_meta_from_head(const s3::HttpResponseHead& head, uint64_t size,
-                                        std::string bucket, std::string key) {
+                                        std::string bucket, const ObjectId& id) {
     cache::ObjectMeta meta;
     auto pick = [&](const char* n) {
         const std::string* v = head.get(n);
@@ -234,47 +236,57 @@ cache::ObjectMeta object_meta_from_head(const s3::HttpResponseHead& head, uint64
     meta.content_disposition = pick("content-disposition");
     meta.content_language = pick("content-language");
     meta.expires = pick("expires");
-    meta.version_id = pick("x-amz-version-id");
+    meta.version_id = id.version_id;
     for (const auto& [n, v] : head.headers)
         if (n.rfind("x-amz-meta-", 0) == 0) meta.user_meta.emplace_back(n.substr(11), v);
     meta.bucket = std::move(bucket);
-    meta.key = std::move(key);
+    meta.key = id.key;
     meta.stored_at_unix = static_cast<int64_t>(time(nullptr));
     return meta;
 }
 
-cache::CacheKey cache_key_for(const std::string& bucket, const std::string& key,
+namespace {
+// The name a name key hashes: the key, and the version after a NUL when one was asked for (a
+// key cannot hold NUL, so a versioned name never equals a plain one).
+std::string versioned_name(const ObjectId& id) {
+    if (id.version_id.empty()) return id.key;
+    return id.key + std::string(1, '\0') + "versionId=" + id.version_id;
+}
+}  // namespace
+
+cache::CacheKey cache_key_for(const std::string& bucket, const ObjectId& id,
                               const s3::HttpResponseHead& head) {
     const std::string* sha = head.get("x-amz-meta-sha224");
     auto choice = cache::make_cache_key(
-        bucket, key,
+        bucket, versioned_name(id),
         sha ? std::optional<std::string_view>(*sha) : std::optional<std::string_view>());
     if (choice.ignored_sha224)
-        XS3_LOG_WARN("x-amz-meta-sha224 ignored", kv("key", key),
+        XS3_LOG_WARN("x-amz-meta-sha224 ignored", kv("key", id.key),
                      kv("why", *choice.ignored_sha224));
     return choice.key;
 }
 
-std::string name_key_of(const std::string& bucket, const std::string& key) {
-    return cache::make_cache_key(bucket, key, std::nullopt).key.hex;
+std::string name_key_of(const std::string& bucket, const ObjectId& id) {
+    return cache::make_cache_key(bucket, versioned_name(id), std::nullopt).key.hex;
 }
 
 void launch_download(Worker& w, std::shared_ptr<fetch::Download> dl, std::string name_key,
-                     std::string key) {
+                     const Origin& origin, ObjectId id) {
     auto l = std::make_shared<Launch>();
     l->shared = &w.shared();
     l->home = &w;
     l->dl = dl;
     l->name_key = std::move(name_key);
-    l->key = std::move(key);
+    l->origin = &origin;
+    l->key = id.key;
+    l->id = std::move(id);
     SharedState& shared = w.shared();
     dl->set_abandon_when_unread(shared.options.abandon_on_disconnect);
-    const Origin* origin = &shared.origin;
-    auto factory = [origin, key = l->key](uint64_t first, uint64_t last,
-                                          const std::string& if_match) {
-        // The key formed a valid URL for the request that started this, so this cannot fail;
-        // an empty URL would make curl fail the chunk rather than fetch anything else.
-        auto r = origin->get(key, std::make_pair(first, last), if_match);
+    const Origin* o = &origin;
+    auto factory = [o, id = l->id](uint64_t first, uint64_t last, const std::string& if_match) {
+        // The object formed a valid URL for the request that started this, so this cannot
+        // fail; an empty URL would make curl fail the chunk rather than fetch anything else.
+        auto r = o->get(id, std::make_pair(first, last), if_match);
         return r.ok() ? std::move(r).value() : s3::HttpRequest{};
     };
     fetch::FetchSlot home{&w.ring(), &w.curl()};

@@ -18,21 +18,6 @@
 namespace xs3::proxy {
 namespace {
 
-// Query parameters that select a different object or bytes; serving them from the plain key's
-// cache entry would be wrong, so until they are supported they are refused.
-bool query_changes_object(std::string_view query) {
-    size_t i = 0;
-    while (i <= query.size()) {
-        size_t amp = query.find('&', i);
-        if (amp == std::string_view::npos) amp = query.size();
-        std::string_view item = query.substr(i, amp - i);
-        std::string_view name = item.substr(0, item.find('='));
-        if (name == "versionId" || name == "partNumber") return true;
-        i = amp + 1;
-    }
-    return false;
-}
-
 // The first byte a Range asks for before the size is known: "a-b" and "a-" name it; a suffix
 // ("-n"), several ranges or junk start the fetch at byte 0.
 uint64_t first_byte_wanted(const std::string* range) {
@@ -166,6 +151,8 @@ http::ResponseHead Exchange::object_head(const char* cache_status) const {
     add("x-amz-version-id", meta_.version_id);
     for (const auto& [name, value] : meta_.user_meta)
         head.headers.add("x-amz-meta-" + name, value);
+    for (const auto& [field, value] : overrides_)
+        head.headers.set(field, value);
     if (cache_status != nullptr) head.headers.add("x-cache", stale_ ? "STALE" : cache_status);
     return head;
 }
@@ -231,31 +218,47 @@ void Exchange::start() {
         respond_error(400, "InvalidURI", "the request target must be /<key>");
         return;
     }
-    auto decoded = http::percent_decode(std::string_view(req_.path).substr(1));
+    // /<key> for the one bucket, or /<bucket>/<key> with a bucket list.
+    std::string_view target = std::string_view(req_.path).substr(1);
+    if (shared.bucket_paths) {
+        size_t slash = target.find('/');
+        auto bucket = http::percent_decode(target.substr(0, slash));
+        if (!bucket.ok() || bucket->empty()) {
+            respond_error(400, "InvalidURI", "the request target must be /<bucket>/<key>");
+            return;
+        }
+        origin_ = shared.origin_for(*bucket);
+        if (origin_ == nullptr) {
+            respond_error(403, "AccessDenied", "This proxy does not serve that bucket.");
+            return;
+        }
+        target = slash == std::string_view::npos ? std::string_view() : target.substr(slash + 1);
+    } else {
+        origin_ = &shared.default_origin();
+    }
+    auto decoded = http::percent_decode(target);
     if (!decoded.ok()) {
         respond_error(400, "InvalidURI", "bad percent-encoding in the key");
         return;
     }
     key_ = std::move(decoded).value();
     if (key_.empty()) {
-        respond_error(400, "InvalidRequest", "bucket listing is not supported; ask for /<key>");
+        respond_error(400, "InvalidRequest", "bucket listing is not supported; ask for an object");
         return;
     }
     if (key_.size() > 1024) {
         respond_error(400, "KeyTooLongError", "keys are at most 1024 bytes");
         return;
     }
-    if (query_changes_object(req_.query)) {
-        respond_error(501, "NotImplemented", "versionId and partNumber are not supported yet");
-        return;
-    }
-    // Every later request for this object is built from the key; one that cannot form a URL is
+    object_ = ObjectId(key_);
+    if (!apply_query()) return;
+    // Every later request for this object is built from it; one that cannot form a URL is
     // refused here, before anything is started for it.
-    if (Status valid = shared.origin.validate_key(key_); !valid.ok()) {
+    if (Status valid = origin_->validate(object_); !valid.ok()) {
         respond_error(400, "InvalidURI", valid.message());
         return;
     }
-    name_key_ = name_key_of(shared.origin.bucket(), key_);
+    name_key_ = name_key_of(origin_->bucket(), object_);
     if (is_head_) {
         start_head_request();
         return;
@@ -265,7 +268,13 @@ void Exchange::start() {
         start_passthrough();
         return;
     }
-    name_ = {shared.origin.bucket(), key_, ""};
+    if (!object_.part_number.empty()) {
+        // A part of a multipart object: relayed, never cached (its bytes are not the object's).
+        shared.counters.misses.fetch_add(1, std::memory_order_relaxed);
+        start_passthrough();
+        return;
+    }
+    name_ = {origin_->bucket(), key_, object_.version_id};
     known_ = shared.index.find_name(name_);
     if (!known_) {
         if (shared.names_complete.load(std::memory_order_relaxed))
@@ -276,13 +285,70 @@ void Exchange::start() {
     }
     const auto& o = shared.options;
     int64_t age = static_cast<int64_t>(time(nullptr)) - known_->validated_at_unix;
-    bool fresh = o.immutable || (o.metadata_ttl.count() > 0 &&
-                                 age * 1000 < static_cast<int64_t>(o.metadata_ttl.count()));
+    bool fresh =
+        o.immutable || origin_->immutable() ||
+        (o.metadata_ttl.count() > 0 && age * 1000 < static_cast<int64_t>(o.metadata_ttl.count()));
     if (fresh) {
         serve_from_cache(known_->key, known_->etag);
         return;
     }
     revalidate(*known_);
+}
+
+bool Exchange::apply_query() {
+    std::string_view q = req_.query;
+    while (!q.empty()) {
+        size_t amp = q.find('&');
+        std::string_view item = q.substr(0, amp);
+        q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+        if (item.empty()) continue;
+        size_t eq = item.find('=');
+        auto name = http::percent_decode(item.substr(0, eq));
+        auto value = http::percent_decode(eq == std::string_view::npos ? std::string_view()
+                                                                       : item.substr(eq + 1));
+        if (!name.ok() || !value.ok()) {
+            respond_error(400, "InvalidArgument", "bad percent-encoding in the query");
+            return false;
+        }
+        const std::string& n = *name;
+        if (n == "versionId") {
+            if (value->empty() || value->size() > 1024) {
+                respond_error(400, "InvalidArgument", "versionId must be 1 to 1024 bytes");
+                return false;
+            }
+            object_.version_id = *value;
+        } else if (n == "partNumber") {
+            bool digits = !value->empty() && value->size() <= 5 &&
+                          value->find_first_not_of("0123456789") == std::string::npos;
+            if (!digits || std::stoul(*value) < 1 || std::stoul(*value) > 10000) {
+                respond_error(400, "InvalidArgument", "partNumber must be 1 to 10000");
+                return false;
+            }
+            object_.part_number = std::to_string(std::stoul(*value));
+        } else if (n.rfind("response-", 0) == 0) {
+            // Applied to this response only; never sent to S3, never stored.
+            static constexpr std::pair<const char*, const char*> kOverrides[] = {
+                {"response-content-type", "Content-Type"},
+                {"response-content-language", "Content-Language"},
+                {"response-expires", "Expires"},
+                {"response-cache-control", "Cache-Control"},
+                {"response-content-disposition", "Content-Disposition"},
+                {"response-content-encoding", "Content-Encoding"},
+            };
+            bool known = false;
+            for (const auto& [param, field] : kOverrides)
+                if (n == param) {
+                    overrides_.emplace_back(field, *value);
+                    known = true;
+                }
+            if (!known) {
+                respond_error(400, "InvalidArgument", "unknown response override " + n);
+                return false;
+            }
+        }
+        // Anything else (x-id, SDK markers) does not change the object and is ignored.
+    }
+    return true;
 }
 
 bool Exchange::serve_stale(const Status& why) {
@@ -338,7 +404,7 @@ void Exchange::call_origin(s3::HttpRequest request) {
 
 void Exchange::start_head_request() {
     origin_again_ = [](Exchange& x) { x.start_head_request(); };
-    call_origin(std::move(w_.shared().origin.head(key_)).value());
+    call_origin(std::move(origin_->head(object_)).value());
 }
 
 void Exchange::start_with_head() {
@@ -348,7 +414,7 @@ void Exchange::start_with_head() {
 void Exchange::revalidate(const cache::NameInfo& known) {
     origin_again_ = [known](Exchange& x) { x.revalidate(known); };
     call_origin(
-        std::move(w_.shared().origin.build("HEAD", key_, {{"if-none-match", known.etag}})).value());
+        std::move(origin_->build("HEAD", object_, {{"if-none-match", known.etag}})).value());
 }
 
 void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& head,
@@ -381,7 +447,7 @@ void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& 
             // A HEAD answer has no body, so S3's reason (SignatureDoesNotMatch, AccessDenied,
             // ...) is unknown: ask once with a 1-byte GET, which has one.
             error_probed_ = true;
-            auto probe = w_.shared().origin.get(key_, std::make_pair(0, 0), "");
+            auto probe = origin_->get(object_, std::make_pair(0, 0), "");
             if (probe.ok()) {
                 origin_again_ = nullptr;  // a 403 is final; this only learns its code
                 call_origin(std::move(probe).value());
@@ -397,7 +463,7 @@ void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& 
         return;
     }
     size_ = ext->size;
-    meta_ = object_meta_from_head(head, size_, w_.shared().origin.bucket(), key_);
+    meta_ = object_meta_from_head(head, size_, origin_->bucket(), object_);
     info_known_ = true;
     if (!settle_range()) return;
     if (is_head_) {
@@ -413,7 +479,7 @@ void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& 
         known_.reset();
         XS3_LOG_INFO("the object changed since it was cached; fetching it again", kv("key", key_));
     }
-    serve_from_cache(cache_key_for(w_.shared().origin.bucket(), key_, head), meta_.etag);
+    serve_from_cache(cache_key_for(origin_->bucket(), object_, head), meta_.etag);
 }
 
 void Exchange::fetch_known(const s3::HttpResponseHead& head) {
@@ -424,7 +490,7 @@ void Exchange::fetch_known(const s3::HttpResponseHead& head) {
     download_ = dl;
     started_download_ = created;
     dl->prioritize(first_);
-    if (created) launch_download(w_, dl, name_key_, key_);
+    if (created) launch_download(w_, dl, name_key_, *origin_, object_);
     await_download();
 }
 
@@ -519,7 +585,7 @@ void Exchange::start_cold() {
     download_ = dl;
     started_download_ = created;
     if (created)
-        launch_download(w_, dl, name_key_, key_);
+        launch_download(w_, dl, name_key_, *origin_, object_);
     else
         dl->prioritize(first);
     await_download();
@@ -539,11 +605,11 @@ void Exchange::await_download() {
         return;
     }
     size_ = dl.size();
-    meta_ = object_meta_from_head(dl.origin_head(), size_, w_.shared().origin.bucket(), key_);
+    meta_ = object_meta_from_head(dl.origin_head(), size_, origin_->bucket(), object_);
     info_known_ = true;
     if (st == State::redirected) {
         auto where = dl.redirected_to();
-        cache::CacheKey ck = cache_key_for(w_.shared().origin.bucket(), key_, dl.origin_head());
+        cache::CacheKey ck = cache_key_for(origin_->bucket(), object_, dl.origin_head());
         download_.reset();
         if (where == fetch::Download::Redirect::cached) {
             serve_from_cache(ck, meta_.etag);
@@ -569,11 +635,13 @@ std::unique_ptr<Body> Exchange::download_body(std::shared_ptr<fetch::Download> d
     // If the cache fails under the download (a full disk), the rest of this response comes
     // straight from the origin: the same version (If-Match), from where the file stopped.
     Worker* w = &w_;
+    const Origin* origin = origin_;
+    ObjectId id = object_;
     std::string key = key_;
     std::string etag = meta_.etag;
-    DownloadBody::Fallback fallback = [w, key, etag](uint64_t first, uint64_t end) {
+    DownloadBody::Fallback fallback = [w, origin, id, key, etag](uint64_t first, uint64_t end) {
         std::unique_ptr<StreamBody> sb;
-        auto req = w->shared().origin.get(key, std::make_pair(first, end - 1), etag);
+        auto req = origin->get(id, std::make_pair(first, end - 1), etag);
         if (!req.ok()) return sb;
         sb = std::make_unique<StreamBody>(w->ring(), w->curl());
         StreamBody* raw = sb.get();
@@ -655,8 +723,8 @@ void Exchange::start_passthrough() {
         if (r.kind == http::RangeKind::single || r.kind == http::RangeKind::unsatisfiable)
             raw_range = std::string(http::trim_ows(*range_header_));
     }
-    auto get_req = raw_range.empty() ? shared.origin.get(key_, range, if_match)
-                                     : shared.origin.build("GET", key_, {{"range", raw_range}});
+    auto get_req = raw_range.empty() ? origin_->get(object_, range, if_match)
+                                     : origin_->build("GET", object_, {{"range", raw_range}});
     if (!get_req.ok()) {
         respond_error(400, "InvalidURI", get_req.status().message());
         return;
@@ -687,7 +755,7 @@ void Exchange::on_passthrough_head(const s3::HttpResponseHead& head) {
         }
     } else {
         size_ = ext->size;
-        meta_ = object_meta_from_head(head, size_, w_.shared().origin.bucket(), key_);
+        meta_ = object_meta_from_head(head, size_, origin_->bucket(), object_);
         info_known_ = true;
         first_ = ext->first;
         end_ = ext->first + ext->length;

@@ -8,10 +8,22 @@ namespace xs3::proxy {
 Origin::Origin(OriginOptions options)
     : options_(std::move(options)), signer_(options_.region, "s3") {}
 
+namespace {
+
+std::vector<std::pair<std::string, std::string>> query_of(const ObjectId& id) {
+    std::vector<std::pair<std::string, std::string>> q;
+    if (!id.part_number.empty()) q.emplace_back("partNumber", id.part_number);
+    if (!id.version_id.empty()) q.emplace_back("versionId", id.version_id);
+    return q;
+}
+
+}  // namespace
+
 Result<s3::HttpRequest> Origin::build(
-    const char* method, const std::string& key,
+    const char* method, const ObjectId& id,
     std::vector<std::pair<std::string, std::string>> extra) const {
-    auto built = s3::build_object_request(options_.endpoint, options_.bucket, key);
+    auto query = query_of(id);
+    auto built = s3::build_object_request(options_.endpoint, options_.bucket, id.key, query);
     if (!built.ok()) return built.status();
     const s3::ObjectUrl& url = built.value();
     s3::HttpRequest req;
@@ -34,6 +46,7 @@ Result<s3::HttpRequest> Origin::build(
         s3::SigningRequest sr;
         sr.method = method;
         sr.canonical_uri = url.canonical_uri;
+        sr.query = query;
         sr.headers = headers;
         sr.payload_hash = s3::kEmptyPayloadSha256;
         sr.timestamp = std::time(nullptr);
@@ -47,16 +60,16 @@ Result<s3::HttpRequest> Origin::build(
     return req;
 }
 
-Status Origin::validate_key(const std::string& key) const {
-    auto built = s3::build_object_request(options_.endpoint, options_.bucket, key);
+Status Origin::validate(const ObjectId& id) const {
+    auto built = s3::build_object_request(options_.endpoint, options_.bucket, id.key, query_of(id));
     return built.ok() ? Status() : built.status();
 }
 
-Result<s3::HttpRequest> Origin::head(const std::string& key) const {
-    return build("HEAD", key, {});
+Result<s3::HttpRequest> Origin::head(const ObjectId& id) const {
+    return build("HEAD", id, {});
 }
 
-Result<s3::HttpRequest> Origin::get(const std::string& key,
+Result<s3::HttpRequest> Origin::get(const ObjectId& id,
                                     std::optional<std::pair<uint64_t, uint64_t>> range,
                                     const std::string& etag) const {
     std::vector<std::pair<std::string, std::string>> extra;
@@ -64,7 +77,7 @@ Result<s3::HttpRequest> Origin::get(const std::string& key,
     if (range)
         extra.emplace_back(
             "range", "bytes=" + std::to_string(range->first) + "-" + std::to_string(range->second));
-    return build("GET", key, std::move(extra));
+    return build("GET", id, std::move(extra));
 }
 
 }  // namespace xs3::proxy

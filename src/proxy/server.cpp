@@ -190,6 +190,12 @@ void Worker::stop() {
     if (ring::Ring* r = ring_ptr_.load(std::memory_order_acquire)) r->stop();
 }
 
+const Origin* SharedState::origin_for(std::string_view bucket) const noexcept {
+    for (const auto& o : origins)
+        if (o->bucket() == bucket) return o.get();
+    return nullptr;
+}
+
 void SharedState::add_fetch_slot(fetch::FetchSlot slot, Worker* worker) {
     std::lock_guard lk(slots_mu_);
     slots_.push_back(slot);
@@ -209,20 +215,34 @@ void SharedState::remove_fetch_slot(ring::Ring* ring) {
 
 SharedState::WarmResult SharedState::warm(const std::vector<std::string>& keys) {
     WarmResult r;
-    for (const auto& key : keys) {
+    for (const auto& given : keys) {
+        // With a bucket list a key names its bucket first, as a client URL does: bucket/key.
+        const Origin* origin = bucket_paths ? nullptr : &default_origin();
+        std::string key = given;
+        if (bucket_paths) {
+            size_t slash = given.find('/');
+            if (slash != std::string::npos) {
+                origin = origin_for(std::string_view(given).substr(0, slash));
+                key = given.substr(slash + 1);
+            }
+            if (origin == nullptr) {
+                r.rejected.emplace_back(given, "give bucket/key for a bucket this proxy serves");
+                continue;
+            }
+        }
         if (key.empty() || key.size() > 1024) {
-            r.rejected.emplace_back(key, "keys are 1 to 1024 bytes");
+            r.rejected.emplace_back(given, "keys are 1 to 1024 bytes");
             continue;
         }
-        if (Status valid = origin.validate_key(key); !valid.ok()) {
-            r.rejected.emplace_back(key, valid.message());
+        if (Status valid = origin->validate(key); !valid.ok()) {
+            r.rejected.emplace_back(given, valid.message());
             continue;
         }
         if (!cache_writable.load(std::memory_order_relaxed)) {
-            r.rejected.emplace_back(key, "the cache cannot be written");
+            r.rejected.emplace_back(given, "the cache cannot be written");
             continue;
         }
-        if (index.find_name({origin.bucket(), key, ""})) {
+        if (index.find_name({origin->bucket(), key, ""})) {
             ++r.accepted;  // cached already
             continue;
         }
@@ -232,17 +252,17 @@ SharedState::WarmResult SharedState::warm(const std::vector<std::string>& keys) 
             if (!slot_workers_.empty()) w = slot_workers_[warm_rr_++ % slot_workers_.size()];
         }
         if (w == nullptr) {
-            r.rejected.emplace_back(key, "no worker is running");
+            r.rejected.emplace_back(given, "no worker is running");
             continue;
         }
         SharedState* sp = this;
-        w->ring().post([sp, w, key] {
-            std::string name_key = name_key_of(sp->origin.bucket(), key);
+        w->ring().post([sp, w, origin, key] {
+            std::string name_key = name_key_of(origin->bucket(), ObjectId(key));
             auto [dl, created] = sp->downloads.get_or_create(
                 name_key, [&] { return fetch::Download::probe(key, 0, sp->options.download); });
             if (created) {
-                XS3_LOG_INFO("warming the cache", kv("key", key));
-                launch_download(*w, dl, name_key, key);
+                XS3_LOG_INFO("warming the cache", kv("bucket", origin->bucket()), kv("key", key));
+                launch_download(*w, dl, name_key, *origin, ObjectId(key));
             }
         });
         ++r.accepted;

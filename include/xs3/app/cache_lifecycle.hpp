@@ -57,6 +57,7 @@ class CacheLifecycle {
 
   private:
     const std::string bucket_;
+    const bool bucket_paths_;  // purge values are bucket/key
     const std::string admin_ip_;
     const uint16_t admin_port_;
     cache::Store store_;

@@ -10,11 +10,29 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "xs3/base/log.hpp"
 #include "xs3/base/status.hpp"
 
 namespace xs3::config {
+
+// One entry of the TOML file's [[buckets]] list: a bucket clients may ask for as /<bucket>/<key>,
+// with what it needs that differs from the global settings.
+struct BucketConfig {
+    std::string name;
+    std::optional<std::string> endpoint;  // an http(s) URL; none: the global endpoint
+    std::optional<std::string> region;    // none: the global region
+    std::optional<bool> path_style;       // none: the global --s3-force-path-style
+    // Static keys for this bucket (S3-compatible stores with their own accounts); none: the
+    // global credentials. Never echoed in messages.
+    std::optional<std::string> access_key_id;
+    std::optional<std::string> secret_access_key;
+    std::optional<std::string> session_token;
+    bool anonymous = false;  // unsigned requests for this bucket
+    bool immutable = false;  // never revalidate its objects
+    int line = 0;            // where it was given, for messages
+};
 
 struct Config {
     // What main should do: run the proxy, or print help_text()/version_text() and exit 0.
@@ -37,7 +55,10 @@ struct Config {
     LogLevel log_level = LogLevel::info;
 
     // S3.
-    std::string bucket;
+    std::string bucket;  // the bucket served at /<key>; may be empty when `buckets` is given
+    // [[buckets]] in the TOML file: clients then name the bucket in the path, /<bucket>/<key>
+    // (the path-style form SDKs use with a custom endpoint); --bucket, if set, is one of them.
+    std::vector<BucketConfig> buckets;
     std::optional<std::string> region;  // none: resolved later, us-east-1 as the last resort
     std::optional<std::string> s3_endpoint_url;
     bool s3_force_path_style = false;

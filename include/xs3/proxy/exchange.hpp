@@ -36,6 +36,7 @@
 #include "xs3/http/request.hpp"
 #include "xs3/http/response.hpp"
 #include "xs3/proxy/body.hpp"
+#include "xs3/proxy/origin.hpp"
 #include "xs3/s3/curl_client.hpp"
 #include "xs3/s3/retry.hpp"
 
@@ -77,6 +78,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     bool responded() const noexcept { return responded_; }
 
   private:
+    // versionId and partNumber select the object asked for; response-* fields override this
+    // response's headers. False when an answer (400) was sent instead.
+    bool apply_query();
+
     // Paths.
     void start_head_request();
     void revalidate(const cache::NameInfo& known);
@@ -133,6 +138,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     bool started_download_ = false;  // this request created the download it reads
     const char* cache_status_ = "";
     std::string key_;
+    const Origin* origin_ = nullptr;  // the bucket's
+    ObjectId object_;                 // key_, and the version or part asked for
+    std::vector<std::pair<const char*, std::string>> overrides_;  // response-* fields
     std::string name_key_;
     const std::string* range_header_ = nullptr;  // the client's Range, if any
     cache::ObjectName name_;

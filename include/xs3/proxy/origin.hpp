@@ -18,8 +18,19 @@
 
 namespace xs3::proxy {
 
+// An object as the proxy asks S3 for it: a key, and optionally one version or one part (both go
+// out as signed query parameters).
+struct ObjectId {
+    std::string key;
+    std::string version_id;                              // ?versionId=
+    std::string part_number;                             // ?partNumber=
+    ObjectId(std::string k = {}) : key(std::move(k)) {}  // NOLINT: a bare key is an id
+    ObjectId(const char* k) : key(k) {}                  // NOLINT
+};
+
 struct OriginOptions {
     std::string bucket;
+    bool immutable = false;  // the bucket's objects never change: cached copies need no HEAD
     std::string region = "us-east-1";
     s3::Endpoint endpoint;
     // Null, or anonymous credentials: requests are sent unsigned.
@@ -37,18 +48,19 @@ class Origin {
     explicit Origin(OriginOptions options);
 
     const std::string& bucket() const noexcept { return options_.bucket; }
+    bool immutable() const noexcept { return options_.immutable; }
     // Fails only for keys or buckets that cannot form a URL (the caller answers 400).
-    Result<s3::HttpRequest> head(const std::string& key) const;
+    Result<s3::HttpRequest> head(const ObjectId& id) const;
     // GET of bytes [first, last] (inclusive) with If-Match on `etag` when it is not empty.
-    Result<s3::HttpRequest> get(const std::string& key,
+    Result<s3::HttpRequest> get(const ObjectId& id,
                                 std::optional<std::pair<uint64_t, uint64_t>> range,
                                 const std::string& etag) const;
-    // Any request for the key with extra (signed) header fields, names lowercase:
+    // Any request for the object with extra (signed) header fields, names lowercase:
     // {"if-none-match", etag}, {"range", "bytes=-500"}, ...
-    Result<s3::HttpRequest> build(const char* method, const std::string& key,
+    Result<s3::HttpRequest> build(const char* method, const ObjectId& id,
                                   std::vector<std::pair<std::string, std::string>> extra) const;
-    // Whether requests for `key` can be built at all (the caller answers 400 if not).
-    Status validate_key(const std::string& key) const;
+    // Whether requests for the object can be built at all (the caller answers 400 if not).
+    Status validate(const ObjectId& id) const;
 
   private:
     OriginOptions options_;

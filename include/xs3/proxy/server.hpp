@@ -79,10 +79,13 @@ class Worker;
 
 // Process-wide state every worker shares; all of it is thread-safe.
 struct SharedState {
-    SharedState(ProxyOptions o, OriginOptions origin_options, std::string cache_dir,
-                unsigned hierarchy_level, unsigned blocking_threads, cache::CacheIndex& cache_index)
+    // `origins`: one per bucket served. With `bucket_paths` clients name the bucket in the path
+    // (/<bucket>/<key>); without, the first origin is the one bucket, served at /<key>.
+    SharedState(ProxyOptions o, std::vector<OriginOptions> origins, bool bucket_paths,
+                std::string cache_dir, unsigned hierarchy_level, unsigned blocking_threads,
+                cache::CacheIndex& cache_index)
         : options(std::move(o)),
-          origin(std::move(origin_options)),
+          bucket_paths(bucket_paths),
           store(std::move(cache_dir), hierarchy_level),
           blocking(blocking_threads),
           hashing(1, "xs3-hash"),
@@ -90,10 +93,17 @@ struct SharedState {
           retry_policy(options.retry),
           retry_budget(options.retry_budget) {
         options.download.budget = &retry_budget;
+        for (auto& o : origins)
+            this->origins.push_back(std::make_unique<Origin>(std::move(o)));
     }
 
     ProxyOptions options;
-    Origin origin;
+    const bool bucket_paths;
+    std::vector<std::unique_ptr<Origin>> origins;
+    // The origin of `bucket`, or nullptr when the proxy does not serve it.
+    const Origin* origin_for(std::string_view bucket) const noexcept;
+    // The one bucket served at /<key> (without bucket_paths).
+    const Origin& default_origin() const noexcept { return *origins.front(); }
     cache::Store store;
     ThreadPool blocking;
     ThreadPool hashing;  // sha224 verification of downloads, apart from the blocking calls

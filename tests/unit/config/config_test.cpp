@@ -583,7 +583,9 @@ TEST_CASE("--help lists every option with its variable, TOML key and default") {
     }
     CHECK(help.find("      --port <PORT>\n          TCP port to listen on\n          [env: "
                     "XS3_PORT] [toml: port] [default: 8080]\n") != std::string::npos);
-    CHECK(help.find("      --bucket <BUCKET>\n          S3 bucket name\n          [env: "
+    CHECK(help.find("      --bucket <BUCKET>\n          S3 bucket name (served at /<key>; optional "
+                    "when the "
+                    "config file lists [[buckets]])\n          [env: "
                     "XS3_BUCKET] [toml: bucket] [required]\n") != std::string::npos);
 }
 
@@ -700,4 +702,62 @@ TEST_CASE("S3 transport options: flags, variables and checks") {
           "--retry-base-delay (5000ms) must not exceed --retry-max-delay (1000ms)");
     CHECK(error_of(load({"--max-upstream-connections-total", "3", "--workers", "4"}, kRequired)) ==
           "--max-upstream-connections-total (3) must be at least the number of workers (4) or 0");
+}
+
+TEST_CASE("[[buckets]] lists the buckets served at /<bucket>/<key>, each with its own settings") {
+    TempFile file(
+        "cache_dir = \"/c\"\nmax_cache_size = \"1GiB\"\n"
+        "[[buckets]]\nname = \"alpha\"\n"
+        "[[buckets]]\nname = \"beta\"\nendpoint = \"http://127.0.0.1:9000\"\nregion = "
+        "\"eu-west-1\"\n"
+        "path_style = true\naccess_key_id = \"AKID\"\nsecret_access_key = \"SECRET\"\n"
+        "immutable = true\n"
+        "[[buckets]]\nname = \"gamma\"\nanonymous = true\n");
+    auto r = load({"--config", file.path.c_str()});
+    REQUIRE_MESSAGE(r.ok(), error_of(r));
+    CHECK(r->bucket.empty());  // --bucket is optional with a list
+    REQUIRE(r->buckets.size() == 3);
+    CHECK(r->buckets[0].name == "alpha");
+    CHECK_FALSE(r->buckets[0].endpoint.has_value());
+    const BucketConfig& b = r->buckets[1];
+    CHECK(b.name == "beta");
+    CHECK(b.endpoint == "http://127.0.0.1:9000");
+    CHECK(b.region == "eu-west-1");
+    CHECK(b.path_style == true);
+    CHECK(b.access_key_id == "AKID");
+    CHECK(b.secret_access_key == "SECRET");
+    CHECK(b.immutable);
+    CHECK(b.line == 5);
+    CHECK(r->buckets[2].anonymous);
+}
+
+TEST_CASE("[[buckets]] mistakes name the field and the line, never a secret") {
+    auto err = [](const std::string& body) {
+        TempFile file("cache_dir = \"/c\"\nmax_cache_size = \"1GiB\"\n" + body);
+        return error_of(load({"--config", file.path.c_str()}));
+    };
+    CHECK(err("[[buckets]]\nregion = \"x\"\n")
+              .find("a bucket needs a 'name' in [[buckets]] at "
+                    "line 3") != std::string::npos);
+    CHECK(err("[[buckets]]\nname = \"a\"\ncolour = \"blue\"\n")
+              .find("unknown key 'colour' in [[buckets]] at line 3") != std::string::npos);
+    CHECK(err("[[buckets]]\nname = \"a\"\nendpoint = \"ftp://x\"\n")
+              .find("'endpoint' 'ftp://x' is not an http:// or https:// URL") != std::string::npos);
+    CHECK(err("[[buckets]]\nname = \"a\"\nimmutable = \"yes\"\n")
+              .find("'immutable' must be true or false") != std::string::npos);
+    CHECK(err("[[buckets]]\nname = \"a\"\n[[buckets]]\nname = \"a\"\n")
+              .find("bucket 'a' is listed twice") != std::string::npos);
+    std::string half = err("[[buckets]]\nname = \"a\"\nsecret_access_key = \"TOPSECRET\"\n");
+    CHECK(half.find("needs both access_key_id and secret_access_key") != std::string::npos);
+    CHECK(half.find("TOPSECRET") == std::string::npos);
+    std::string spaced =
+        err("[[buckets]]\nname = \"a\"\naccess_key_id = \"A\"\n"
+            "secret_access_key = \"TOP SECRET\"\n");
+    CHECK(spaced.find("contains whitespace") != std::string::npos);
+    CHECK(spaced.find("TOP SECRET") == std::string::npos);
+    CHECK(err("buckets = [1, 2]\n").find("each bucket must be a table") != std::string::npos);
+    CHECK(err("buckets = \"a\"\n").find("'buckets' must be an array of tables") !=
+          std::string::npos);
+    // Without a list, --bucket is still required.
+    CHECK(err("").find("--bucket is required") != std::string::npos);
 }
