@@ -5,6 +5,7 @@
 
 #include "xs3/base/log.hpp"
 #include "xs3/proxy/connection.hpp"
+#include "xs3/proxy/h2_connection.hpp"
 
 namespace xs3::proxy {
 
@@ -57,8 +58,12 @@ Worker::~Worker() {
     ring_.reset();
 }
 
-std::vector<H1Connection*> Worker::snapshot_connections() const {
-    std::vector<H1Connection*> all;
+ClientConnection::~ClientConnection() {
+    w_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::vector<ClientConnection*> Worker::snapshot_connections() const {
+    std::vector<ClientConnection*> all;
     all.reserve(connections_.size());
     for (const auto& [id, c] : connections_)
         all.push_back(c.get());
@@ -144,15 +149,23 @@ void Worker::on_accept(int fd) {
     raw->start();
 }
 
-H1Connection* Worker::find(uint64_t id) noexcept {
-    auto it = connections_.find(id);
-    return it == connections_.end() ? nullptr : it->second.get();
+void Worker::hand_over_to_h2(int fd, std::string received, std::optional<H2Upgrade> upgrade,
+                             std::string first_output) {
+    // Counted like an accepted connection; the H1Connection it replaces uncounts itself.
+    shared_.connections.fetch_add(1, std::memory_order_relaxed);
+    uint64_t id = next_conn_id_++;
+    auto c = std::make_unique<H2Connection>(*this, fd, id, std::move(received), std::move(upgrade),
+                                            std::move(first_output));
+    H2Connection* raw = c.get();
+    connections_.emplace(id, std::move(c));
+    raw->start();
+    if (draining_) raw->finish_after_response();
 }
 
-void Worker::forget(H1Connection* c) noexcept {
+void Worker::forget(ClientConnection* c) noexcept {
     auto it = connections_.find(c->id());
     if (it == connections_.end()) return;
-    std::unique_ptr<H1Connection> dead = std::move(it->second);
+    std::unique_ptr<ClientConnection> dead = std::move(it->second);
     connections_.erase(it);
     ring_->dispose_later(std::move(dead));
     if (draining_) ring_->defer([this] { check_drained(); });

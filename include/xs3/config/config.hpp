@@ -68,6 +68,12 @@ struct Config {
     uint64_t splice_size = 0;
     uint64_t pipe_size = 0;
 
+    // HTTP/2 (issue 7). The header list limit is max_header_bytes, as for HTTP/1.1.
+    uint32_t h2_max_concurrent_streams = 0;
+    uint32_t h2_initial_window_size = 0;
+    uint32_t h2_rapid_reset_window = 0;
+    uint32_t h2_rapid_reset_limit = 0;
+
     // Accepted for compatibility with the Rust xs3lerator; not used.
     std::optional<std::string> debug_trace;
 };
