@@ -60,26 +60,27 @@ void SocketOutput::push_bytes(std::string&& bytes) {
 }
 
 void SocketOutput::push_view(const char* data, size_t n, Keep keep) {
-    if (n == 0 || failed_ || cancelled_) return;
-    queued_ += n;
     Segment s;
     s.kind = Segment::Kind::bytes;
     s.view = data;
     s.length = n;
     s.keep = std::move(keep);
-    segments_.push_back(std::move(s));
-    step();
+    enqueue(std::move(s));
 }
 
 void SocketOutput::push_file(int fd, uint64_t offset, uint64_t length, Keep keep) {
-    if (length == 0 || failed_ || cancelled_) return;
-    queued_ += length;
     Segment s;
     s.kind = Segment::Kind::file;
     s.fd = fd;
     s.offset = offset;
     s.length = length;
     s.keep = std::move(keep);
+    enqueue(std::move(s));
+}
+
+void SocketOutput::enqueue(Segment&& s) {
+    if (s.length == 0 || failed_ || cancelled_) return;
+    queued_ += s.length;
     segments_.push_back(std::move(s));
     step();
 }

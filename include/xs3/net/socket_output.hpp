@@ -93,6 +93,7 @@ class SocketOutput {
         const char* data() const noexcept { return view != nullptr ? view : bytes.data(); }
     };
 
+    void enqueue(Segment&& s);
     void step() noexcept;
     void send_gathered() noexcept;
     void splice_file(Segment& s) noexcept;
