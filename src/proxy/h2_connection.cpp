@@ -203,6 +203,10 @@ void H2Connection::on_input_end(int res) noexcept {
 // ---- events from the codec ----------------------------------------------------------------
 
 void H2Connection::handle_events() noexcept {
+    // Answers given inside the loop (a synchronous exchange) only ask for a pump: the caller
+    // pumps after this, so events are never handled recursively.
+    const bool nested = in_events_;
+    in_events_ = true;
     http::H2Event ev;
     while (state_ != State::closed && codec_.next_event(ev)) {
         switch (ev.kind) {
@@ -223,10 +227,18 @@ void H2Connection::handle_events() noexcept {
             case http::H2Event::Kind::protocol_error:
                 XS3_LOG_INFO("h2 protocol error", kv("conn", id_), kv("why", ev.message));
                 close("h2 protocol error");
-                return;
+                break;
         }
     }
+    in_events_ = nested;
     maybe_finish();
+}
+
+void H2Connection::schedule_pump() noexcept {
+    if (pumping_ || in_events_)
+        pump_again_ = true;  // the pump in progress, or the one after the events, does it
+    else
+        pump();
 }
 
 void H2Connection::start_stream(int32_t stream_id, http::Request request) {
@@ -295,7 +307,7 @@ void H2Connection::on_response(Stream& s, http::ResponseHead head,
     }
     s.body = std::move(body);
     if (s.body) top_up(s);
-    pump();
+    schedule_pump();
 }
 
 void H2Connection::top_up(Stream& s) noexcept {
@@ -355,7 +367,7 @@ void H2Connection::fail_stream(Stream& s, const char* why, const Status& status)
     if (!in_produce_) {
         Status st = codec_.reset_stream(s.id, http::h2_error::internal_error);
         (void)st;
-        pump();
+        schedule_pump();
     }
 }
 
@@ -379,7 +391,7 @@ http::H2BodyChunk H2Connection::body_available(int32_t stream_id, uint64_t offse
 void H2Connection::body_ready(Stream& s) noexcept {
     // Harmless when the codec is not waiting for this stream (it says so and does nothing).
     codec_.resume_data(s.id);
-    pump();
+    schedule_pump();
 }
 
 // ---- reading file bytes ahead into blocks --------------------------------------------------

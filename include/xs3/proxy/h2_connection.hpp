@@ -73,6 +73,7 @@ class H2Connection final : public ClientConnection, private http::H2BodySource {
     void on_read(BlockRead& r, int res) noexcept;
     void body_ready(Stream& s) noexcept;
     void pump() noexcept;
+    void schedule_pump() noexcept;
     bool transfer() noexcept;
     void starve(Stream& s) noexcept;
     void retry_starved() noexcept;
@@ -93,6 +94,7 @@ class H2Connection final : public ClientConnection, private http::H2BodySource {
     bool pumping_ = false;
     bool pump_again_ = false;
     bool in_produce_ = false;
+    bool in_events_ = false;
     const bool frame_from_memory_;  // copy mode: file bytes are read into blocks first
     std::string received_;
     std::optional<H2Upgrade> upgrade_;
