@@ -133,7 +133,8 @@ class SocketOutput {
     unsigned inflight_ = 0;
 
     // SENDMSG of gathered byte segments.
-    static constexpr size_t kMaxIov = 64;  // 32 HTTP/2 DATA frames: header + payload
+    // 128 HTTP/2 DATA frames (header + payload): up to 2 MiB of 16 KiB frames per SENDMSG.
+    static constexpr size_t kMaxIov = 256;
     iovec iov_[kMaxIov]{};
     msghdr msg_{};
     size_t sending_segments_ = 0;  // byte segments the SENDMSG in flight points into
