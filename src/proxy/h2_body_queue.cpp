@@ -24,9 +24,19 @@ void H2BodyQueue::push_memory(const char* data, size_t n, Keep keep) {
 
 void H2BodyQueue::push_file(int fd, uint64_t file_offset, uint64_t length, Keep keep) {
     if (length == 0) return;
+    queued_ += length;
+    // The next bytes of the same file (a download's progress, a body pulled in parts): one
+    // region, so it is read in large blocks.
+    if (!pieces_.empty()) {
+        FileRegion& last = pieces_.back().file;
+        if (!pieces_.back().in_memory && last.fd == fd &&
+            last.offset + last.length == file_offset && last.keep == keep) {
+            last.length += length;
+            return;
+        }
+    }
     Piece p;
     p.file = FileRegion{fd, file_offset, length, std::move(keep)};
-    queued_ += length;
     pieces_.push_back(std::move(p));
 }
 

@@ -123,6 +123,7 @@ class H2Connection::Stream final : public ResponseSink {
     bool reading = false;   // a BlockRead is in flight
     bool starved = false;   // in starved_: waiting for read budget
     bool failed = false;    // the body cannot be completed: the stream is (being) reset
+    bool deferred = false;  // body_available() said deferred: the codec waits for resume_data
     std::unique_ptr<Body> body;
     H2BodyQueue queue;
     std::shared_ptr<Exchange> exchange;  // last: goes first when the stream is freed
@@ -315,7 +316,11 @@ void H2Connection::on_response(Stream& s, http::ResponseHead head,
 }
 
 void H2Connection::top_up(Stream& s) noexcept {
-    while (s.body && !s.failed && !s.body_end && !s.waiting && s.queue.queued() < kPullAhead) {
+    // Pull again only once half of what was pulled is gone, so file regions (and the reads of
+    // them) stay large instead of a frame's worth each.
+    bool pull = s.queue.queued() < kPullAhead / 2;
+    while (pull && s.body && !s.failed && !s.body_end && !s.waiting &&
+           s.queue.queued() < kPullAhead) {
         if (*budget_ >= kBodyBudget) {
             starve(s);  // a data chunk would go over: wait for bytes to leave
             break;
@@ -389,12 +394,22 @@ http::H2BodyChunk H2Connection::body_available(int32_t stream_id, uint64_t offse
     if (s->failed) return http::H2BodyChunk::error();
     if (uint64_t n = ready(); n > 0) return http::H2BodyChunk::ready(std::min<uint64_t>(n, max));
     if (s->body_end && s->queue.empty()) return http::H2BodyChunk::eof();
+    s->deferred = true;
     return http::H2BodyChunk::deferred();
 }
 
-void H2Connection::body_ready(Stream& s) noexcept {
-    // Harmless when the codec is not waiting for this stream (it says so and does nothing).
+bool H2Connection::body_ready_now(const Stream& s) const noexcept {
+    if (s.failed || (s.body_end && s.queue.empty())) return true;
+    return (frame_from_memory_ ? s.queue.memory_end() : s.queue.end()) > s.queue.begin();
+}
+
+void H2Connection::resume(Stream& s) noexcept {
+    s.deferred = false;
     codec_.resume_data(s.id);
+}
+
+void H2Connection::body_ready(Stream& s) noexcept {
+    if (s.deferred) resume(s);
     schedule_pump();
 }
 
@@ -490,7 +505,7 @@ void H2Connection::retry_starved() noexcept {
         if (Stream* s = find_stream(id)) {
             s->starved = false;
             top_up(*s);
-            codec_.resume_data(id);  // harmless when the codec is not waiting for it
+            if (s->deferred && body_ready_now(*s)) resume(*s);
         }
     }
 }
@@ -538,7 +553,10 @@ bool H2Connection::transfer() noexcept {
                 close("h2 payload missing");
                 return false;
             }
-            if (frame_from_memory_) read_ahead(*s);
+            // Bytes promised in this produce() still counted as queued, so the body may not
+            // have been pulled further: pull (and read ahead) now that they are gone.
+            top_up(*s);
+            if (s->deferred && body_ready_now(*s)) resume(*s);
         }
         total += seg.length;
     }

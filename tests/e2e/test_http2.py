@@ -479,3 +479,27 @@ def test_protocol_errors_close_the_connection(proxy):
     with HttpConnection(proxy.port) as c:
         c.send(build_request("GET", "/healthz"))
         assert c.read_response().status == 200
+
+
+@pytest.mark.parametrize("mode", ["copy", "splice"])
+def test_many_streams_of_cached_objects_in_both_send_modes(proxy_factory, bucket, mode):
+    """40 streams of a cached 3 MiB object (full and ranges from odd offsets) and small ones, at
+    once: more read buffers than a connection may hold, so streams wait for each other's bytes
+    to leave (copy mode), or every payload is spliced from the file (splice mode)."""
+    p = proxy_factory(bucket, extra_args=["--send-mode", mode])
+    obj, small = bucket[MEDIUM], bucket[SMALL]
+    with H2Client(p.port, timeout=60) as c:
+        assert c.get(obj.path).status == 200
+        assert c.get(small.path).status == 200
+        wait_until(lambda: len(p.cache_files()) == 2, 10, what="both objects to be published")
+        wanted = {}
+        for i in range(40):
+            first = i * 77_777
+            sid = c.request("GET", obj.path, {"range": f"bytes={first}-"} if i % 2 else None)
+            wanted[sid] = obj.data[first:] if i % 2 else obj.data
+            sid = c.request("GET", small.path)
+            wanted[sid] = small.data
+        for s in c.wait_streams(list(wanted), timeout=120):
+            assert s.status in (200, 206) and s.reset is None, (s.id, s.headers)
+            assert raw_headers(s)["x-cache"] == "HIT"
+            assert bytes(s.body) == wanted[s.id], f"stream {s.id}: {len(s.body)} bytes"

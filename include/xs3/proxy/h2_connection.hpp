@@ -72,6 +72,9 @@ class H2Connection final : public ClientConnection, private http::H2BodySource {
     void read_ahead(Stream& s) noexcept;
     void on_read(BlockRead& r, int res) noexcept;
     void body_ready(Stream& s) noexcept;
+    // Whether body_available() would now answer something other than deferred.
+    bool body_ready_now(const Stream& s) const noexcept;
+    void resume(Stream& s) noexcept;
     void pump() noexcept;
     void schedule_pump() noexcept;
     bool transfer() noexcept;

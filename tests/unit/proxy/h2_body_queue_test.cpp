@@ -124,3 +124,25 @@ TEST_CASE("clear drops everything and keeps the offsets moving forward") {
     q.push_file(1, 0, 0, nullptr);
     CHECK(q.empty());
 }
+
+TEST_CASE("contiguous regions of the same file become one region") {
+    H2BodyQueue q;
+    auto file = std::make_shared<int>(1);
+    auto other = std::make_shared<int>(2);
+    q.push_file(3, 100, 10, file);
+    q.push_file(3, 110, 20, file);  // continues it
+    REQUIRE(q.first_file() != nullptr);
+    CHECK(q.first_file()->length == 30);
+    q.push_file(3, 200, 5, file);   // a gap: a region of its own
+    q.push_file(4, 205, 5, file);   // another descriptor
+    q.push_file(4, 210, 5, other);  // kept by something else
+    CHECK(q.end() == 45);
+    Recorder r;
+    REQUIRE(q.take(0, 45, r));
+    REQUIRE(r.items.size() == 4);
+    CHECK(r.items[0].offset == 100);
+    CHECK(r.items[0].length == 30);
+    CHECK(r.items[1].offset == 200);
+    CHECK(r.items[2].fd == 4);
+    CHECK(r.items[3].offset == 210);
+}
