@@ -172,6 +172,8 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<proxy::Worker>> ws;
     for (unsigned i = 0; i < workers; ++i)
         ws.push_back(std::make_unique<proxy::Worker>(*shared, static_cast<int>(i), fds[i]));
+    for (auto& w : ws)
+        shared->workers.push_back(w.get());
     std::vector<std::thread> threads;
     std::atomic<int> failed{0};
     for (auto& w : ws)

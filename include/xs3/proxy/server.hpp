@@ -94,6 +94,10 @@ struct SharedState {
     // missing, full): serve passthrough and probe again later.
     void cache_failed(const Status& why);
 
+    // Every worker, set by main before any starts: an accepted socket goes to the least loaded
+    // one (Worker::on_accept).
+    std::vector<Worker*> workers;
+
     // The rings chunk fetches may run on: each worker adds its own once its ring and curl
     // client exist, and takes it away before they go.
     void add_fetch_slot(fetch::FetchSlot slot);
@@ -149,9 +153,15 @@ class Worker {
     void hand_over_to_h2(int fd, std::string received, std::optional<H2Upgrade> upgrade,
                          std::string first_output);
     size_t connection_count() const noexcept { return connections_.size(); }
+    // Connections registered here or on their way (read by other workers to pick one).
+    uint64_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
 
   private:
     void on_accept(int fd);
+    // The least loaded worker still accepting, if it has fewer connections than this one.
+    Worker* lighter_worker() noexcept;
+    // Makes an H1Connection of an accepted socket (counted in SharedState::connections).
+    void adopt(int fd);
     void check_drained();
     void teardown();
     std::vector<ClientConnection*> snapshot_connections() const;
@@ -171,6 +181,8 @@ class Worker {
     std::unordered_map<uint64_t, std::unique_ptr<ClientConnection>> connections_;
     bool draining_ = false;
     std::atomic<bool> drained_{false};
+    std::atomic<bool> accepting_{false};  // running and not draining: may be given sockets
+    std::atomic<uint64_t> load_{0};
 };
 
 }  // namespace xs3::proxy
