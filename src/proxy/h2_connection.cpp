@@ -16,11 +16,9 @@
 
 namespace xs3::proxy {
 namespace {
-// Output queued on the socket before produce() stops. Measured here (h2load, 4 connections x 8
-// streams of 1 MiB hits, on a loaded 2-core box): 1 MiB queued and 512 KiB per SENDMSG gave
-// 0.73x the HTTP/1.1 throughput of 32 connections (median of 7 pairs), 4 MiB and 2 MiB per
-// SENDMSG 0.97x — a few connections need as much in flight as many do, or the client runs dry
-// whenever this thread is off the CPU.
+// Output queued on the socket before produce() stops: a couple of full SENDMSGs (256 iovecs,
+// 2 MiB of 16 KiB frames), so a few multiplexed connections keep as much in the kernel as many
+// HTTP/1.1 ones do (docs/design.md has the measurements).
 constexpr uint64_t kOutputHighWater = 4 * 1024 * 1024;
 // Body bytes pulled ahead per stream (file regions cost nothing; data chunks are bounded by
 // their producers and the budget below).
