@@ -329,7 +329,8 @@ def test_rapid_reset_flood_gets_goaway_and_the_server_stays_responsive(proxy_fac
         assert c.goaway is not None, "a flood is answered with GOAWAY"
         assert c.goaway[1] == ENHANCE_YOUR_CALM, c.goaway
         assert c.wait_closed(10), "and the connection is closed"
-    assert "too many streams reset by the client" in p.log_text()
+    wait_until(lambda: "too many streams reset by the client" in p.log_text(), 10,
+               what="the flood to be logged")
     # A new connection is served normally, HTTP/2 and HTTP/1.1.
     with H2Client(p.port) as c2:
         ids = [c2.request("GET", small.path) for _ in range(5)]
@@ -361,7 +362,7 @@ def test_a_body_error_resets_only_its_stream(emulator_factory, proxy_factory):
         assert again.status == 200 and raw_headers(again)["x-cache"] == "HIT"
         emu.verify("good.bin", 44, bytes(again.body), size=good_size)
         assert c.goaway is None
-    assert "response cut off" in p.log_text()
+    wait_until(lambda: "response cut off" in p.log_text(), 10, what="the cut to be logged")
 
 
 def test_passthrough_per_stream(emulator_factory, proxy_factory):
@@ -418,7 +419,8 @@ def test_stream_and_header_limits(proxy_factory, bucket):
         c.request("GET", obj.path)
         assert c.wait_closed(10)
         assert c.goaway is not None and c.goaway[1] in (PROTOCOL_ERROR, REFUSED_STREAM)
-    assert "max concurrent streams exceeded" in p.log_text()
+    wait_until(lambda: "max concurrent streams exceeded" in p.log_text(), 10,
+               what="the GOAWAY to be logged")
 
 
 def test_idle_http2_connection_gets_goaway_and_is_closed(proxy_factory, bucket):
@@ -474,7 +476,8 @@ def test_protocol_errors_close_the_connection(proxy):
                 break
             got += chunk
         assert got.startswith(b"HTTP/1.1 400"), got[:100]
-    assert "h2 connection closed with GOAWAY" in proxy.log_text()
+    wait_until(lambda: "h2 connection closed with GOAWAY" in proxy.log_text(), 10,
+               what="the GOAWAY to be logged")
     # The listener still serves HTTP/1.1.
     with HttpConnection(proxy.port) as c:
         c.send(build_request("GET", "/healthz"))
@@ -503,3 +506,23 @@ def test_many_streams_of_cached_objects_in_both_send_modes(proxy_factory, bucket
             assert s.status in (200, 206) and s.reset is None, (s.id, s.headers)
             assert raw_headers(s)["x-cache"] == "HIT"
             assert bytes(s.body) == wanted[s.id], f"stream {s.id}: {len(s.body)} bytes"
+
+
+def test_a_few_connections_are_spread_over_the_workers(proxy_factory, bucket):
+    """Four HTTP/2 connections, opened one after another, end up two on each of two workers
+    whatever SO_REUSEPORT's hash says (an accepted socket goes to the less loaded worker)."""
+    p = proxy_factory(bucket, extra_args=["--log-level", "debug"], workers=2)
+    small = bucket[SMALL]
+    clients = []
+    try:
+        for _ in range(4):
+            c = H2Client(p.port)
+            clients.append(c)
+            assert c.get(small.path).status == 200
+        def placed():
+            return re.findall(r"worker=(\d) msg=\"connection speaks HTTP/2\"", p.log_text())
+        wait_until(lambda: len(placed()) == 4, 10, what="four HTTP/2 connections in the log")
+        assert sorted(placed()) == ["0", "0", "1", "1"], placed()
+    finally:
+        for c in clients:
+            c.close()
