@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <new>
 
@@ -299,8 +300,17 @@ void H2Connection::on_response(Stream& s, http::ResponseHead head,
     if (head.status == 204 || head.status == 304) body.reset();
     head.headers.add("Server", std::string(http::server_header_value()));
     head.headers.add("Date", w_.dates().now());
+    // The body is held to the Content-Length the client is told (the codec resets a stream
+    // whose body ends short and cuts one that offers more); without one, to what it says it has.
     std::optional<uint64_t> length;
-    if (body) length = body->remaining();
+    if (body) {
+        length = body->remaining();
+        if (const std::string* cl = head.headers.get("content-length")) {
+            uint64_t v = 0;
+            auto [end, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), v);
+            if (ec == std::errc() && end == cl->data() + cl->size()) length = v;
+        }
+    }
     Status st = codec_.submit_response(s.id, head, body ? this : nullptr, length);
     if (!st.ok()) {
         XS3_LOG_DEBUG("h2 response not sent", kv("conn", id_), kv("stream", s.id),
