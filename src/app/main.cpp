@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -271,6 +272,15 @@ int main(int argc, char** argv) {
 
     proxy::ProxyOptions po;
     po.limits.max_header_bytes = cfg.max_header_bytes;
+    po.h2.max_concurrent_streams = cfg.h2_max_concurrent_streams;
+    po.h2.max_header_list_size =
+        static_cast<uint32_t>(std::min<uint64_t>(cfg.max_header_bytes, UINT32_MAX));
+    po.h2.initial_window_size = cfg.h2_initial_window_size;
+    po.h2.reset_window = cfg.h2_rapid_reset_window;
+    po.h2.max_resets_per_window = cfg.h2_rapid_reset_limit;
+    // Larger DATA frames when the client's SETTINGS_MAX_FRAME_SIZE allows them: fewer frame
+    // headers per payload byte (most clients keep the 16 KiB default).
+    po.h2.max_data_frame_payload = 64 * 1024;
     po.idle_timeout = cfg.idle_timeout;
     po.header_timeout = cfg.header_timeout;
     po.max_connections = cfg.max_connections;
@@ -383,6 +393,8 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<proxy::Worker>> ws;
     for (unsigned i = 0; i < workers; ++i)
         ws.push_back(std::make_unique<proxy::Worker>(*shared, static_cast<int>(i), fds[i]));
+    for (auto& w : ws)
+        shared->workers.push_back(w.get());
     std::vector<std::thread> threads;
     std::atomic<int> failed{0};
     for (auto& w : ws)

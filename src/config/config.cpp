@@ -367,6 +367,27 @@ Status set_max_upstream_connections_total(Config& c, std::string_view t) {
     XS3_ASSIGN(max_upstream_connections_total, parse_uint(t, 0, 10000000));
     return {};
 }
+// HTTP/2 (issue 7)
+Status set_h2_max_concurrent_streams(Config& c, std::string_view t) {
+    XS3_ASSIGN(h2_max_concurrent_streams, parse_uint(t, 1, 10000));
+    return {};
+}
+Status set_h2_initial_window_size(Config& c, std::string_view t) {
+    auto v = parse_size(t);
+    if (!v) return v.status();
+    // RFC 9113 6.5.2: at most 2^31-1.
+    if (*v < 1 || *v > 0x7fffffffULL) return bad(quoted(t) + " is out of range (1B..2GiB-1)");
+    c.h2_initial_window_size = static_cast<uint32_t>(*v);
+    return {};
+}
+Status set_h2_rapid_reset_window(Config& c, std::string_view t) {
+    XS3_ASSIGN(h2_rapid_reset_window, parse_uint(t, 1, 65536));
+    return {};
+}
+Status set_h2_rapid_reset_limit(Config& c, std::string_view t) {
+    XS3_ASSIGN(h2_rapid_reset_limit, parse_uint(t, 0, 65535));
+    return {};
+}
 
 #undef XS3_ASSIGN
 
@@ -425,7 +446,8 @@ const OptionDescriptor kOptions[] = {
     {"max-connections", "XS3_MAX_CONNECTIONS", "max_connections", K::uint, "<N>", "10000", false,
      "Maximum open client connections", set_max_connections},
     {"max-header-bytes", "XS3_MAX_HEADER_BYTES", "max_header_bytes", K::size, "<SIZE>", "16KiB",
-     false, "Largest accepted request header block", set_max_header_bytes},
+     false, "Largest accepted request header block (HTTP/1.1), and header list (HTTP/2)",
+     set_max_header_bytes},
     {"idle-timeout", "XS3_IDLE_TIMEOUT", "idle_timeout", K::duration, "<DURATION>", "60s", false,
      "Close client connections idle for this long", set_idle_timeout},
     {"header-timeout", "XS3_HEADER_TIMEOUT", "header_timeout", K::duration, "<DURATION>", "10s",
@@ -517,6 +539,23 @@ const OptionDescriptor kOptions[] = {
      "max_upstream_connections_total", K::uint, "<N>", "0", false,
      "Connections to S3 of all workers together, shared evenly (0: no total cap)",
      set_max_upstream_connections_total},
+    // HTTP/2 (issue 7)
+    {"h2-max-concurrent-streams", "XS3_H2_MAX_CONCURRENT_STREAMS", "h2_max_concurrent_streams",
+     K::uint, "<N>", "100", false,
+     "HTTP/2 streams a client may have open on one connection; more are refused",
+     set_h2_max_concurrent_streams},
+    {"h2-initial-window-size", "XS3_H2_INITIAL_WINDOW_SIZE", "h2_initial_window_size", K::size,
+     "<SIZE>", "65535", false,
+     "HTTP/2 receive window per stream (request bodies are read and discarded)",
+     set_h2_initial_window_size},
+    {"h2-rapid-reset-window", "XS3_H2_RAPID_RESET_WINDOW", "h2_rapid_reset_window", K::uint,
+     "<N>", "128", false,
+     "Recently closed HTTP/2 streams of a connection the rapid-reset guard looks at",
+     set_h2_rapid_reset_window},
+    {"h2-rapid-reset-limit", "XS3_H2_RAPID_RESET_LIMIT", "h2_rapid_reset_limit", K::uint, "<N>",
+     "96", false,
+     "Client resets (before the answer completed) among them that close the connection with "
+     "GOAWAY ENHANCE_YOUR_CALM", set_h2_rapid_reset_limit},
 };
 // clang-format on
 
@@ -774,6 +813,10 @@ Status validate(Config& c, const std::vector<bool>& provided) {
     if (c.splice_size > c.pipe_size)
         return bad("--splice-size (" + format_size(c.splice_size) +
                    ") must not exceed --pipe-size (" + format_size(c.pipe_size) + ")");
+    if (c.h2_rapid_reset_limit >= c.h2_rapid_reset_window)
+        return bad("--h2-rapid-reset-limit (" + std::to_string(c.h2_rapid_reset_limit) +
+                   ") must be below --h2-rapid-reset-window (" +
+                   std::to_string(c.h2_rapid_reset_window) + ")");
     if (c.admin_port != 0 && c.admin_port == c.port)
         return bad("--admin-port (" + std::to_string(c.admin_port) + ") must differ from --port");
     c.chunk_size = std::clamp(c.chunk_size, c.min_chunk_size, c.max_chunk_size);

@@ -44,8 +44,8 @@ void SocketOutput::push_bytes(std::string&& bytes) {
     queued_ += bytes.size();
     // Coalesce with a byte segment that has not started yet.
     if (!segments_.empty() && segments_.back().kind == Segment::Kind::bytes &&
-        segments_.back().done == 0 && segments_.size() > sending_segments_ &&
-        segments_.back().bytes.size() < 64 * 1024) {
+        segments_.back().view == nullptr && segments_.back().done == 0 &&
+        segments_.size() > sending_segments_ && segments_.back().bytes.size() < 64 * 1024) {
         Segment& back = segments_.back();
         back.bytes += bytes;
         back.length = back.bytes.size();
@@ -59,15 +59,28 @@ void SocketOutput::push_bytes(std::string&& bytes) {
     step();
 }
 
+void SocketOutput::push_view(const char* data, size_t n, Keep keep) {
+    Segment s;
+    s.kind = Segment::Kind::bytes;
+    s.view = data;
+    s.length = n;
+    s.keep = std::move(keep);
+    enqueue(std::move(s));
+}
+
 void SocketOutput::push_file(int fd, uint64_t offset, uint64_t length, Keep keep) {
-    if (length == 0 || failed_ || cancelled_) return;
-    queued_ += length;
     Segment s;
     s.kind = Segment::Kind::file;
     s.fd = fd;
     s.offset = offset;
     s.length = length;
     s.keep = std::move(keep);
+    enqueue(std::move(s));
+}
+
+void SocketOutput::enqueue(Segment&& s) {
+    if (s.length == 0 || failed_ || cancelled_) return;
+    queued_ += s.length;
     segments_.push_back(std::move(s));
     step();
 }
@@ -106,8 +119,13 @@ void SocketOutput::fail(int error) noexcept {
     if (on_error_) on_error_(error);
 }
 
+void SocketOutput::uncork() noexcept {
+    corked_ = false;
+    step();
+}
+
 void SocketOutput::step() noexcept {
-    if (busy_ || failed_ || cancelled_) return;
+    if (busy_ || corked_ || failed_ || cancelled_) return;
     pop_finished();
     if (pipe_bytes_ > 0) {
         drain_pipe();  // bytes of an earlier file region wait in the pipe: they go first
@@ -130,7 +148,7 @@ void SocketOutput::send_gathered() noexcept {
     uint64_t total = 0;
     for (auto& s : segments_) {
         if (s.kind != Segment::Kind::bytes || n == kMaxIov) break;
-        iov_[n].iov_base = s.bytes.data() + s.done;
+        iov_[n].iov_base = const_cast<char*>(s.data()) + s.done;
         iov_[n].iov_len = static_cast<size_t>(s.remaining());
         total += s.remaining();
         ++n;

@@ -1,5 +1,5 @@
-// H1Connection: reading, parsing, answering through exchanges, sending and the connection's
-// lifetime.
+// H1Connection: reading, parsing, answering through exchanges, sending, the hand-over to HTTP/2
+// and the connection's lifetime.
 #include "xs3/proxy/connection.hpp"
 
 #include <sys/socket.h>
@@ -8,110 +8,98 @@
 #include <cstring>
 
 #include "xs3/base/log.hpp"
+#include "xs3/http/h2_settings.hpp"
 #include "xs3/proxy/server.hpp"
-#include "xs3/ring/buffer_ring.hpp"
 
 namespace xs3::proxy {
 namespace {
-constexpr size_t kPlainRecvSize = 16 * 1024;
 // Body bytes queued on the socket before we stop pulling: file regions cost no memory, and
 // memory chunks are bounded by their producers, so this only keeps the pipeline full.
 constexpr uint64_t kBodyHighWater = 2 * 1024 * 1024;
+// RFC 9113 3.4: what a client speaking HTTP/2 with prior knowledge sends first.
+constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+constexpr std::string_view kSwitchingProtocols =
+    "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
 }  // namespace
 
 H1Connection::H1Connection(Worker& worker, int fd, uint64_t id)
-    : w_(worker),
+    : ClientConnection(worker, id),
       fd_(fd),
-      id_(id),
       parser_(worker.shared().options.limits),
+      input_(worker.ring(), fd, worker.recv_buffers()),
       output_(worker.ring(), fd, worker.pipes(), worker.copy_blocks(),
               worker.shared().options.output) {
+    input_.set_handlers([this](const char* d, size_t n) { on_input(d, n); },
+                        [this](int res) { on_input_end(res); }, [this] { on_input_quiet(); });
     output_.set_handlers([this] { pump_body(); }, [this](int e) { on_output_error(e); },
                          [this] { maybe_free(); });
 }
 
 H1Connection::~H1Connection() {
     if (fd_ >= 0) ::close(fd_);
-    w_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void H1Connection::start() {
-    arm_recv();
+    input_.start();
     arm_timer();
 }
 
-void H1Connection::arm_recv() noexcept {
-    if (recv_armed_ || state_ == State::closed || peer_eof_) return;
-    io_uring_sqe* sqe = w_.ring().get_sqe(&recv_op_);
-    if (sqe == nullptr) {
-        close("submission queue full");
-        return;
-    }
-    ring::BufferRing* br = w_.recv_buffers();
-    if (br != nullptr) {
-        if (w_.ring().features().recv_multishot) {
-            io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
-            recv_multishot_ = true;
-        } else {
-            io_uring_prep_recv(sqe, fd_, nullptr, 0, 0);
-        }
-        sqe->flags |= IOSQE_BUFFER_SELECT;
-        sqe->buf_group = br->group_id();
-    } else {
-        if (!plain_recv_buf_) plain_recv_buf_.reset(new char[kPlainRecvSize]);
-        io_uring_prep_recv(sqe, fd_, plain_recv_buf_.get(), kPlainRecvSize, 0);
-    }
-    recv_armed_ = true;
-    ++inflight_;
+void H1Connection::on_input(const char* data, size_t n) noexcept {
+    if (state_ == State::closed) return;
+    inbuf_.append(data, n);
+    after_input();
 }
 
-void H1Connection::on_recv(int res, uint32_t flags) noexcept {
-    bool more = flags & IORING_CQE_F_MORE;
-    if (res > 0) {
-        if (flags & IORING_CQE_F_BUFFER) {
-            uint16_t bid = ring::BufferRing::buffer_id(flags);
-            inbuf_.append(w_.recv_buffers()->buffer(bid), static_cast<size_t>(res));
-            w_.recv_buffers()->recycle(bid);
-        } else if (plain_recv_buf_) {
-            inbuf_.append(plain_recv_buf_.get(), static_cast<size_t>(res));
-        }
-    }
-    if (!more) {
-        recv_armed_ = false;
-        --inflight_;
-    }
-    if (state_ == State::closed) {
-        maybe_free();
-        return;
-    }
-    if (res == 0) {
-        peer_eof_ = true;
-    } else if (res < 0 && res != -ENOBUFS && res != -EINTR && res != -ECANCELED) {
+void H1Connection::on_input_end(int res) noexcept {
+    if (state_ == State::closed) return;
+    if (res != 0) {
         close("recv failed");
         return;
     }
-    if (res == -ENOBUFS && !more) {
-        // Every provided buffer is in use: try again shortly instead of spinning.
-        auto id = id_;
-        Worker* w = &w_;
-        w_.ring().add_timer(std::chrono::milliseconds(1), [w, id] {
-            if (auto* c = w->find(id)) c->arm_recv();
-        });
+    peer_eof_ = true;
+    after_input();
+}
+
+void H1Connection::on_input_quiet() noexcept {
+    if (state_ != State::handing_over) {
+        maybe_free();
+        return;
     }
+    // Every byte the kernel had for us is in inbuf_: the socket can change hands. Not from
+    // inside this callback (the SocketInput is on the stack).
+    Worker* w = &w_;
+    uint64_t id = id_;
+    w_.ring().defer([w, id] {
+        if (auto* c = w->find<H1Connection>(id)) c->hand_over();
+    });
+}
+
+void H1Connection::after_input() noexcept {
+    if (state_ == State::closed || state_ == State::handing_over) return;
     if (state_ == State::reading) {
         process_input();
-    } else if (inbuf_.size() > w_.shared().options.limits.max_header_bytes * 4 + 65536 &&
-               recv_armed_) {
+    } else if (inbuf_.size() > w_.shared().options.limits.max_header_bytes * 4 + 65536) {
         // A client pipelining far ahead of us: stop reading until we catch up.
-        w_.ring().cancel(&recv_op_);
+        input_.pause();
     }
     if (state_ == State::reading && peer_eof_) {
         if (!parser_.mid_request() || inbuf_.empty()) close("peer closed");
     }
-    if (!recv_armed_ && !peer_eof_ && state_ == State::reading && res != -ENOBUFS) arm_recv();
+}
+
+bool H1Connection::check_h2_preface() {
+    if (!first_bytes_) return false;
+    size_t n = std::min(inbuf_.size(), kH2Preface.size());
+    if (kH2Preface.compare(0, n, std::string_view(inbuf_).substr(0, n)) != 0) {
+        first_bytes_ = false;
+        return false;
+    }
+    if (n == kH2Preface.size()) begin_hand_over();
+    return true;  // the whole preface (handing over), or a prefix of it: wait for more
 }
 
 void H1Connection::process_input() {
+    if (check_h2_preface()) return;
     while (state_ == State::reading && !inbuf_.empty()) {
         auto r = parser_.feed(inbuf_.data(), inbuf_.size());
         inbuf_.erase(0, r.consumed);
@@ -127,8 +115,45 @@ void H1Connection::process_input() {
     if (state_ == State::reading) arm_timer();
 }
 
+bool H1Connection::try_upgrade(http::Request& req) {
+    const std::string* value = req.headers.get("HTTP2-Settings");
+    if (value == nullptr) return false;
+    auto settings = http::decode_http2_settings(*value);
+    if (!settings.ok()) {
+        // RFC 9113 3.2 lets a server ignore an upgrade: answer this one over HTTP/1.1.
+        XS3_LOG_DEBUG("Upgrade: h2c ignored", kv("conn", id_),
+                      kv("error", settings.status().message()));
+        return false;
+    }
+    upgrade_ = H2Upgrade{std::move(req), std::move(settings).value()};
+    begin_hand_over();
+    return true;
+}
+
+void H1Connection::begin_hand_over() {
+    state_ = State::handing_over;
+    w_.ring().cancel_timer(timer_);
+    input_.pause();  // on_input_quiet follows once the last recv is back
+}
+
+void H1Connection::hand_over() noexcept {
+    if (state_ != State::handing_over || input_.inflight() > 0) return;
+    state_ = State::closed;
+    ++req_gen_;
+    int fd = fd_;
+    fd_ = -1;  // the H2 connection owns the socket now
+    input_.cancel();
+    output_.cancel();
+    std::string first_output;
+    if (upgrade_) first_output = kSwitchingProtocols;
+    w_.hand_over_to_h2(fd, std::move(inbuf_), std::move(upgrade_), std::move(first_output));
+    maybe_free();
+}
+
 void H1Connection::start_exchange(http::Request req) {
     w_.ring().cancel_timer(timer_);
+    first_bytes_ = false;
+    if (req.upgrade_h2c && !finish_after_ && try_upgrade(req)) return;
     state_ = State::handling;
     keep_alive_ = req.keep_alive;
     exchange_ = std::make_shared<Exchange>(w_, *this, std::move(req));
@@ -163,7 +188,7 @@ void H1Connection::arm_timer() {
     Worker* w = &w_;
     uint64_t id = id_;
     timer_ = w_.ring().add_timer(after, [w, id] {
-        if (auto* c = w->find(id)) {
+        if (auto* c = w->find<H1Connection>(id)) {
             c->timer_ = {};
             c->on_timer();
         }
@@ -292,7 +317,7 @@ void H1Connection::response_done() {
             close("peer closed");
             return;
         }
-        arm_recv();
+        input_.start();
         arm_timer();
     }
 }
@@ -302,7 +327,7 @@ std::function<void()> H1Connection::for_this_request(std::function<void(H1Connec
     uint64_t id = id_;
     uint64_t gen = req_gen_;
     return [w, id, gen, fn = std::move(fn)] {
-        H1Connection* c = w->find(id);
+        H1Connection* c = w->find<H1Connection>(id);
         if (c != nullptr && c->req_gen_ == gen && c->state_ != State::closed) fn(*c);
     };
 }
@@ -313,7 +338,7 @@ void H1Connection::close(const char* why) {
     state_ = State::closed;
     ++req_gen_;
     w_.ring().cancel_timer(timer_);
-    if (recv_armed_) w_.ring().cancel(&recv_op_);
+    input_.cancel();
     // Sends on a socket we shut down fail fast; cancel covers ops parked in io-wq.
     if (output_.inflight() > 0) ::shutdown(fd_, SHUT_RDWR);
     output_.cancel();
@@ -329,7 +354,8 @@ void H1Connection::finish_after_response() {
 }
 
 void H1Connection::maybe_free() noexcept {
-    if (state_ != State::closed || inflight_ > 0 || output_.inflight() > 0 || freeing_) return;
+    if (state_ != State::closed || input_.inflight() > 0 || output_.inflight() > 0 || freeing_)
+        return;
     freeing_ = true;
     w_.forget(this);
 }

@@ -6,6 +6,7 @@
 #include "xs3/base/log.hpp"
 #include "xs3/proxy/connection.hpp"
 #include "xs3/proxy/download_launch.hpp"
+#include "xs3/proxy/h2_connection.hpp"
 
 namespace xs3::proxy {
 
@@ -58,8 +59,12 @@ Worker::~Worker() {
     ring_.reset();
 }
 
-std::vector<H1Connection*> Worker::snapshot_connections() const {
-    std::vector<H1Connection*> all;
+ClientConnection::~ClientConnection() {
+    w_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::vector<ClientConnection*> Worker::snapshot_connections() const {
+    std::vector<ClientConnection*> all;
     all.reserve(connections_.size());
     for (const auto& [id, c] : connections_)
         all.push_back(c.get());
@@ -123,7 +128,9 @@ Status Worker::run() {
         std::make_unique<net::Acceptor>(*ring_, listen_fd_, [this](int fd) { on_accept(fd); });
     listen_fd_ = -1;
     acceptor_->start();
+    accepting_.store(true, std::memory_order_release);
     ring_->run();
+    accepting_.store(false, std::memory_order_release);
     teardown();
     return {};
 }
@@ -138,23 +145,72 @@ void Worker::on_accept(int fd) {
         ::close(fd);
         return;
     }
+    // SO_REUSEPORT spreads connections by a hash of their addresses, so a handful of them (an
+    // HTTP/2 client's few multiplexed connections) often land 3:1 or 4:0 on two workers, and
+    // one core does all the work. A socket nothing has touched yet can still go elsewhere.
+    if (Worker* other = lighter_worker()) {
+        if (ring::Ring* r = other->ring_ptr_.load(std::memory_order_acquire)) {
+            other->load_.fetch_add(1, std::memory_order_relaxed);
+            r->post([other, fd] {
+                other->load_.fetch_sub(1, std::memory_order_relaxed);
+                other->adopt(fd);
+            });
+            return;
+        }
+    }
+    adopt(fd);
+}
+
+Worker* Worker::lighter_worker() noexcept {
+    Worker* best = nullptr;
+    uint64_t best_load = 0;
+    const uint64_t mine = load();
+    for (Worker* w : shared_.workers) {
+        if (w == this || !w->accepting_.load(std::memory_order_acquire)) continue;
+        uint64_t l = w->load();
+        if (l < mine && (best == nullptr || l < best_load)) {
+            best = w;
+            best_load = l;
+        }
+    }
+    return best;
+}
+
+void Worker::adopt(int fd) {
+    if (draining_ || ring_ == nullptr) {
+        // Shutting down since the socket was accepted elsewhere.
+        shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+        ::close(fd);
+        return;
+    }
     uint64_t id = next_conn_id_++;
     auto c = std::make_unique<H1Connection>(*this, fd, id);
     H1Connection* raw = c.get();
     connections_.emplace(id, std::move(c));
+    load_.fetch_add(1, std::memory_order_relaxed);
     raw->start();
 }
 
-H1Connection* Worker::find(uint64_t id) noexcept {
-    auto it = connections_.find(id);
-    return it == connections_.end() ? nullptr : it->second.get();
+void Worker::hand_over_to_h2(int fd, std::string received, std::optional<H2Upgrade> upgrade,
+                             std::string first_output) {
+    // Counted like an accepted connection; the H1Connection it replaces uncounts itself.
+    shared_.connections.fetch_add(1, std::memory_order_relaxed);
+    uint64_t id = next_conn_id_++;
+    auto c = std::make_unique<H2Connection>(*this, fd, id, std::move(received), std::move(upgrade),
+                                            std::move(first_output));
+    H2Connection* raw = c.get();
+    connections_.emplace(id, std::move(c));
+    load_.fetch_add(1, std::memory_order_relaxed);
+    raw->start();
+    if (draining_) raw->finish_after_response();
 }
 
-void Worker::forget(H1Connection* c) noexcept {
+void Worker::forget(ClientConnection* c) noexcept {
     auto it = connections_.find(c->id());
     if (it == connections_.end()) return;
-    std::unique_ptr<H1Connection> dead = std::move(it->second);
+    std::unique_ptr<ClientConnection> dead = std::move(it->second);
     connections_.erase(it);
+    load_.fetch_sub(1, std::memory_order_relaxed);
     ring_->dispose_later(std::move(dead));
     if (draining_) ring_->defer([this] { check_drained(); });
 }
@@ -162,6 +218,7 @@ void Worker::forget(H1Connection* c) noexcept {
 void Worker::drain(std::chrono::milliseconds deadline) {
     ring::Ring* r = ring_ptr_.load(std::memory_order_acquire);
     if (r == nullptr) return;  // never started, or already gone
+    accepting_.store(false, std::memory_order_release);
     r->post([this, deadline] {
         draining_ = true;
         if (acceptor_) acceptor_->stop();

@@ -97,6 +97,12 @@ struct Config {
     std::chrono::milliseconds stale_if_error{0};  // serve stale this long past the TTL if S3 fails
     bool preallocate = true;  // reserve a download's blocks when its file is made
 
+    // HTTP/2 (issue 7). The header list limit is max_header_bytes, as for HTTP/1.1.
+    uint32_t h2_max_concurrent_streams = 0;
+    uint32_t h2_initial_window_size = 0;
+    uint32_t h2_rapid_reset_window = 0;
+    uint32_t h2_rapid_reset_limit = 0;
+
     // Accepted for compatibility with the Rust xs3lerator; not used.
     std::optional<std::string> debug_trace;
 

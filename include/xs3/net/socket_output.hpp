@@ -54,8 +54,17 @@ class SocketOutput {
 
     void push_bytes(std::string_view bytes);
     void push_bytes(std::string&& bytes);
+    // `n` bytes at `data`, sent from there (no copy): `keep` holds the memory (a pooled block of
+    // file bytes, say) until they are on the socket. Gathered into one SENDMSG with the byte
+    // segments around them.
+    void push_view(const char* data, size_t n, Keep keep);
     // `length` bytes of `fd` from `offset`. A file that turns out shorter fails the output (-EIO).
     void push_file(int fd, uint64_t offset, uint64_t length, Keep keep);
+
+    // While corked, pushes only queue: a batch of segments (HTTP/2 frames) then leaves in one
+    // SENDMSG instead of the first segment alone. uncork() starts the next step.
+    void cork() noexcept { corked_ = true; }
+    void uncork() noexcept;
 
     // Bytes queued and not yet handed to the socket (including bytes sitting in the pipe).
     uint64_t queued() const noexcept { return queued_; }
@@ -74,14 +83,17 @@ class SocketOutput {
     struct Segment {
         enum class Kind { bytes, file } kind = Kind::bytes;
         std::string bytes;
+        const char* view = nullptr;  // bytes held elsewhere (push_view; `keep` owns them)
         int fd = -1;
         uint64_t offset = 0;
         uint64_t length = 0;
         uint64_t done = 0;  // bytes of this segment handed on (to the socket, or into the pipe)
         Keep keep;
         uint64_t remaining() const noexcept { return length - done; }
+        const char* data() const noexcept { return view != nullptr ? view : bytes.data(); }
     };
 
+    void enqueue(Segment&& s);
     void step() noexcept;
     void send_gathered() noexcept;
     void splice_file(Segment& s) noexcept;
@@ -115,12 +127,14 @@ class SocketOutput {
     uint64_t queued_ = 0;
     uint64_t bytes_sent_ = 0;
     bool busy_ = false;
+    bool corked_ = false;
     bool failed_ = false;
     bool cancelled_ = false;
     unsigned inflight_ = 0;
 
     // SENDMSG of gathered byte segments.
-    static constexpr size_t kMaxIov = 32;
+    // 128 HTTP/2 DATA frames (header + payload): up to 2 MiB of 16 KiB frames per SENDMSG.
+    static constexpr size_t kMaxIov = 256;
     iovec iov_[kMaxIov]{};
     msghdr msg_{};
     size_t sending_segments_ = 0;  // byte segments the SENDMSG in flight points into

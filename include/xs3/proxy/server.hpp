@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -19,8 +20,10 @@
 #include "xs3/fetch/download.hpp"
 #include "xs3/http/date.hpp"
 #include "xs3/http/h1_parser.hpp"
+#include "xs3/http/h2_codec.hpp"
 #include "xs3/net/listener.hpp"
 #include "xs3/net/socket_output.hpp"
+#include "xs3/proxy/client_connection.hpp"
 #include "xs3/proxy/origin.hpp"
 #include "xs3/ring/block_pool.hpp"
 #include "xs3/ring/buffer_ring.hpp"
@@ -33,6 +36,8 @@ namespace xs3::proxy {
 
 struct ProxyOptions {
     http::H1Limits limits;
+    // HTTP/2 (issue 7): streams, windows, header list and rapid-reset limits per connection.
+    http::H2Options h2;
     std::chrono::milliseconds idle_timeout{60000};
     std::chrono::milliseconds header_timeout{10000};
     uint64_t max_connections = 10000;
@@ -130,6 +135,10 @@ struct SharedState {
     // missing, full): serve passthrough and probe again later.
     void cache_failed(const Status& why);
 
+    // Every worker, set by main before any starts: an accepted socket goes to the least loaded
+    // one (Worker::on_accept).
+    std::vector<Worker*> workers;
+
     // The rings chunk fetches may run on: each worker adds its own once its ring and curl
     // client exist (with itself, for downloads started without a client), and takes it away
     // before they go.
@@ -155,7 +164,7 @@ struct SharedState {
     bool stopping_ = false;
 };
 
-class H1Connection;
+struct H2Upgrade;
 
 class Worker {
   public:
@@ -183,15 +192,31 @@ class Worker {
     ring::BufferRing* recv_buffers() noexcept { return recv_buffers_.get(); }
     http::DateCache& dates() noexcept { return dates_; }
 
-    H1Connection* find(uint64_t id) noexcept;
-    void forget(H1Connection* c) noexcept;  // the connection is finished; freed at end of turn
+    // The connection with this id if it is still registered and of type T (H1Connection,
+    // H2Connection), else nullptr.
+    template <class T>
+    T* find(uint64_t id) noexcept {
+        auto it = connections_.find(id);
+        return it == connections_.end() ? nullptr : dynamic_cast<T*>(it->second.get());
+    }
+    void forget(ClientConnection* c) noexcept;  // the connection is finished; freed at end of turn
+    // An HTTP/1.1 connection turned out to speak HTTP/2 (the preface, or Upgrade: h2c): `fd` and
+    // the bytes read so far become an H2Connection, which first writes `first_output` (the 101).
+    void hand_over_to_h2(int fd, std::string received, std::optional<H2Upgrade> upgrade,
+                         std::string first_output);
     size_t connection_count() const noexcept { return connections_.size(); }
+    // Connections registered here or on their way (read by other workers to pick one).
+    uint64_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
 
   private:
     void on_accept(int fd);
+    // The least loaded worker still accepting, if it has fewer connections than this one.
+    Worker* lighter_worker() noexcept;
+    // Makes an H1Connection of an accepted socket (counted in SharedState::connections).
+    void adopt(int fd);
     void check_drained();
     void teardown();
-    std::vector<H1Connection*> snapshot_connections() const;
+    std::vector<ClientConnection*> snapshot_connections() const;
 
     SharedState& shared_;
     const int id_;
@@ -205,9 +230,11 @@ class Worker {
     std::unique_ptr<net::Acceptor> acceptor_;
     http::DateCache dates_;
     uint64_t next_conn_id_ = 1;
-    std::unordered_map<uint64_t, std::unique_ptr<H1Connection>> connections_;
+    std::unordered_map<uint64_t, std::unique_ptr<ClientConnection>> connections_;
     bool draining_ = false;
     std::atomic<bool> drained_{false};
+    std::atomic<bool> accepting_{false};  // running and not draining: may be given sockets
+    std::atomic<uint64_t> load_{0};
 };
 
 }  // namespace xs3::proxy

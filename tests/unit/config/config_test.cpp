@@ -761,3 +761,39 @@ TEST_CASE("[[buckets]] mistakes name the field and the line, never a secret") {
     // Without a list, --bucket is still required.
     CHECK(err("").find("--bucket is required") != std::string::npos);
 }
+
+TEST_CASE("HTTP/2 options: defaults, sources and errors") {
+    auto d = load({}, kRequired);
+    REQUIRE(d.ok());
+    CHECK(d->h2_max_concurrent_streams == 100);
+    CHECK(d->h2_initial_window_size == 65535);
+    CHECK(d->h2_rapid_reset_window == 128);
+    CHECK(d->h2_rapid_reset_limit == 96);
+
+    auto c = load({"--h2-max-concurrent-streams", "8", "--h2-initial-window-size", "1MiB",
+                   "--h2-rapid-reset-window", "64", "--h2-rapid-reset-limit", "10"},
+                  kRequired);
+    REQUIRE(c.ok());
+    CHECK(c->h2_max_concurrent_streams == 8);
+    CHECK(c->h2_initial_window_size == 1024 * 1024);
+    CHECK(c->h2_rapid_reset_window == 64);
+    CHECK(c->h2_rapid_reset_limit == 10);
+    auto e = load({}, with(kRequired, {{"XS3_H2_MAX_CONCURRENT_STREAMS", "250"}}));
+    REQUIRE(e.ok());
+    CHECK(e->h2_max_concurrent_streams == 250);
+    TempFile f("h2_initial_window_size = \"2GiB\"\n");
+    CHECK(
+        error_of(load({"--config", f.path.c_str()}, kRequired)).find("--h2-initial-window-size") !=
+        std::string::npos);
+
+    CHECK(error_of(load({"--h2-max-concurrent-streams", "0"}, kRequired)) ==
+          "invalid value for --h2-max-concurrent-streams (XS3_H2_MAX_CONCURRENT_STREAMS): '0' is "
+          "out of range (1..10000)");
+    CHECK(error_of(load({"--h2-initial-window-size", "2GiB"}, kRequired)) ==
+          "invalid value for --h2-initial-window-size (XS3_H2_INITIAL_WINDOW_SIZE): '2GiB' is out "
+          "of range (1B..2GiB-1)");
+    CHECK(error_of(load({"--h2-rapid-reset-limit", "128"}, kRequired)) ==
+          "--h2-rapid-reset-limit (128) must be below --h2-rapid-reset-window (128)");
+    CHECK(error_of(load({"--h2-rapid-reset-window", "50"}, kRequired)) ==
+          "--h2-rapid-reset-limit (96) must be below --h2-rapid-reset-window (50)");
+}

@@ -1,0 +1,39 @@
+// ClientConnection: what the Worker's registry knows of a client connection, whatever protocol it
+// speaks (H1Connection, H2Connection): its id, start, close now, close once the responses in
+// flight are done (graceful shutdown), and whether it is idle. The registry owns connections by
+// id; late wake-ups find theirs with Worker::find<T>(id) and are dropped when it is gone.
+#pragma once
+
+#include <cstdint>
+
+namespace xs3::proxy {
+
+class Worker;
+
+class ClientConnection {
+  public:
+    virtual ~ClientConnection();
+    ClientConnection(const ClientConnection&) = delete;
+    ClientConnection& operator=(const ClientConnection&) = delete;
+
+    virtual void start() = 0;
+    // Closes now: ops in flight are cancelled, responses in progress are cut off. The connection
+    // calls Worker::forget once its last op is back.
+    virtual void close(const char* why) = 0;
+    // Closes after the responses in flight (graceful shutdown); new requests are not taken.
+    virtual void finish_after_response() = 0;
+    // No request in progress.
+    virtual bool idle() const noexcept = 0;
+
+    uint64_t id() const noexcept { return id_; }
+
+  protected:
+    // The Worker counts the connection in SharedState::connections before it makes it (so the
+    // --max-connections check is exact); the destructor uncounts it.
+    ClientConnection(Worker& worker, uint64_t id) : w_(worker), id_(id) {}
+
+    Worker& w_;
+    const uint64_t id_;
+};
+
+}  // namespace xs3::proxy

@@ -1,0 +1,684 @@
+// H2Connection: the HTTP/2 transport — input to the codec, one Exchange per request stream,
+// bodies into H2BodyQueues (file bytes read ahead into pooled blocks), produce() into the
+// SocketOutput, GOAWAY on shutdown and idle, and the connection's lifetime.
+#include "xs3/proxy/h2_connection.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <new>
+
+#include "xs3/base/log.hpp"
+#include "xs3/proxy/h2_body_queue.hpp"
+#include "xs3/proxy/server.hpp"
+
+namespace xs3::proxy {
+namespace {
+// Output queued on the socket before produce() stops: a couple of full SENDMSGs (256 iovecs,
+// 2 MiB of 16 KiB frames), so a few multiplexed connections keep as much in the kernel as many
+// HTTP/1.1 ones do (docs/design.md has the measurements).
+constexpr uint64_t kOutputHighWater = 4 * 1024 * 1024;
+// Body bytes pulled ahead per stream (file regions cost nothing; data chunks are bounded by
+// their producers and the budget below).
+constexpr uint64_t kPullAhead = 1024 * 1024;
+// Body memory per connection: read buffers (blocks being read, framed or waiting to be sent) and
+// data chunks. Enough for the output high-water mark plus a block and a half per stream of a
+// handful of busy streams.
+constexpr uint64_t kBodyBudget = 8 * 1024 * 1024;
+// Reads up to this size get a buffer of their own size instead of a pooled block (small objects).
+constexpr uint64_t kSmallRead = 64 * 1024;
+// After finish_after_response(): how long to wait for the PING that ends the graceful GOAWAY.
+constexpr auto kShutdownPingWait = std::chrono::seconds(1);
+// After the last byte: how long to keep reading (and dropping) what the client still sends, so
+// our final frames are not lost to a reset caused by unread input.
+constexpr auto kLinger = std::chrono::seconds(2);
+}  // namespace
+
+namespace {
+// A buffer file bytes are read into: a pooled block, or for small reads a plain allocation.
+// Counted in the connection's budget while it lives.
+struct ReadBuffer {
+    ReadBuffer(ring::BlockPool& pool, uint64_t length, std::shared_ptr<uint64_t> budget)
+        : pool_(pool), budget_(std::move(budget)) {
+        if (length > kSmallRead) {
+            block_ = pool_.acquire();
+            size_ = pool_.block_size();
+        } else {
+            small_.reset(new (std::nothrow) char[length]);
+            size_ = length;
+        }
+        *budget_ += size_;
+    }
+    ~ReadBuffer() {
+        if (block_) pool_.release(std::move(block_));
+        *budget_ -= size_;
+    }
+    ReadBuffer(const ReadBuffer&) = delete;
+    ReadBuffer& operator=(const ReadBuffer&) = delete;
+    char* data() noexcept { return block_ ? block_.get() : small_.get(); }
+
+    ring::BlockPool& pool_;
+    std::shared_ptr<uint64_t> budget_;
+    ring::BlockPool::Block block_;
+    std::unique_ptr<char[]> small_;
+    uint64_t size_ = 0;
+};
+
+// A body's data chunk (passthrough bytes, an error document), counted like a read buffer.
+struct CountedBytes {
+    CountedBytes(std::string b, std::shared_ptr<uint64_t> budget)
+        : bytes(std::move(b)), budget_(std::move(budget)) {
+        *budget_ += bytes.size();
+    }
+    ~CountedBytes() { *budget_ -= bytes.size(); }
+    CountedBytes(const CountedBytes&) = delete;
+    CountedBytes& operator=(const CountedBytes&) = delete;
+
+    std::string bytes;
+    std::shared_ptr<uint64_t> budget_;
+};
+}  // namespace
+
+// One in-flight READ of a stream's file bytes into a buffer. Owned by the connection (not the
+// stream, which may be reset while the read is in the kernel).
+struct H2Connection::BlockRead {
+    explicit BlockRead(H2Connection& c) : conn(c) {}
+    void on_complete(int res, uint32_t) noexcept { conn.on_read(*this, res); }
+
+    H2Connection& conn;
+    bool busy = false;
+    int32_t stream_id = 0;
+    int fd = -1;
+    uint64_t file_offset = 0;
+    size_t length = 0;
+    std::shared_ptr<ReadBuffer> buffer;
+    H2BodyQueue::Keep file_keep;  // the file stays open while the kernel reads it
+    ring::MemberOp<BlockRead, &BlockRead::on_complete> op{this};
+};
+
+// One request stream: the exchange answering it, and its body on the way to DATA frames.
+class H2Connection::Stream final : public ResponseSink {
+  public:
+    Stream(H2Connection& conn, int32_t id) : conn_(conn), id(id) {}
+
+    void respond(http::ResponseHead head, std::unique_ptr<Body> body) noexcept override {
+        if (closed) {
+            // The client reset the stream (or the connection closed) before the answer.
+            if (body) conn_.w_.ring().dispose_later(std::move(body));
+            return;
+        }
+        conn_.on_response(*this, std::move(head), std::move(body));
+    }
+
+    H2Connection& conn_;
+    const int32_t id;
+    bool closed = false;
+    bool responded = false;
+    bool waiting = false;   // the body has a wake-up registered
+    bool body_end = false;  // the body returned end: everything is in the queue
+    bool reading = false;   // a BlockRead is in flight
+    bool starved = false;   // in starved_: waiting for read budget
+    bool failed = false;    // the body cannot be completed: the stream is (being) reset
+    bool deferred = false;  // body_available() said deferred: the codec waits for resume_data
+    std::unique_ptr<Body> body;
+    H2BodyQueue queue;
+    std::shared_ptr<Exchange> exchange;  // last: goes first when the stream is freed
+};
+
+H2Connection::H2Connection(Worker& worker, int fd, uint64_t id, std::string received,
+                           std::optional<H2Upgrade> upgrade, std::string first_output)
+    : ClientConnection(worker, id),
+      fd_(fd),
+      frame_from_memory_(worker.shared().options.output.file_mode == net::FileSendMode::copy),
+      received_(std::move(received)),
+      upgrade_(std::move(upgrade)),
+      first_output_(std::move(first_output)),
+      codec_(worker.shared().options.h2),
+      budget_(std::make_shared<uint64_t>(0)),
+      input_(worker.ring(), fd, worker.recv_buffers()),
+      output_(worker.ring(), fd, worker.pipes(), worker.copy_blocks(),
+              worker.shared().options.output) {
+    input_.set_handlers([this](const char* d, size_t n) { on_input(d, n); },
+                        [this](int res) { on_input_end(res); }, [this] { maybe_free(); });
+    output_.set_handlers([this] { pump(); }, [this](int e) { on_output_error(e); },
+                         [this] { maybe_free(); });
+}
+
+H2Connection::~H2Connection() {
+    w_.ring().cancel_timer(idle_timer_);
+    w_.ring().cancel_timer(shutdown_timer_);
+    streams_.clear();
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void H2Connection::start() {
+    XS3_LOG_DEBUG("connection speaks HTTP/2", kv("conn", id_),
+                  kv("via", upgrade_ ? "upgrade" : "prior knowledge"));
+    if (!first_output_.empty()) output_.push_bytes(std::move(first_output_));
+    if (upgrade_) {
+        Status st = codec_.upgrade(upgrade_->settings, std::move(upgrade_->request));
+        upgrade_.reset();
+        if (!st.ok()) {
+            XS3_LOG_INFO("h2c upgrade failed", kv("conn", id_), kv("error", st.to_string()));
+            close("h2c upgrade failed");
+            return;
+        }
+    }
+    std::string bytes = std::move(received_);
+    if (!bytes.empty()) {
+        on_input(bytes.data(), bytes.size());
+    } else {
+        handle_events();
+        pump();
+    }
+    if (state_ == State::closed) return;
+    input_.start();
+    arm_idle_timer();
+}
+
+// ---- input --------------------------------------------------------------------------------
+
+void H2Connection::on_input(const char* data, size_t n) noexcept {
+    if (state_ == State::closed) return;
+    if (state_ == State::lingering) return;  // read and dropped
+    Status st = codec_.feed(data, n);
+    (void)st;  // a failed codec reports itself as a protocol_error event
+    handle_events();
+    pump();
+}
+
+void H2Connection::on_input_end(int res) noexcept {
+    if (state_ == State::closed) return;
+    if (res != 0) {
+        close("recv failed");
+        return;
+    }
+    peer_eof_ = true;
+    if (state_ == State::lingering) {
+        close("peer closed");
+        return;
+    }
+    maybe_finish();
+}
+
+// ---- events from the codec ----------------------------------------------------------------
+
+void H2Connection::handle_events() noexcept {
+    // Answers given inside the loop (a synchronous exchange) only ask for a pump: the caller
+    // pumps after this, so events are never handled recursively.
+    const bool nested = in_events_;
+    in_events_ = true;
+    http::H2Event ev;
+    while (state_ != State::closed && codec_.next_event(ev)) {
+        switch (ev.kind) {
+            case http::H2Event::Kind::request:
+                start_stream(ev.stream_id, std::move(ev.request));
+                break;
+            case http::H2Event::Kind::stream_closed:
+                end_stream(ev.stream_id, ev.error_code, ev.by_peer);
+                break;
+            case http::H2Event::Kind::close_connection:
+                XS3_LOG_DEBUG("h2 connection finished", kv("conn", id_), kv("why", ev.message),
+                              kv("code", ev.error_code), kv("by_client", ev.by_peer));
+                if (ev.error_code != http::h2_error::no_error && !ev.by_peer)
+                    XS3_LOG_INFO("h2 connection closed with GOAWAY", kv("conn", id_),
+                                 kv("why", ev.message), kv("code", ev.error_code));
+                if (state_ == State::open) state_ = State::closing;
+                break;
+            case http::H2Event::Kind::protocol_error:
+                XS3_LOG_INFO("h2 protocol error", kv("conn", id_), kv("why", ev.message));
+                close("h2 protocol error");
+                break;
+        }
+    }
+    in_events_ = nested;
+    maybe_finish();
+}
+
+void H2Connection::schedule_pump() noexcept {
+    if (pumping_ || in_events_)
+        pump_again_ = true;  // the pump in progress, or the one after the events, does it
+    else
+        pump();
+}
+
+void H2Connection::start_stream(int32_t stream_id, http::Request request) {
+    w_.ring().cancel_timer(idle_timer_);
+    auto owned = std::make_unique<Stream>(*this, stream_id);
+    Stream& s = *owned;
+    streams_[stream_id] = std::move(owned);
+    s.exchange = std::make_shared<Exchange>(w_, s, std::move(request));
+    // The exchange may answer (and the stream end) inside start(): keep it alive through it.
+    auto x = s.exchange;
+    x->start();
+}
+
+void H2Connection::end_stream(int32_t stream_id, uint32_t error_code, bool by_peer) {
+    auto it = streams_.find(stream_id);
+    if (it == streams_.end()) return;
+    std::unique_ptr<Stream> s = std::move(it->second);
+    streams_.erase(it);
+    if (error_code != http::h2_error::no_error)
+        XS3_LOG_DEBUG("h2 stream reset", kv("conn", id_), kv("stream", stream_id),
+                      kv("code", error_code), kv("by_client", by_peer),
+                      kv("key", s->exchange ? s->exchange->key() : std::string()));
+    s->closed = true;
+    s->queue.clear();
+    // The exchange or the body may be on the stack (their callback led here): free them late.
+    w_.ring().dispose_later(std::move(s));
+    if (streams_.empty()) arm_idle_timer();
+}
+
+H2Connection::Stream* H2Connection::find_stream(int32_t stream_id) noexcept {
+    auto it = streams_.find(stream_id);
+    return it == streams_.end() ? nullptr : it->second.get();
+}
+
+std::function<void()> H2Connection::for_stream(int32_t stream_id,
+                                               std::function<void(H2Connection&, Stream&)> fn) {
+    Worker* w = &w_;
+    uint64_t id = id_;
+    return [w, id, stream_id, fn = std::move(fn)] {
+        H2Connection* c = w->find<H2Connection>(id);
+        if (c == nullptr || c->state_ == State::closed) return;
+        if (Stream* s = c->find_stream(stream_id)) fn(*c, *s);
+    };
+}
+
+// ---- responses and bodies -----------------------------------------------------------------
+
+void H2Connection::on_response(Stream& s, http::ResponseHead head,
+                               std::unique_ptr<Body> body) noexcept {
+    if (s.responded || state_ == State::closed) {
+        if (body) w_.ring().dispose_later(std::move(body));
+        return;
+    }
+    s.responded = true;
+    if (head.status == 204 || head.status == 304) body.reset();
+    head.headers.add("Server", std::string(http::server_header_value()));
+    head.headers.add("Date", w_.dates().now());
+    // The body is held to the Content-Length the client is told (the codec resets a stream
+    // whose body ends short and cuts one that offers more); without one, to what it says it has.
+    std::optional<uint64_t> length;
+    if (body) {
+        length = body->remaining();
+        if (const std::string* cl = head.headers.get("content-length")) {
+            uint64_t v = 0;
+            auto [end, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), v);
+            if (ec == std::errc() && end == cl->data() + cl->size()) length = v;
+        }
+    }
+    Status st = codec_.submit_response(s.id, head, body ? this : nullptr, length);
+    if (!st.ok()) {
+        XS3_LOG_DEBUG("h2 response not sent", kv("conn", id_), kv("stream", s.id),
+                      kv("error", st.to_string()));
+        if (body) w_.ring().dispose_later(std::move(body));
+        return;
+    }
+    s.body = std::move(body);
+    if (s.body) top_up(s);
+    schedule_pump();
+}
+
+void H2Connection::top_up(Stream& s) noexcept {
+    // Pull again only once half of what was pulled is gone, so file regions (and the reads of
+    // them) stay large instead of a frame's worth each.
+    bool pull = s.queue.queued() < kPullAhead / 2;
+    while (pull && s.body && !s.failed && !s.body_end && !s.waiting &&
+           s.queue.queued() < kPullAhead) {
+        if (*budget_ >= kBodyBudget) {
+            starve(s);  // a data chunk would go over: wait for bytes to leave
+            break;
+        }
+        BodyChunk c = s.body->next(kPullAhead - s.queue.queued());
+        switch (c.kind) {
+            case BodyChunk::Kind::file:
+                s.queue.push_file(c.fd, c.offset, c.length, std::move(c.keep));
+                break;
+            case BodyChunk::Kind::data: {
+                auto counted = std::make_shared<CountedBytes>(std::move(c.data), budget_);
+                const char* data = counted->bytes.data();
+                size_t n = counted->bytes.size();
+                s.queue.push_memory(data, n, std::move(counted));
+                break;
+            }
+            case BodyChunk::Kind::wait:
+                s.waiting = true;
+                s.body->wait(for_stream(s.id, [](H2Connection& conn, Stream& st) {
+                    if (!st.waiting) return;
+                    st.waiting = false;
+                    conn.top_up(st);
+                    conn.body_ready(st);
+                }));
+                break;
+            case BodyChunk::Kind::end:
+                s.body_end = true;
+                break;
+            case BodyChunk::Kind::error:
+                fail_stream(s, "the body cannot be completed", c.error);
+                return;
+        }
+    }
+    if (frame_from_memory_) read_ahead(s);
+}
+
+void H2Connection::starve(Stream& s) noexcept {
+    if (s.starved) return;
+    s.starved = true;
+    starved_.push_back(s.id);
+}
+
+void H2Connection::fail_stream(Stream& s, const char* why, const Status& status) noexcept {
+    if (s.failed) return;
+    s.failed = true;
+    w_.shared().counters.responses_cut.fetch_add(1, std::memory_order_relaxed);
+    XS3_LOG_WARN("response cut off", kv("conn", id_), kv("stream", s.id),
+                 kv("key", s.exchange ? s.exchange->key() : std::string()), kv("why", why),
+                 kv("error", status.ok() ? std::string("-") : status.to_string()));
+    // Inside produce() the codec hears it from body_available(); otherwise reset now, so a
+    // stream without flow-control window is not left hanging. Bytes already handed to the
+    // output go first; the RST_STREAM follows them.
+    if (!in_produce_) {
+        Status st = codec_.reset_stream(s.id, http::h2_error::internal_error);
+        (void)st;
+        schedule_pump();
+    }
+}
+
+http::H2BodyChunk H2Connection::body_available(int32_t stream_id, uint64_t offset,
+                                               size_t max) noexcept {
+    Stream* s = find_stream(stream_id);
+    // Frames already promised in this produce() are still queued (they are taken after it):
+    // `offset` is at or after the queue's front.
+    if (s == nullptr || s->failed || offset < s->queue.begin()) return http::H2BodyChunk::error();
+    auto ready = [&]() -> uint64_t {
+        uint64_t end = frame_from_memory_ ? s->queue.memory_end() : s->queue.end();
+        return end > offset ? end - offset : 0;
+    };
+    if (ready() == 0) top_up(*s);
+    if (s->failed) return http::H2BodyChunk::error();
+    if (uint64_t n = ready(); n > 0) return http::H2BodyChunk::ready(std::min<uint64_t>(n, max));
+    if (s->body_end && s->queue.empty()) return http::H2BodyChunk::eof();
+    s->deferred = true;
+    return http::H2BodyChunk::deferred();
+}
+
+bool H2Connection::body_ready_now(const Stream& s) const noexcept {
+    if (s.failed || (s.body_end && s.queue.empty())) return true;
+    return (frame_from_memory_ ? s.queue.memory_end() : s.queue.end()) > s.queue.begin();
+}
+
+void H2Connection::resume(Stream& s) noexcept {
+    s.deferred = false;
+    codec_.resume_data(s.id);
+}
+
+void H2Connection::body_ready(Stream& s) noexcept {
+    if (s.deferred) resume(s);
+    schedule_pump();
+}
+
+// ---- reading file bytes ahead into blocks --------------------------------------------------
+
+void H2Connection::read_ahead(Stream& s) noexcept {
+    if (s.reading || s.failed || s.closed || state_ == State::closed) return;
+    const uint64_t block = w_.copy_blocks().block_size();
+    // Read the next block once less than half a block is left in memory.
+    if (s.queue.memory_end() - s.queue.begin() >= block / 2) return;
+    const H2BodyQueue::FileRegion* f = s.queue.first_file();
+    if (f == nullptr) return;
+    uint64_t length = std::min<uint64_t>(f->length, block);
+    uint64_t cost = length > kSmallRead ? block : length;
+    // Within budget, or the only buffer of the connection (so one stream always makes progress).
+    if (*budget_ > 0 && *budget_ + cost > kBodyBudget) {
+        starve(s);
+        return;
+    }
+    BlockRead* r = nullptr;
+    for (auto& slot : reads_)
+        if (!slot->busy) {
+            r = slot.get();
+            break;
+        }
+    if (r == nullptr) {
+        reads_.push_back(std::make_unique<BlockRead>(*this));
+        r = reads_.back().get();
+    }
+    auto buffer = std::make_shared<ReadBuffer>(w_.copy_blocks(), length, budget_);
+    if (buffer->data() == nullptr) {
+        fail_stream(s, "no memory for a read buffer", Status(Code::internal, "out of memory"));
+        return;
+    }
+    io_uring_sqe* sqe = w_.ring().get_sqe(&r->op);
+    if (sqe == nullptr) {
+        fail_stream(s, "submission queue full", Status(Code::internal, "no SQE"));
+        return;
+    }
+    io_uring_prep_read(sqe, f->fd, buffer->data(), static_cast<unsigned>(length), f->offset);
+    r->busy = true;
+    r->stream_id = s.id;
+    r->fd = f->fd;
+    r->file_offset = f->offset;
+    r->length = length;
+    r->buffer = std::move(buffer);
+    r->file_keep = f->keep;
+    s.reading = true;
+    ++reads_inflight_;
+}
+
+void H2Connection::on_read(BlockRead& r, int res) noexcept {
+    --reads_inflight_;
+    r.busy = false;
+    std::shared_ptr<ReadBuffer> buffer = std::move(r.buffer);
+    H2BodyQueue::Keep file_keep = std::move(r.file_keep);
+    if (state_ == State::closed) {
+        maybe_free();
+        return;
+    }
+    Stream* s = find_stream(r.stream_id);
+    if (s == nullptr) {  // reset while the read was in the kernel: its budget is free again
+        buffer.reset();
+        pump();
+        return;
+    }
+    s->reading = false;
+    if (res == -EINTR || res == -EAGAIN) {
+        read_ahead(*s);
+        return;
+    }
+    if (res <= 0) {
+        fail_stream(*s,
+                    res == 0 ? "a file ended before the bytes it should hold" : "file read failed",
+                    res == 0 ? Status(Code::io_error, "short file")
+                             : Status(Code::io_error, std::strerror(-res)));
+        return;
+    }
+    const char* data = buffer->data();
+    if (!s->queue.fill(r.fd, r.file_offset, data, static_cast<size_t>(res), std::move(buffer))) {
+        fail_stream(*s, "read does not match the body", Status(Code::internal, "queue mismatch"));
+        return;
+    }
+    read_ahead(*s);
+    body_ready(*s);
+}
+
+void H2Connection::retry_starved() noexcept {
+    if (starved_.empty() || *budget_ + w_.copy_blocks().block_size() > kBodyBudget) return;
+    std::vector<int32_t> ids;
+    ids.swap(starved_);
+    for (int32_t id : ids) {
+        if (Stream* s = find_stream(id)) {
+            s->starved = false;
+            top_up(*s);
+            if (s->deferred && body_ready_now(*s)) resume(*s);
+        }
+    }
+}
+
+// ---- output -------------------------------------------------------------------------------
+
+void H2Connection::pump() noexcept {
+    if (state_ == State::closed || state_ == State::lingering) return;
+    if (pumping_) {
+        pump_again_ = true;
+        return;
+    }
+    pumping_ = true;
+    do {
+        pump_again_ = false;
+        retry_starved();
+        while (state_ != State::closed && output_.queued() < kOutputHighWater) {
+            in_produce_ = true;
+            codec_.produce(static_cast<size_t>(kOutputHighWater - output_.queued()));
+            in_produce_ = false;
+            if (codec_.output().empty()) break;
+            if (!transfer()) break;
+        }
+        if (state_ != State::closed) handle_events();
+    } while (pump_again_ && state_ != State::closed);
+    pumping_ = false;
+    maybe_finish();
+}
+
+bool H2Connection::transfer() noexcept {
+    const http::H2Output& out = codec_.output();
+    uint64_t total = 0;
+    output_.cork();
+    for (size_t i = 0; i < out.segment_count(); ++i) {
+        http::H2Segment seg = out.segment(i);
+        if (seg.kind == http::H2Segment::Kind::bytes) {
+            output_.push_bytes(seg.bytes);
+        } else {
+            Stream* s = find_stream(seg.stream_id);
+            if (s == nullptr || !s->queue.take(seg.offset, seg.length, output_)) {
+                // A DATA header is queued without its payload: the connection cannot go on.
+                XS3_LOG_ERROR("h2 payload missing", kv("conn", id_), kv("stream", seg.stream_id),
+                              kv("offset", seg.offset), kv("length", seg.length));
+                output_.uncork();
+                close("h2 payload missing");
+                return false;
+            }
+            // Bytes promised in this produce() still counted as queued, so the body may not
+            // have been pulled further: pull (and read ahead) now that they are gone.
+            top_up(*s);
+            if (s->deferred && body_ready_now(*s)) resume(*s);
+        }
+        total += seg.length;
+    }
+    codec_.consume(static_cast<size_t>(total));
+    output_.uncork();
+    return true;
+}
+
+void H2Connection::maybe_finish() noexcept {
+    if (state_ == State::closed || state_ == State::lingering || pumping_) return;
+    if (!output_.idle()) return;
+    if (state_ == State::open && peer_eof_ && streams_.empty()) {
+        close("peer closed");
+        return;
+    }
+    if (state_ != State::closing) return;
+    // The codec is done and everything it produced is on the socket: half-close and drain.
+    state_ = State::lingering;
+    ::shutdown(fd_, SHUT_WR);
+    if (peer_eof_) {
+        close("h2 connection finished");
+        return;
+    }
+    w_.ring().cancel_timer(idle_timer_);
+    Worker* w = &w_;
+    uint64_t id = id_;
+    idle_timer_ = w_.ring().add_timer(kLinger, [w, id] {
+        if (auto* c = w->find<H2Connection>(id)) {
+            c->idle_timer_ = {};
+            c->close("h2 connection finished");
+        }
+    });
+}
+
+void H2Connection::arm_idle_timer() {
+    w_.ring().cancel_timer(idle_timer_);
+    if (state_ != State::open || !streams_.empty()) return;
+    auto after = w_.shared().options.idle_timeout;
+    if (after.count() <= 0) return;
+    Worker* w = &w_;
+    uint64_t id = id_;
+    idle_timer_ = w_.ring().add_timer(after, [w, id] {
+        H2Connection* c = w->find<H2Connection>(id);
+        if (c == nullptr) return;
+        c->idle_timer_ = {};
+        if (c->state_ != State::open || !c->streams_.empty()) return;
+        XS3_LOG_DEBUG("h2 connection idle: GOAWAY", kv("conn", id));
+        c->codec_.finish_shutdown();
+        c->pump();
+    });
+}
+
+void H2Connection::finish_after_response() {
+    if (state_ != State::open || shutting_down_) return;
+    shutting_down_ = true;
+    codec_.begin_shutdown();
+    Worker* w = &w_;
+    uint64_t id = id_;
+    shutdown_timer_ = w_.ring().add_timer(kShutdownPingWait, [w, id] {
+        if (auto* c = w->find<H2Connection>(id)) {
+            c->shutdown_timer_ = {};
+            c->codec_.finish_shutdown();
+            c->pump();
+        }
+    });
+    pump();
+}
+
+void H2Connection::on_output_error(int error) noexcept {
+    if (state_ == State::closed) return;
+    if (error == -EIO) {
+        w_.shared().counters.responses_cut.fetch_add(1, std::memory_order_relaxed);
+        XS3_LOG_WARN("response cut off", kv("conn", id_),
+                     kv("why", "a file ended before the bytes it should hold"),
+                     kv("sent", output_.bytes_sent()));
+        close("short file");
+        return;
+    }
+    XS3_LOG_DEBUG("send failed", kv("conn", id_), kv("error", std::string(strerror(-error))));
+    close("send failed");
+}
+
+// ---- lifetime -----------------------------------------------------------------------------
+
+void H2Connection::close(const char* why) {
+    if (state_ == State::closed) return;
+    XS3_LOG_DEBUG("connection closed", kv("conn", id_), kv("why", why),
+                  kv("requests", codec_.stats().requests),
+                  kv("client_resets", codec_.stats().peer_resets));
+    state_ = State::closed;
+    w_.ring().cancel_timer(idle_timer_);
+    w_.ring().cancel_timer(shutdown_timer_);
+    input_.cancel();
+    if (output_.inflight() > 0) ::shutdown(fd_, SHUT_RDWR);
+    output_.cancel();
+    for (auto& r : reads_)
+        if (r->busy) w_.ring().cancel(&r->op);
+    // Exchanges and bodies may be on the call stack: free the streams late.
+    for (auto& [id, s] : streams_) {
+        s->closed = true;
+        s->queue.clear();
+        w_.ring().dispose_later(std::move(s));
+    }
+    streams_.clear();
+    starved_.clear();
+    maybe_free();
+}
+
+void H2Connection::maybe_free() noexcept {
+    if (state_ != State::closed || freeing_ || input_.inflight() > 0 || output_.inflight() > 0 ||
+        reads_inflight_ > 0)
+        return;
+    freeing_ = true;
+    w_.forget(this);
+}
+
+}  // namespace xs3::proxy
