@@ -567,7 +567,7 @@ std::shared_ptr<Download> Download::known(std::string name, uint64_t size,
     d->order_.clear();
     for (size_t i = 0; i < d->plan_.chunks.size(); ++i)
         d->order_.push_back(i);
-    d->state_.store(State::preparing, std::memory_order_release);
+    // Still "probing" until start(): the owner decides before readers see the metadata.
     return d;
 }
 
@@ -676,9 +676,7 @@ void Download::start(FetchSlot home, std::vector<FetchSlot> slots, RangeRequestF
     on_finished_ = std::move(on_finished);
     auto self = shared_from_this();
     if (!probing_) {
-        home_.ring->defer([self] {
-            if (auto cb = std::move(self->on_info_)) cb();
-        });
+        decided();
         return;
     }
     uint64_t cs = effective_chunk_size(options_.planner);
@@ -706,11 +704,14 @@ void Download::on_probe_head(const s3::HttpResponseHead& head, uint64_t size) {
                {416, "InvalidRange"});
         return;
     }
-    set_state(State::preparing);
-    auto self = shared_from_this();
-    home_.ring->defer([self] {
-        if (auto cb = std::move(self->on_info_)) cb();
-    });
+    decided();
+}
+
+void Download::decided() {
+    // The owner decides first (cache it, pass it through, serve it from the cache), and only
+    // then do readers learn the size and metadata: none answers before the decision.
+    if (auto cb = std::move(on_info_)) cb();
+    if (state() == State::probing) set_state(State::preparing);
 }
 
 void Download::verify_with(ThreadPool& pool, std::string sha224_hex) {

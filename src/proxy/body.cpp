@@ -52,8 +52,12 @@ BodyChunk DownloadBody::next(uint64_t max) noexcept {
     uint64_t avail = std::min(end_ - pos_, download_->available_from(pos_));
     if (avail == 0) {
         auto st = download_->state();
-        if (st == fetch::Download::State::failed) {
-            Status why = download_->failure();
+        // Redirected after the answer started (the cache could not take the object, or found it
+        // under another name), or failed on the cache: the rest comes from the fallback.
+        if (st == fetch::Download::State::redirected || st == fetch::Download::State::failed) {
+            Status why = st == fetch::Download::State::redirected
+                             ? Status(Code::io_error, "the download was redirected")
+                             : download_->failure();
             bool local = why.code() == Code::io_error || why.code() == Code::no_space;
             if (local && fallback_) {
                 rest_ = fallback_(pos_, end_);

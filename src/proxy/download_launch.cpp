@@ -49,7 +49,7 @@ void decide(const std::shared_ptr<Launch>& l);
 
 void on_info(const std::shared_ptr<Launch>& l) {
     fetch::Download& dl = *l->dl;
-    if (dl.state() != fetch::Download::State::preparing) {
+    if (dl.state() == fetch::Download::State::failed || !dl.size_known()) {
         // The probe failed (the origin refused, or the range starts beyond the end): readers
         // answer from the failure; the next request starts afresh.
         l->drop();

@@ -595,7 +595,11 @@ void Exchange::await_download() {
     fetch::Download& dl = *download_;
     using State = fetch::Download::State;
     State st = dl.state();
-    if (st == State::probing || st == State::preparing) {
+    // The answer can go out as soon as size and metadata are known, before the temp file exists:
+    // if the cache then cannot take the object, the body switches to the origin (DownloadBody).
+    // An empty object's metadata comes from a HEAD after its probe: wait until the file is there.
+    bool info = st != State::probing && (st != State::preparing || dl.size() > 0);
+    if (!info) {
         auto again = if_alive([](Exchange& x) { x.await_download(); });
         if (!dl.wait(0, w_.ring(), again)) w_.ring().defer(again);
         return;

@@ -69,7 +69,8 @@ using RangeRequestFactory =
 class Download : public std::enable_shared_from_this<Download> {
   public:
     enum class State {
-        probing,     // the first GET is out; size and metadata are not known yet
+        probing,     // the first GET is out (size and metadata not known yet), or the owner is
+                     // deciding what to do with them
         preparing,   // size and metadata known; the owner is preparing the temp file
         running,     // the temp file exists: readers may read what is written
         complete,    // every byte is written (and verified)
@@ -91,10 +92,10 @@ class Download : public std::enable_shared_from_this<Download> {
 
     // --- owner side (home ring) ---
     // Starts: the probe (if any) on `home`, the other chunks later on `slots` (home if empty).
-    // `on_info` runs on the home ring once size and metadata are known (state preparing) or the
-    // probe failed for good (state failed). After it, the owner calls attach_file, redirect or
-    // fail. `on_finished` runs on the home ring when every byte is written (ok) or the download
-    // failed for good.
+    // `on_info` runs on the home ring once size and metadata are known (size_known(), state
+    // still probing; readers learn them only after it returns) or the probe failed for good
+    // (state failed). In it or later, the owner calls attach_file, redirect or fail. `on_finished`
+    // runs on the home ring when every byte is written (ok) or the download failed for good.
     void start(FetchSlot home, std::vector<FetchSlot> slots, RangeRequestFactory factory,
                std::function<void()> on_info, std::function<void(const Status&)> on_finished);
     // Replaces the metadata answer (preparing only): an empty object's probe gets a 416 that
@@ -165,6 +166,7 @@ class Download : public std::enable_shared_from_this<Download> {
     void plan(uint64_t size);
     // From the probe fetcher (home ring): what the first answer said.
     void on_probe_head(const s3::HttpResponseHead& head, uint64_t size);
+    void decided();
     void pump();
     void chunk_done(const std::shared_ptr<ChunkFetcher>& f, const Status& status,
                     const Refusal& refusal);

@@ -91,10 +91,11 @@ class FileBody final : public Body {
     cache::Pin pin_;
 };
 
-// Object bytes [first, end) of a download in progress, read from its temp file as they land.
-// If the download fails because of the cache (a write failed: no space, I/O error) and a
-// fallback is given, the rest comes from it (an origin GET of [pos, end)); any other failure,
-// or a failing fallback, fails the body.
+// Object bytes [first, end) of a download in progress, read from its temp file as they land
+// (it may not have a file yet: the answer goes out as soon as size and metadata are known).
+// If the download fails because of the cache (a write failed: no space, I/O error), or is
+// redirected (the cache would not take it), and a fallback is given, the rest comes from it (an
+// origin GET of [pos, end)); any other failure, or a failing fallback, fails the body.
 class DownloadBody final : public Body {
   public:
     using Fallback = std::function<std::unique_ptr<Body>(uint64_t first, uint64_t end)>;

@@ -161,7 +161,7 @@ Outcome run(Emulator& emu, const std::shared_ptr<Download>& dl, const std::strin
         dl->start(
             home.slot(), slots, factory,
             [&, dl] {
-                if (dl->state() != Download::State::preparing) {
+                if (dl->state() == Download::State::failed) {
                     finish({dl->failure(), dl->state(), false, {}});
                     return;
                 }
