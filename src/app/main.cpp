@@ -308,6 +308,7 @@ int main(int argc, char** argv) {
     po.download.retry = s3::RetryOptions::standard(cfg.chunk_retries + 1, cfg.retry_base_delay,
                                                    cfg.retry_max_delay);
     po.download.connect_timeout = cfg.upstream_connect_timeout;
+    po.download.write_size = cfg.write_size;
     po.download.low_speed_timeout = cfg.upstream_low_speed_time.value_or(cfg.upstream_timeout);
     // S3 transport (issue 5): a per-worker connection cap that also respects the total cap.
     po.max_upstream_connections = s3::connections_per_worker(

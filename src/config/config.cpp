@@ -250,6 +250,14 @@ Status set_chunk_retries(Config& c, std::string_view t) {
     XS3_ASSIGN(chunk_retries, parse_uint(t, 0, 100));
     return {};
 }
+Status set_write_size(Config& c, std::string_view t) {
+    auto v = parse_size(t);
+    if (!v) return v.status();
+    if (*v < 64 * 1024 || *v > (16ULL << 20) || *v % 4096 != 0)
+        return bad(quoted(t) + " must be a multiple of 4KiB from 64KiB to 16MiB");
+    c.write_size = *v;
+    return {};
+}
 Status set_abandon_on_disconnect(Config& c, std::string_view t) {
     XS3_ASSIGN(abandon_on_disconnect, parse_bool(t));
     return {};
@@ -475,6 +483,8 @@ const OptionDescriptor kOptions[] = {
      set_metadata_ttl},
     {"chunk-retries", "XS3_CHUNK_RETRIES", "chunk_retries", K::uint, "<N>", "3", false,
      "Retries of a failed chunk GET", set_chunk_retries},
+    {"write-size", "XS3_WRITE_SIZE", "write_size", K::size, "<SIZE>", "512KiB", false,
+     "Bytes per cache file write; each chunk in flight holds two such buffers", set_write_size},
     {"abandon-on-disconnect", "XS3_ABANDON_ON_DISCONNECT", "abandon_on_disconnect", K::boolean,
      "", "false", false, "Stop a download when its last client disconnects",
      set_abandon_on_disconnect},

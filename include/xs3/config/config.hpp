@@ -81,6 +81,7 @@ struct Config {
     uint64_t max_chunk_size = 0;
     uint64_t chunk_size = 0;  // load_config clamps it into [min_chunk_size, max_chunk_size]
     unsigned chunk_retries = 0;
+    uint64_t write_size = 0;  // bytes per cache file write; two buffers of it per chunk in flight
     bool abandon_on_disconnect = false;
 
     // Serving.

@@ -53,7 +53,7 @@ struct DownloadOptions {
     s3::RetryOptions retry = s3::RetryOptions::standard(4, std::chrono::milliseconds(100),
                                                         std::chrono::milliseconds(20000));
     s3::RetryBudget* budget = nullptr;
-    size_t write_size = 256 * 1024;  // bytes per file write (a multiple of 4096)
+    size_t write_size = 512 * 1024;  // bytes per file write (a multiple of 4096)
     // An attempt's first bytes are written as soon as this many have arrived, so a reader's
     // first byte does not wait for a full write_size buffer.
     size_t first_write = 16 * 1024;

@@ -797,3 +797,13 @@ TEST_CASE("HTTP/2 options: defaults, sources and errors") {
     CHECK(error_of(load({"--h2-rapid-reset-window", "50"}, kRequired)) ==
           "--h2-rapid-reset-limit (96) must be below --h2-rapid-reset-window (50)");
 }
+
+TEST_CASE("--write-size") {
+    CHECK(default_config().write_size == 512 * 1024);
+    auto r = load({"--write-size", "1MiB"}, kRequired);
+    REQUIRE(r.ok());
+    CHECK(r->write_size == 1024 * 1024);
+    CHECK(error_of(load({"--write-size", "100000"}, kRequired)) ==
+          "invalid value for --write-size (XS3_WRITE_SIZE): '100000' must be a multiple of 4KiB "
+          "from 64KiB to 16MiB");
+}
