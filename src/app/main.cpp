@@ -1,5 +1,6 @@
 // xs3lerator entry point: configuration, start-up checks, one worker thread per ring, signals.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -223,6 +224,24 @@ std::vector<proxy::OriginOptions> bucket_origins(const config::Config& cfg,
     return out;
 }
 
+// Connections, open cache files and S3 connections are all descriptors: take the hard limit
+// (systemd and containers often leave the soft one at 1024) and say so when it is still short.
+void raise_fd_limit(const config::Config& cfg) {
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit want = rl;
+        want.rlim_cur = rl.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+    }
+    uint64_t need = cfg.max_connections + cfg.open_files + 256;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+        XS3_LOG_WARN(
+            "the open-file limit is below what the configuration can use; connections "
+            "or cache files may fail with EMFILE",
+            kv("limit", static_cast<uint64_t>(rl.rlim_cur)), kv("needed", need));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -251,6 +270,7 @@ int main(int argc, char** argv) {
     signal(SIGXFSZ, SIG_IGN);
 
     start_logger();
+    raise_fd_limit(cfg);
     s3::curl_global_setup();
 
     if (!cfg.bucket.empty() && !s3::is_valid_bucket_name(cfg.bucket))
@@ -288,6 +308,8 @@ int main(int argc, char** argv) {
         cfg.send_mode == "splice" ? net::FileSendMode::splice : net::FileSendMode::copy;
     po.output.splice_size = static_cast<unsigned>(cfg.splice_size);
     po.copy_size = static_cast<unsigned>(cfg.copy_size);
+    po.open_files = cfg.open_files;
+    po.open_file_max_bytes = cfg.open_file_max_bytes;
     po.pipe_size = static_cast<unsigned>(cfg.pipe_size);
     po.direct_io = cfg.direct_io;
     po.max_cache_size = cfg.max_cache_size;
@@ -353,6 +375,8 @@ int main(int argc, char** argv) {
             t.counter("xs3_misses_total", "Requests that started or joined a download",
                       c.misses.load());
             t.counter("xs3_passes_total", "Requests served passthrough", c.passes.load());
+            t.counter("xs3_open_file_hits_total", "Hits served from a file kept open",
+                      c.open_file_hits.load());
             t.counter("xs3_responses_cut_total", "Responses cut before their end",
                       c.responses_cut.load());
             t.counter("xs3_connections_refused_total", "Connections over --max-connections",

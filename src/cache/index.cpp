@@ -137,6 +137,11 @@ void CacheIndex::set_wake(std::function<void()> wake, uint64_t above_bytes) {
     wake_above_ = above_bytes;
 }
 
+void CacheIndex::set_on_erase(std::function<void(const CacheKey&)> on_erase) {
+    std::lock_guard lock(mu_);
+    on_erase_ = std::move(on_erase);
+}
+
 // ---- locked helpers ----
 
 int64_t CacheIndex::stamp_locked() {
@@ -207,6 +212,7 @@ CacheIndex::Entry& CacheIndex::insert_locked(const KeyId& id, const FileFacts& f
         used_ -= e.disk_bytes;
         if (e.pins > 0) pinned_ -= e.disk_bytes;
         unlink(e);
+        if (on_erase_) on_erase_(key_of(id));
     }
     e.disk_bytes = facts.disk_bytes;
     e.inode = facts.inode;
@@ -262,6 +268,7 @@ Removal CacheIndex::erase_locked(const KeyId& id) {
     auto it = entries_.find(id);
     Entry& e = it->second;
     Removal r{key_of(id), e.inode, e.disk_bytes};
+    if (on_erase_) on_erase_(r.key);
     e.each_name([this](NameMap::iterator name) {
         if (scanning_) scan_dropped_names_.insert(name->first);
         names_.erase(name);
@@ -337,7 +344,8 @@ std::optional<EntryInfo> CacheIndex::find(const CacheKey& key) const {
     std::lock_guard lock(mu_);
     auto it = entries_.find(*id);
     if (it == entries_.end()) return std::nullopt;
-    return EntryInfo{it->second.disk_bytes, it->second.last_access_ns, it->second.pins};
+    return EntryInfo{it->second.disk_bytes, it->second.last_access_ns, it->second.pins,
+                     it->second.inode};
 }
 
 Result<Reservation> CacheIndex::reserve(uint64_t bytes) {

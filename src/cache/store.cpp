@@ -171,6 +171,7 @@ Result<std::optional<Entry>> Store::lookup(const CacheKey& key) const {
     entry.fd = std::move(fd);
     entry.meta = std::move(inspected->header.meta);
     entry.data_offset = inspected->header.data_offset;
+    entry.inode = static_cast<uint64_t>(inspected->st.st_ino);
     return std::optional<Entry>(std::move(entry));
 }
 

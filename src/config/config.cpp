@@ -230,6 +230,17 @@ Status set_copy_size(Config& c, std::string_view t) {
     c.copy_size = *v;
     return {};
 }
+Status set_open_files(Config& c, std::string_view t) {
+    XS3_ASSIGN(open_files, parse_uint(t, 0, 1000000));
+    return {};
+}
+Status set_open_file_max_size(Config& c, std::string_view t) {
+    auto v = parse_size(t);
+    if (!v) return v.status();
+    if (*v > (64ULL << 20)) return bad(quoted(t) + " is out of range (0..64MiB)");
+    c.open_file_max_bytes = *v;
+    return {};
+}
 Status set_splice_size(Config& c, std::string_view t) {
     XS3_ASSIGN(splice_size, parse_size_at_least(t, 4096));
     return {};
@@ -472,6 +483,10 @@ const OptionDescriptor kOptions[] = {
      "(file -> pipe -> socket)", set_send_mode},
     {"copy-size", "XS3_COPY_SIZE", "copy_size", K::size, "<SIZE>", "256KiB", false,
      "Bytes per read + send in copy mode", set_copy_size},
+    {"open-files", "XS3_OPEN_FILES", "open_files", K::uint, "<N>", "1024", false,
+     "Cache files of small objects kept open for the next hit (0: none)", set_open_files},
+    {"open-file-max-size", "XS3_OPEN_FILE_MAX_SIZE", "open_file_max_size", K::size, "<SIZE>",
+     "256KiB", false, "Largest object whose file is kept open after a hit", set_open_file_max_size},
     {"splice-size", "XS3_SPLICE_SIZE", "splice_size", K::size, "<SIZE>", "64KiB", false,
      "Bytes per file->pipe->socket splice in splice mode", set_splice_size},
     {"pipe-size", "XS3_PIPE_SIZE", "pipe_size", K::size, "<SIZE>", "1MiB", false,

@@ -497,34 +497,52 @@ void Exchange::fetch_known(const s3::HttpResponseHead& head) {
 // ---------------------------------------------------------------------------------------------
 // Hits
 
+bool Exchange::entry_usable(const cache::Entry& entry, const cache::CacheKey& ck,
+                            const std::string& etag) const {
+    // A content key holds the same bytes whatever name or ETag stored them; a name key must hold
+    // this very version.
+    return ck.content_addressed ? (!info_known_ || entry.meta.size == size_)
+                                : entry.meta.etag == etag;
+}
+
 void Exchange::serve_from_cache(const cache::CacheKey& ck, std::string etag) {
+    SharedState* shared = &w_.shared();
+    // A small object hit lately may still be open: if it is the very file the index accounts for
+    // (not one evicted or replaced since), serve it now, on the ring.
+    if (auto held = shared->open_files.find(ck)) {
+        auto info = shared->index.find(ck);
+        if (info && info->inode == held->inode && entry_usable(*held, ck, etag)) {
+            shared->counters.open_file_hits.fetch_add(1, std::memory_order_relaxed);
+            on_lookup(std::move(held), ck, etag);
+            return;
+        }
+        shared->open_files.drop(ck);
+    }
     // The lookup blocks (open + header read): it runs on the pool and its answer comes back here.
-    auto found = std::make_shared<Result<std::optional<cache::Entry>>>(std::nullopt);
+    auto found = std::make_shared<Result<std::shared_ptr<const cache::Entry>>>(nullptr);
     auto deliver =
         if_alive([found, ck, etag](Exchange& x) { x.on_lookup(std::move(*found), ck, etag); });
-    SharedState* shared = &w_.shared();
     Worker* w = &w_;
     shared->blocking.submit([shared, w, ck, found, deliver] {
-        *found = shared->store.lookup(ck);
+        auto looked = shared->store.lookup(ck);
+        if (!looked.ok())
+            *found = looked.status();
+        else if (looked.value().has_value())
+            *found = std::make_shared<const cache::Entry>(std::move(*looked.value()));
         w->ring().post(deliver);
     });
 }
 
-void Exchange::on_lookup(Result<std::optional<cache::Entry>> result, const cache::CacheKey& ck,
-                         const std::string& etag) {
+void Exchange::on_lookup(Result<std::shared_ptr<const cache::Entry>> result,
+                         const cache::CacheKey& ck, const std::string& etag) {
     if (!result.ok())
         XS3_LOG_WARN("cache lookup failed", kv("key", key_),
                      kv("error", result.status().to_string()));
-    bool usable = false;
-    if (result.ok() && result.value().has_value()) {
-        const cache::ObjectMeta& m = result.value()->meta;
-        // A content key holds the same bytes whatever name or ETag stored them; a name key must
-        // hold this very version.
-        usable = ck.content_addressed ? (!info_known_ || m.size == size_) : m.etag == etag;
-    }
-    cache::CacheIndex& index = w_.shared().index;
-    if (usable) {
-        auto entry = std::make_shared<const cache::Entry>(std::move(*result.value()));
+    SharedState& shared = w_.shared();
+    cache::CacheIndex& index = shared.index;
+    std::shared_ptr<const cache::Entry> entry = result.ok() ? result.value() : nullptr;
+    if (entry && entry_usable(*entry, ck, etag)) {
+        shared.open_files.put(ck, entry);
         if (!info_known_) {
             // What the origin said of this name (if this request asked it) wins; else the
             // cached copy's metadata, with this name's ETag.
@@ -551,7 +569,10 @@ void Exchange::on_lookup(Result<std::optional<cache::Entry>> result, const cache
                 std::make_unique<FileBody>(std::move(entry), first_, end_, index.pin(ck)));
         return;
     }
-    if (result.ok()) index.forget(ck);  // no file (evicted, or broken and removed)
+    if (result.ok()) {
+        shared.open_files.drop(ck);
+        index.forget(ck);  // no file (evicted, or broken and removed)
+    }
     if (stale_) {
         respond_error(503, "ServiceUnavailable", "S3 cannot be reached and the copy is gone");
         return;

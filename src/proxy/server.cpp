@@ -37,6 +37,7 @@ void SharedState::cache_failed(const Status& why) {
 }
 
 SharedState::~SharedState() {
+    index.set_on_erase({});
     shutdown();
 }
 

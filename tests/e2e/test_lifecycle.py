@@ -279,3 +279,63 @@ def test_warm_fetches_keys_without_a_client(emulator_factory, proxy_factory):
         assert r.headers["x-cache"] == "HIT"
         emu.verify(n, seed, r.body, size=size)
     assert {n: emu.object_stats(n)["body_bytes"] for n in fetched} == fetched
+
+
+# --- open files kept for hits ----------------------------------------------------------------
+
+
+def metric(p, name: str) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{p.admin_port}/metrics", timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return int(float(line.split()[1]))
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def open_cache_files(p) -> list[str]:
+    """The cache files the proxy holds open ("... (deleted)" once unlinked)."""
+    out = []
+    for fd in os.listdir(f"/proc/{p.proc.pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{p.proc.pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(p.cache_dir)):
+            out.append(target)
+    return out
+
+
+def test_open_files_serve_hits_but_never_a_replaced_or_purged_file(emulator_factory,
+                                                                  proxy_factory):
+    # The object changes at S3 right before the fourth HEAD.
+    emu = emulator_factory(["name=small.bin,size=20000,seed=55"],
+                           faults=["etag-change:object=small.bin,method=HEAD,request=4"])
+    p = start(proxy_factory, emu)
+    assert got(p, "small.bin").headers["x-cache"] == "MISS"
+    published(p, 1)
+    for held in (0, 1, 2):  # the first hit opens the file (on the pool), the next ones reuse it
+        r = got(p, "small.bin")
+        assert r.headers["x-cache"] == "HIT"
+        emu.verify("small.bin", 55, r.body, generation=0, size=20000)
+        assert metric(p, "xs3_open_file_hits_total") == held
+    changed = got(p, "small.bin")  # HEAD 4: a new ETag; the open file is the old version
+    assert changed.headers["x-cache"] == "MISS"
+    emu.verify("small.bin", 55, changed.body, generation=1, size=20000)
+    assert metric(p, "xs3_open_file_hits_total") == 2
+    # The change dropped the old file from the index, and with it the descriptor kept for it.
+    assert not [f for f in open_cache_files(p) if f.endswith("(deleted)")]
+    published(p, 1)
+    for held in (2, 3):  # the new file replaced the old one: opened afresh, then reused
+        r = got(p, "small.bin")
+        assert r.headers["x-cache"] == "HIT" and r.headers["etag"] == changed.headers["etag"]
+        emu.verify("small.bin", 55, r.body, generation=1, size=20000)
+        assert metric(p, "xs3_open_file_hits_total") == held
+    assert len(open_cache_files(p)) == 1
+    assert admin(p.admin_port, "POST", "/cache/purge?key=small.bin")[1]["purged_objects"] == 1
+    assert open_cache_files(p) == []  # purged: the kept descriptor is closed, the blocks freed
+    gets = emu.object_stats("small.bin")["get"]
+    again = got(p, "small.bin")  # purged: the file kept open must not answer
+    assert again.headers["x-cache"] == "MISS"
+    emu.verify("small.bin", 55, again.body, generation=1, size=20000)
+    assert emu.object_stats("small.bin")["get"] == gets + 1
+    assert metric(p, "xs3_open_file_hits_total") == 3

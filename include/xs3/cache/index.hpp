@@ -55,6 +55,7 @@ struct EntryInfo {
     uint64_t disk_bytes = 0;
     int64_t last_access_ns = 0;
     uint32_t pins = 0;
+    uint64_t inode = 0;  // of the file the index accounts for
 };
 
 // A file the index no longer accounts for, to be unlinked (Store::remove_if_inode).
@@ -159,6 +160,10 @@ class CacheIndex {
     // after a reservation, a publish or a scan batch; the evictor wakes on it. It runs under the
     // index lock, so it must be quick and must not call into the index. Empty: no wake-ups.
     void set_wake(std::function<void()> wake, uint64_t above_bytes);
+    // Called (under the index lock: quick, and not calling into the index) when the index stops
+    // accounting for a key's file: removed, evicted, or replaced by a newer publish. Whoever
+    // holds such a file open should let it go, so its blocks are freed. Empty: no calls.
+    void set_on_erase(std::function<void(const CacheKey&)> on_erase);
 
     // ---- the request path ----
 
@@ -296,6 +301,7 @@ class CacheIndex {
     const uint64_t max_bytes_;
     std::function<int64_t()> now_ns_;
     std::function<void()> wake_;
+    std::function<void(const CacheKey&)> on_erase_;
     uint64_t wake_above_ = UINT64_MAX;
 
     mutable std::mutex mu_;

@@ -24,6 +24,7 @@ struct Entry {
     UniqueFd fd;  // read-only
     ObjectMeta meta;
     uint64_t data_offset = 0;  // object byte i is at file offset data_offset + i
+    uint64_t inode = 0;        // which file this is (the index knows the one it accounts for)
 };
 
 struct TempFile {

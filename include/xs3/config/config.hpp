@@ -89,6 +89,8 @@ struct Config {
     uint64_t copy_size = 0;
     uint64_t splice_size = 0;
     uint64_t pipe_size = 0;
+    unsigned open_files = 0;           // hits' files kept open (LRU); 0: none
+    uint64_t open_file_max_bytes = 0;  // only objects up to this size are kept open
 
     // Cache lifecycle (issue 6).
     uint64_t min_free_space_bytes = 0;    // --min-free-space in bytes, or

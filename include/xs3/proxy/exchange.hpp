@@ -92,7 +92,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     void await_download();
     void on_download_failed();
     void serve_from_cache(const cache::CacheKey& key, std::string etag);
-    void on_lookup(Result<std::optional<cache::Entry>> result, const cache::CacheKey& key,
+    bool entry_usable(const cache::Entry& entry, const cache::CacheKey& key,
+                      const std::string& etag) const;
+    void on_lookup(Result<std::shared_ptr<const cache::Entry>> result, const cache::CacheKey& key,
                    const std::string& etag);
     void start_passthrough();
     void on_passthrough_head(const s3::HttpResponseHead& head);

@@ -24,6 +24,7 @@
 #include "xs3/net/listener.hpp"
 #include "xs3/net/socket_output.hpp"
 #include "xs3/proxy/client_connection.hpp"
+#include "xs3/proxy/open_files.hpp"
 #include "xs3/proxy/origin.hpp"
 #include "xs3/ring/block_pool.hpp"
 #include "xs3/ring/buffer_ring.hpp"
@@ -60,6 +61,10 @@ struct ProxyOptions {
     s3::RetryOptions retry;
     s3::RetryBudget::Options retry_budget;
     long max_upstream_connections = 64;  // per worker
+    // Hits on objects up to open_file_max_bytes keep their file open for the next hit (an LRU of
+    // open_files files; 0: none): no open, no header read, no trip to the blocking pool.
+    size_t open_files = 1024;
+    uint64_t open_file_max_bytes = 256 * 1024;
 };
 
 // Counters shown by tests and (later) /metrics.
@@ -69,6 +74,7 @@ struct Counters {
     std::atomic<uint64_t> misses{0};
     std::atomic<uint64_t> passes{0};
     std::atomic<uint64_t> responses_cut{0};
+    std::atomic<uint64_t> open_file_hits{0};  // hits served from OpenFiles, no lookup
     std::atomic<uint64_t> connections_refused{0};
     // Downloads: started, published, failed for good, discarded for a sha224 mismatch; chunk
     // retries and object bytes received from the origin, summed when each download ends.
@@ -95,12 +101,17 @@ struct SharedState {
           blocking(blocking_threads),
           hashing(1, "xs3-hash"),
           index(cache_index),
+          open_files(options.open_files, options.open_file_max_bytes),
           retry_policy(options.retry),
           retry_budget(options.retry_budget) {
         options.download.budget = &retry_budget;
         for (auto& o : origins)
             this->origins.push_back(std::make_unique<Origin>(std::move(o)));
+        // A file the index lets go of (evicted, purged, replaced) is closed, so its blocks go.
+        index.set_on_erase([this](const cache::CacheKey& k) { open_files.drop(k); });
     }
+    SharedState(const SharedState&) = delete;
+    SharedState& operator=(const SharedState&) = delete;
 
     ProxyOptions options;
     const bool bucket_paths;
@@ -116,6 +127,7 @@ struct SharedState {
     // What is cached (sizes, LRU, reservations) and under which names; owned by the app's cache
     // lifecycle, which outlives this state.
     cache::CacheIndex& index;
+    OpenFiles open_files;  // small cached files kept open for the next hit
     const s3::RetryPolicy retry_policy;
     s3::RetryBudget retry_budget;  // every retry to S3 in the process draws on it
     // True once every cached object's name is in the index (the start-up scan finished): then a
