@@ -53,7 +53,7 @@ BASE_TARGETS = ("xs3lerator", "nginx")
 # Built-in variants: name -> (xs3lerator arguments, scenarios it runs in). The TTL variant is
 # issue 6's comparison of hits that ask S3 every time (metadata-ttl 0) against cached metadata.
 TTL_VARIANT = "xs3lerator-ttl"
-TTL_SCENARIOS = (2, 3)
+TTL_SCENARIOS = (2, 3, 10, 11)
 
 
 class Harness:

@@ -89,7 +89,7 @@ def check(out):
             if r["status"] != "ok" and not r["reason"]:
                 errors.append(f"scenario {scenario}: xs3lerator {r['metric']} {r['status']} "
                               "without a reason")
-    for scenario in (2, 3):
+    for scenario in (2, 3, 10, 11):
         if not pick(scenario, "xs3lerator-ttl"):
             errors.append(f"scenario {scenario}: no xs3lerator-ttl row")
     for scenario in (1, 4, 12):
