@@ -62,6 +62,11 @@ Status Ring::init(const RingOptions& options) {
         std::memset(&p, 0, sizeof p);
         ret = io_uring_queue_init_params(options.entries, &ring_, &p);
     }
+    if (ret == -EPERM || ret == -ENOSYS)
+        return status_from_errno(ret,
+                                 "io_uring_queue_init (io_uring is not allowed here: a seccomp "
+                                 "profile such as a container runtime's default, or the "
+                                 "kernel.io_uring_disabled sysctl; see deploy/README.md)");
     if (ret != 0) return status_from_errno(ret, "io_uring_queue_init");
     ring_ready_ = true;
     features_.ext_arg = (p.features & IORING_FEAT_EXT_ARG) != 0;
