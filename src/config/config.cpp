@@ -71,6 +71,15 @@ Result<uint64_t> parse_size_at_least(std::string_view text, uint64_t min) {
     return v;
 }
 
+Result<uint64_t> parse_size_between(std::string_view text, uint64_t min, uint64_t max) {
+    auto v = parse_size(text);
+    if (!v) return v.status();
+    if (*v < min || *v > max)
+        return bad(quoted(text) + " is out of range (" + format_size(min) + ".." +
+                   format_size(max) + ")");
+    return v;
+}
+
 Result<std::chrono::milliseconds> parse_positive_duration(std::string_view text) {
     auto v = parse_duration(text);
     if (!v) return v.status();
@@ -224,10 +233,7 @@ Status set_send_mode(Config& c, std::string_view t) {
     return {};
 }
 Status set_copy_size(Config& c, std::string_view t) {
-    auto v = parse_size(t);
-    if (!v) return v.status();
-    if (*v < 4096 || *v > (64ULL << 20)) return bad(quoted(t) + " is out of range (4KiB..64MiB)");
-    c.copy_size = *v;
+    XS3_ASSIGN(copy_size, parse_size_between(t, 4096, 64ULL << 20));
     return {};
 }
 Status set_open_files(Config& c, std::string_view t) {
@@ -235,10 +241,7 @@ Status set_open_files(Config& c, std::string_view t) {
     return {};
 }
 Status set_open_file_max_size(Config& c, std::string_view t) {
-    auto v = parse_size(t);
-    if (!v) return v.status();
-    if (*v > (64ULL << 20)) return bad(quoted(t) + " is out of range (0..64MiB)");
-    c.open_file_max_bytes = *v;
+    XS3_ASSIGN(open_file_max_bytes, parse_size_between(t, 0, 64ULL << 20));
     return {};
 }
 Status set_splice_size(Config& c, std::string_view t) {

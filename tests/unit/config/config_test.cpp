@@ -173,6 +173,21 @@ TEST_CASE("send mode and copy size") {
           "invalid value for --copy-size (XS3_COPY_SIZE): '1KiB' is out of range (4KiB..64MiB)");
 }
 
+TEST_CASE("files kept open for hits") {
+    Config d = default_config();
+    CHECK(d.open_files == 1024);
+    CHECK(d.open_file_max_bytes == 256 * 1024);
+    auto r = load({"--open-files", "0", "--open-file-max-size", "1MiB"}, kRequired);
+    REQUIRE(r.ok());
+    CHECK(r->open_files == 0);
+    CHECK(r->open_file_max_bytes == 1024 * 1024);
+    CHECK(error_of(load({"--open-file-max-size", "65MiB"}, kRequired)) ==
+          "invalid value for --open-file-max-size (XS3_OPEN_FILE_MAX_SIZE): '65MiB' is out of "
+          "range (0B..64MiB)");
+    CHECK(error_of(load({"--open-files", "-1"}, kRequired)).find("--open-files") !=
+          std::string::npos);
+}
+
 TEST_CASE("the old flags and variables all still work") {
     auto r = load({"--bind-ip",
                    "::1",
