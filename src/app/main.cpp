@@ -309,6 +309,7 @@ int main(int argc, char** argv) {
     po.output.splice_size = static_cast<unsigned>(cfg.splice_size);
     po.copy_size = static_cast<unsigned>(cfg.copy_size);
     po.open_files = cfg.open_files;
+    po.access_log = cfg.access_log;
     po.open_file_max_bytes = cfg.open_file_max_bytes;
     po.pipe_size = static_cast<unsigned>(cfg.pipe_size);
     po.direct_io = cfg.direct_io;

@@ -236,6 +236,10 @@ Status set_copy_size(Config& c, std::string_view t) {
     XS3_ASSIGN(copy_size, parse_size_between(t, 4096, 64ULL << 20));
     return {};
 }
+Status set_access_log(Config& c, std::string_view t) {
+    XS3_ASSIGN(access_log, parse_bool(t));
+    return {};
+}
 Status set_open_files(Config& c, std::string_view t) {
     XS3_ASSIGN(open_files, parse_uint(t, 0, 1000000));
     return {};
@@ -486,6 +490,9 @@ const OptionDescriptor kOptions[] = {
      "(file -> pipe -> socket)", set_send_mode},
     {"copy-size", "XS3_COPY_SIZE", "copy_size", K::size, "<SIZE>", "256KiB", false,
      "Bytes per read + send in copy mode", set_copy_size},
+    {"access-log", "XS3_ACCESS_LOG", "access_log", K::boolean, "", "false", false,
+     "Log a line per request (client, method, target, status, x-cache, bytes, time, outcome)",
+     set_access_log},
     {"open-files", "XS3_OPEN_FILES", "open_files", K::uint, "<N>", "1024", false,
      "Cache files of small objects kept open for the next hit (0: none)", set_open_files},
     {"open-file-max-size", "XS3_OPEN_FILE_MAX_SIZE", "open_file_max_size", K::size, "<SIZE>",

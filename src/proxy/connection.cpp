@@ -156,6 +156,7 @@ void H1Connection::start_exchange(http::Request req) {
     if (req.upgrade_h2c && !finish_after_ && try_upgrade(req)) return;
     state_ = State::handling;
     keep_alive_ = req.keep_alive;
+    if (w_.shared().options.access_log) begin_access(req);
     exchange_ = std::make_shared<Exchange>(w_, *this, std::move(req));
     // Keep the exchange alive while it runs: respond() may come synchronously from start().
     auto x = exchange_;
@@ -174,6 +175,7 @@ void H1Connection::respond_parse_error() {
                             : status == 414 ? "KeyTooLongError"
                                             : "BadRequest";
     state_ = State::handling;
+    if (w_.shared().options.access_log) begin_access(http::Request{});
     auto [head, body] = s3_error_response(status, code, parser_.error_reason(), "/");
     respond(std::move(head), std::make_unique<MemoryBody>(std::move(body)));
 }
@@ -200,6 +202,7 @@ void H1Connection::on_timer() {
     if (parser_.mid_request()) {
         keep_alive_ = false;
         state_ = State::handling;
+        if (w_.shared().options.access_log) begin_access(http::Request{});
         auto [head, body] =
             s3_error_response(408, "RequestTimeout", "request headers not received in time", "/");
         respond(std::move(head), std::make_unique<MemoryBody>(std::move(body)));
@@ -222,6 +225,11 @@ void H1Connection::respond(http::ResponseHead head, std::unique_ptr<Body> body) 
         XS3_LOG_WARN("response header fields dropped (invalid bytes)", kv("count", dropped),
                      kv("key", exchange_ ? exchange_->key() : std::string()));
     state_ = State::sending;
+    if (access_.active) {
+        access_.status = head.status;
+        access_.cache = exchange_ ? exchange_->cache_status() : "";
+        access_.sent_at_start = output_.bytes_sent();
+    }
     body_ = std::move(body);
     body_waiting_ = false;
     // The body must be exactly the Content-Length promised: fewer bytes would leave the client
@@ -298,10 +306,23 @@ void H1Connection::cut(const char* why, const Status& status) {
                  kv("key", exchange_ ? exchange_->key() : std::string()), kv("why", why),
                  kv("error", status.ok() ? std::string("-") : status.to_string()),
                  kv("sent", output_.bytes_sent()));
+    finish_access("cut");
     close(why);
 }
 
+void H1Connection::begin_access(const http::Request& req) {
+    if (peer_.empty()) peer_ = peer_address(fd_);
+    access_.begin(req);
+}
+
+void H1Connection::finish_access(const char* outcome) {
+    if (!access_.active) return;
+    access_.sent = access_.status != 0 ? output_.bytes_sent() - access_.sent_at_start : 0;
+    log_access(access_, "h1", peer_, outcome);
+}
+
 void H1Connection::response_done() {
+    finish_access("complete");
     if (exchange_) w_.ring().dispose_later(std::move(exchange_));
     ++req_gen_;
     if (!keep_alive_ || finish_after_) {
@@ -335,6 +356,7 @@ std::function<void()> H1Connection::for_this_request(std::function<void(H1Connec
 void H1Connection::close(const char* why) {
     if (state_ == State::closed) return;
     XS3_LOG_DEBUG("connection closed", kv("conn", id_), kv("why", why));
+    finish_access("aborted");
     state_ = State::closed;
     ++req_gen_;
     w_.ring().cancel_timer(timer_);

@@ -125,6 +125,7 @@ class H2Connection::Stream final : public ResponseSink {
     bool deferred = false;  // body_available() said deferred: the codec waits for resume_data
     std::unique_ptr<Body> body;
     H2BodyQueue queue;
+    AccessRecord access;                 // for --access-log
     std::shared_ptr<Exchange> exchange;  // last: goes first when the stream is freed
 };
 
@@ -250,6 +251,10 @@ void H2Connection::start_stream(int32_t stream_id, http::Request request) {
     auto owned = std::make_unique<Stream>(*this, stream_id);
     Stream& s = *owned;
     streams_[stream_id] = std::move(owned);
+    if (w_.shared().options.access_log) {
+        if (peer_.empty()) peer_ = peer_address(fd_);
+        s.access.begin(request);
+    }
     s.exchange = std::make_shared<Exchange>(w_, s, std::move(request));
     // The exchange may answer (and the stream end) inside start(): keep it alive through it.
     auto x = s.exchange;
@@ -267,6 +272,10 @@ void H2Connection::end_stream(int32_t stream_id, uint32_t error_code, bool by_pe
                       kv("key", s->exchange ? s->exchange->key() : std::string()));
     s->closed = true;
     s->queue.clear();
+    log_access(s->access, "h2", peer_,
+               error_code == http::h2_error::no_error ? (s->responded ? "complete" : "aborted")
+               : by_peer                              ? "reset"
+                                                      : "cut");
     // The exchange or the body may be on the stack (their callback led here): free them late.
     w_.ring().dispose_later(std::move(s));
     if (streams_.empty()) arm_idle_timer();
@@ -297,6 +306,10 @@ void H2Connection::on_response(Stream& s, http::ResponseHead head,
         return;
     }
     s.responded = true;
+    if (s.access.active) {
+        s.access.status = head.status;
+        s.access.cache = s.exchange ? s.exchange->cache_status() : "";
+    }
     if (head.status == 204 || head.status == 304) body.reset();
     head.headers.add("Server", std::string(http::server_header_value()));
     head.headers.add("Date", w_.dates().now());
@@ -400,7 +413,11 @@ http::H2BodyChunk H2Connection::body_available(int32_t stream_id, uint64_t offse
     };
     if (ready() == 0) top_up(*s);
     if (s->failed) return http::H2BodyChunk::error();
-    if (uint64_t n = ready(); n > 0) return http::H2BodyChunk::ready(std::min<uint64_t>(n, max));
+    if (uint64_t n = ready(); n > 0) {
+        n = std::min<uint64_t>(n, max);
+        s->access.sent = offset + n;
+        return http::H2BodyChunk::ready(n);
+    }
     if (s->body_end && s->queue.empty()) return http::H2BodyChunk::eof();
     s->deferred = true;
     return http::H2BodyChunk::deferred();
@@ -666,6 +683,7 @@ void H2Connection::close(const char* why) {
     for (auto& [id, s] : streams_) {
         s->closed = true;
         s->queue.clear();
+        log_access(s->access, "h2", peer_, "aborted");
         w_.ring().dispose_later(std::move(s));
     }
     streams_.clear();

@@ -89,6 +89,7 @@ struct Config {
     uint64_t copy_size = 0;
     uint64_t splice_size = 0;
     uint64_t pipe_size = 0;
+    bool access_log = false;
     unsigned open_files = 0;           // hits' files kept open (LRU); 0: none
     uint64_t open_file_max_bytes = 0;  // only objects up to this size are kept open
 

@@ -24,6 +24,7 @@
 #include "xs3/http/h1_parser.hpp"
 #include "xs3/net/socket_input.hpp"
 #include "xs3/net/socket_output.hpp"
+#include "xs3/proxy/access_log.hpp"
 #include "xs3/proxy/body.hpp"
 #include "xs3/proxy/client_connection.hpp"
 #include "xs3/proxy/exchange.hpp"
@@ -75,6 +76,8 @@ class H1Connection final : public ClientConnection, public ResponseSink {
     void cut(const char* why, const Status& status = Status());
     void maybe_free() noexcept;
     void response_done();
+    void begin_access(const http::Request& req);
+    void finish_access(const char* outcome);
     // A task that runs `fn` only if the connection is still open and on the same request.
     std::function<void()> for_this_request(std::function<void(H1Connection&)> fn);
 
@@ -95,6 +98,8 @@ class H1Connection final : public ClientConnection, public ResponseSink {
 
     // The current request and response.
     std::shared_ptr<Exchange> exchange_;
+    AccessRecord access_;  // the request being answered, for --access-log
+    std::string peer_;     // the client's address, once a request is logged
     std::unique_ptr<Body> body_;
     bool body_waiting_ = false;
     uint64_t body_left_ = 0;  // body bytes still owed to the Content-Length

@@ -102,6 +102,7 @@ class H2Connection final : public ClientConnection, private http::H2BodySource {
     std::string received_;
     std::optional<H2Upgrade> upgrade_;
     std::string first_output_;
+    std::string peer_;  // the client's address, once a stream is logged (--access-log)
 
     http::H2Codec codec_;
     std::unordered_map<int32_t, std::unique_ptr<Stream>> streams_;

@@ -64,6 +64,7 @@ struct ProxyOptions {
     // Hits on objects up to open_file_max_bytes keep their file open for the next hit (an LRU of
     // open_files files; 0: none): no open, no header read, no trip to the blocking pool.
     size_t open_files = 1024;
+    bool access_log = false;  // a line per request (proxy/access_log.hpp)
     uint64_t open_file_max_bytes = 256 * 1024;
 };
 

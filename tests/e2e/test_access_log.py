@@ -1,0 +1,91 @@
+"""--access-log: one line per request when its answer is over, whatever --log-level says, with the
+client, method, target, range, status, x-cache, bytes sent, time and how it ended; over HTTP/1.1
+and HTTP/2, for answers that complete, are cut, or are abandoned by the client."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import socket
+import subprocess
+
+from e2e_util import Emulator, wait_until
+from test_miss_path import MiB, fetch, proxy_for, read_a_little_then_leave
+
+
+def access_lines(p) -> list[dict]:
+    out = []
+    for line in p.log_text().splitlines():
+        if ' msg=access ' not in line and ' msg="access" ' not in line:
+            continue
+        fields = {}
+        for tok in shlex.split(line):
+            k, _, v = tok.partition("=")
+            fields[k] = v
+        if fields.get("target") != "/healthz":  # the fixture's readiness probes
+            out.append(fields)
+    return out
+
+
+def wait_lines(p, n: int) -> list[dict]:
+    return wait_until(lambda: (lambda ls: ls if len(ls) >= n else None)(access_lines(p)), 10,
+                      what=f"{n} access lines")
+
+
+def test_access_log_lines_for_h1_and_h2(emulator_factory, proxy_factory, tmp_path):
+    emu = emulator_factory(["name=a.bin,size=300000,seed=60", "name=slow.bin,size=8MiB,seed=61"],
+                           args=["--conn-bandwidth", "4MB"])
+    # warn: the access log does not depend on the log level.
+    p = proxy_for(proxy_factory, emu, ["--access-log", "--log-level", "warn"])
+    miss = fetch(p.port, "/a.bin?x=1")
+    assert miss.status == 200 and miss.complete
+    lines = wait_lines(p, 1)
+    first = lines[0]
+    assert (first["method"], first["target"], first["status"], first["cache"],
+            first["outcome"], first["proto"]) == ("GET", "/a.bin?x=1", "200", "MISS", "complete",
+                                                 "h1")
+    assert first["range"] == "-"
+    assert int(first["sent"]) > 300000  # head and body
+    assert re.fullmatch(r"127\.0\.0\.1:\d+", first["client"])
+    assert float(first["ms"]) >= 0
+    wait_until(lambda: len(p.cache_files()) == 1, 10, what="publish")
+
+    ranged = fetch(p.port, "/a.bin", {"Range": "bytes=10-19"})
+    assert ranged.status == 206
+    missing = fetch(p.port, "/nope.bin")
+    assert missing.status == 404
+    with socket.create_connection(("127.0.0.1", p.port), timeout=10) as s:
+        s.sendall(b"GET /a.bin HTTP/1.1\r\nHost x\r\n\r\n")  # no colon: 400
+        assert s.recv(100).startswith(b"HTTP/1.1 400")
+    r = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-o", str(tmp_path / "b"),
+                        f"http://127.0.0.1:{p.port}/a.bin"], capture_output=True, timeout=30)
+    assert r.returncode == 0 and (tmp_path / "b").stat().st_size == 300000
+    read_a_little_then_leave(p.port, "/slow.bin")
+
+    lines = wait_lines(p, 6)
+    by_target = {}
+    for line in lines[1:]:
+        by_target.setdefault((line["proto"], line["target"]), []).append(line)
+    rng = by_target[("h1", "/a.bin")][0]
+    assert (rng["status"], rng["cache"], rng["range"], rng["outcome"]) == ("206", "HIT",
+                                                                           "bytes=10-19",
+                                                                           "complete")
+    nope = by_target[("h1", "/nope.bin")][0]
+    assert (nope["status"], nope["outcome"]) == ("404", "complete")
+    bad = by_target[("h1", "-")][0]
+    assert (bad["status"], bad["method"], bad["outcome"]) == ("400", "-", "complete")
+    h2 = by_target[("h2", "/a.bin")][0]
+    assert (h2["status"], h2["cache"], h2["outcome"]) == ("200", "HIT", "complete")
+    assert int(h2["sent"]) == 300000  # DATA payload
+    for line in lines:
+        assert re.fullmatch(r"127\.0\.0\.1:\d+", line["client"]), line
+    slow = by_target[("h1", "/slow.bin")][0]
+    assert slow["status"] == "200" and slow["outcome"] == "aborted"
+    assert 100000 <= int(slow["sent"]) < 8 * MiB
+
+
+def test_no_access_log_by_default(emulator_factory, proxy_factory):
+    emu = emulator_factory(["name=q.bin,size=1000,seed=62"])
+    p = proxy_for(proxy_factory, emu)
+    assert fetch(p.port, "/q.bin").status == 200
+    assert access_lines(p) == []
