@@ -14,7 +14,7 @@ PACKAGES=(
   g++ meson ninja-build pkg-config cmake
   liburing-dev libnghttp2-dev libcurl4-openssl-dev libssl-dev libtomlplusplus-dev
   doctest-dev node-llhttp
-  curl nghttp2-client wrk nginx
+  curl nghttp2-client wrk nginx openssl
   python3-pytest python3-boto3 python3-botocore awscli gnuplot-nox
 )
 # Node: keep one that is already installed (it may not come from Debian).
