@@ -1,4 +1,4 @@
-// percent_decode.
+// percent_decode and parse_query.
 #include "xs3/http/request.hpp"
 
 namespace xs3::http {
@@ -30,6 +30,26 @@ Result<std::string> percent_decode(std::string_view s) {
         if (c == '\0') return Status(Code::invalid_argument, "percent escape %00");
         out += c;
         i += 2;
+    }
+    return out;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query) {
+    std::vector<std::pair<std::string, std::string>> out;
+    while (!query.empty()) {
+        size_t amp = query.find('&');
+        std::string_view part = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+        if (part.empty()) continue;
+        size_t eq = part.find('=');
+        auto name = http::percent_decode(part.substr(0, eq));
+        auto value = http::percent_decode(eq == std::string_view::npos ? std::string_view()
+                                                                       : part.substr(eq + 1));
+        if (!name || !value)
+            return Status(Code::invalid_argument,
+                          "bad query parameter '" + std::string(part) +
+                              "': " + (!name ? name : value).status().message());
+        out.emplace_back(std::move(*name), std::move(*value));
     }
     return out;
 }

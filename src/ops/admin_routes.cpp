@@ -1,4 +1,4 @@
-// route_admin_request and parse_query.
+// route_admin_request.
 #include "xs3/ops/admin_routes.hpp"
 
 #include "xs3/ops/cache_report.hpp"
@@ -32,7 +32,7 @@ AdminResponse wrong_method(std::string_view allow) {
 }
 
 AdminResponse purge(const http::Request& req, const AdminHooks& hooks) {
-    auto params = parse_query(req.query);
+    auto params = http::parse_query(req.query);
     if (!params) return error(400, params.status().message());
     std::optional<PurgeRequest> what;
     for (const auto& [name, value] : *params) {
@@ -60,7 +60,7 @@ AdminResponse purge(const http::Request& req, const AdminHooks& hooks) {
 }
 
 AdminResponse warm(const http::Request& req, const AdminHooks& hooks) {
-    auto params = parse_query(req.query);
+    auto params = http::parse_query(req.query);
     if (!params) return error(400, params.status().message());
     std::vector<std::string> keys;
     for (auto& [name, value] : *params) {
@@ -81,26 +81,6 @@ AdminResponse warm(const http::Request& req, const AdminHooks& hooks) {
 }
 
 }  // namespace
-
-Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query) {
-    std::vector<std::pair<std::string, std::string>> out;
-    while (!query.empty()) {
-        size_t amp = query.find('&');
-        std::string_view part = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-        if (part.empty()) continue;
-        size_t eq = part.find('=');
-        auto name = http::percent_decode(part.substr(0, eq));
-        auto value = http::percent_decode(eq == std::string_view::npos ? std::string_view()
-                                                                       : part.substr(eq + 1));
-        if (!name || !value)
-            return Status(Code::invalid_argument,
-                          "bad query parameter '" + std::string(part) +
-                              "': " + (!name ? name : value).status().message());
-        out.emplace_back(std::move(*name), std::move(*value));
-    }
-    return out;
-}
 
 AdminResponse route_admin_request(const http::Request& req, const AdminHooks& hooks) {
     bool get = req.method == http::Method::get || req.method == http::Method::head;

@@ -296,35 +296,26 @@ void Exchange::start() {
 }
 
 bool Exchange::apply_query() {
-    std::string_view q = req_.query;
-    while (!q.empty()) {
-        size_t amp = q.find('&');
-        std::string_view item = q.substr(0, amp);
-        q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
-        if (item.empty()) continue;
-        size_t eq = item.find('=');
-        auto name = http::percent_decode(item.substr(0, eq));
-        auto value = http::percent_decode(eq == std::string_view::npos ? std::string_view()
-                                                                       : item.substr(eq + 1));
-        if (!name.ok() || !value.ok()) {
-            respond_error(400, "InvalidArgument", "bad percent-encoding in the query");
-            return false;
-        }
-        const std::string& n = *name;
+    auto params = http::parse_query(req_.query);
+    if (!params.ok()) {
+        respond_error(400, "InvalidArgument", "bad percent-encoding in the query");
+        return false;
+    }
+    for (const auto& [n, value] : *params) {
         if (n == "versionId") {
-            if (value->empty() || value->size() > 1024) {
+            if (value.empty() || value.size() > 1024) {
                 respond_error(400, "InvalidArgument", "versionId must be 1 to 1024 bytes");
                 return false;
             }
-            object_.version_id = *value;
+            object_.version_id = value;
         } else if (n == "partNumber") {
-            bool digits = !value->empty() && value->size() <= 5 &&
-                          value->find_first_not_of("0123456789") == std::string::npos;
-            if (!digits || std::stoul(*value) < 1 || std::stoul(*value) > 10000) {
+            bool digits = !value.empty() && value.size() <= 5 &&
+                          value.find_first_not_of("0123456789") == std::string::npos;
+            if (!digits || std::stoul(value) < 1 || std::stoul(value) > 10000) {
                 respond_error(400, "InvalidArgument", "partNumber must be 1 to 10000");
                 return false;
             }
-            object_.part_number = std::to_string(std::stoul(*value));
+            object_.part_number = std::to_string(std::stoul(value));
         } else if (n.rfind("response-", 0) == 0) {
             // Applied to this response only; never sent to S3, never stored.
             static constexpr std::pair<const char*, const char*> kOverrides[] = {
@@ -338,7 +329,7 @@ bool Exchange::apply_query() {
             bool known = false;
             for (const auto& [param, field] : kOverrides)
                 if (n == param) {
-                    overrides_.emplace_back(field, *value);
+                    overrides_.emplace_back(field, value);
                     known = true;
                 }
             if (!known) {

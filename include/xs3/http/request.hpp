@@ -1,9 +1,12 @@
 // Request: one parsed HTTP request head (method, raw target split into path and query, version,
-// fields, connection semantics), and percent_decode for turning a raw path into a key.
+// fields, connection semantics), percent_decode for turning a raw path into a key, and
+// parse_query for the query's parameters.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "xs3/base/status.hpp"
 #include "xs3/http/headers.hpp"
@@ -30,5 +33,9 @@ struct Request {
 // Decodes %XX escapes. '+' is left alone (paths are not form data). Fails on a malformed escape
 // and on %00, which no S3 key or file name can hold.
 Result<std::string> percent_decode(std::string_view s);
+
+// A raw query string split into its parameters: "a=1&b=&c" -> {a,1},{b,""},{c,""}, each name
+// and value percent-decoded, empty parts skipped; an error names the bad part.
+Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query);
 
 }  // namespace xs3::http

@@ -71,7 +71,4 @@ inline constexpr size_t kMaxWarmKeys = 10000;
 // server's business). A HEAD gets the GET's head and an empty body.
 AdminResponse route_admin_request(const http::Request& req, const AdminHooks& hooks);
 
-// "a=1&b=&c" -> {a,1},{b,""},{c,""}, each part percent-decoded; an error names the bad part.
-Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query);
-
 }  // namespace xs3::ops

@@ -71,3 +71,16 @@ TEST_CASE("percent_decode") {
     CHECK_FALSE(percent_decode("% 41").ok());
     CHECK(percent_decode("%zz").status().code() == xs3::Code::invalid_argument);
 }
+
+TEST_CASE("parse_query") {
+    auto q = parse_query("a=1&&b=&c&d=x%3Dy");
+    REQUIRE(q.ok());
+    REQUIRE(q->size() == 4);
+    CHECK((*q)[0] == std::pair<std::string, std::string>{"a", "1"});
+    CHECK((*q)[1] == std::pair<std::string, std::string>{"b", ""});
+    CHECK((*q)[2] == std::pair<std::string, std::string>{"c", ""});
+    CHECK((*q)[3] == std::pair<std::string, std::string>{"d", "x=y"});
+    auto bad = parse_query("a=%4");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.status().message() == "bad query parameter 'a=%4': truncated percent escape");
+}
