@@ -257,22 +257,34 @@ void SocketOutput::on_splice_out(int res, uint32_t) noexcept {
         if (res > 0) {
             pipe_bytes_ -= std::min<uint64_t>(pipe_bytes_, static_cast<uint64_t>(res));
             consumed(static_cast<uint64_t>(res));
-        } else if (res != -ECANCELED && res != -EINTR && res != -EAGAIN && pair_error_ == 0) {
+        } else {
             // (-ECANCELED: the linked file side came up short; the pipe is drained next step.)
-            pair_error_ = res == 0 ? -EPIPE : res;
+            pair_send_failed(res);
         }
     }
     splice_pair_settled();
 }
 
-void SocketOutput::splice_pair_settled() noexcept {
-    if (--pair_pending_ > 0) return;
+void SocketOutput::pair_send_failed(int res) noexcept {
+    // -ECANCELED: the linked first half came up short (its own error or result says what next);
+    // -EINTR/-EAGAIN: the caller sends again. A first error wins.
+    if (res != -ECANCELED && res != -EINTR && res != -EAGAIN && pair_error_ == 0)
+        pair_error_ = res == 0 ? -EPIPE : res;
+}
+
+bool SocketOutput::pair_settled() noexcept {
+    if (--pair_pending_ > 0) return false;
     busy_ = false;
-    if (cancelled_) return;
+    if (cancelled_) return false;
     if (pair_error_ != 0) {
         fail(pair_error_);
-        return;
+        return false;
     }
+    return true;
+}
+
+void SocketOutput::splice_pair_settled() noexcept {
+    if (!pair_settled()) return;
     pop_finished();
     step();
     if (on_sent_) on_sent_();
@@ -325,21 +337,15 @@ void SocketOutput::on_block_send(int res, uint32_t) noexcept {
         if (res > 0) {
             block_sent_ += static_cast<uint64_t>(res);
             consumed(static_cast<uint64_t>(res));
-        } else if (res != -ECANCELED && res != -EINTR && res != -EAGAIN && pair_error_ == 0) {
-            pair_error_ = res == 0 ? -EPIPE : res;
+        } else {
+            pair_send_failed(res);
         }
     }
     block_pair_settled();
 }
 
 void SocketOutput::block_pair_settled() noexcept {
-    if (--pair_pending_ > 0) return;
-    busy_ = false;
-    if (cancelled_) return;
-    if (pair_error_ != 0) {
-        fail(pair_error_);
-        return;
-    }
+    if (!pair_settled()) return;
     if (block_sent_ < block_read_) {
         // A short send, or a short read that cancelled the linked send: send the rest.
         io_uring_sqe* sqe = ring_.get_sqe(&block_send_op_);

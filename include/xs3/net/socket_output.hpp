@@ -104,6 +104,10 @@ class SocketOutput {
     void on_splice_out(int res, uint32_t flags) noexcept;
     void on_read(int res, uint32_t flags) noexcept;
     void on_block_send(int res, uint32_t flags) noexcept;
+    // Records a failed send of a READ/SPLICE + SEND pair; pair_settled() counts one of the pair
+    // back and says whether both are in and fine (false: not yet, cancelled, or failed now).
+    void pair_send_failed(int res) noexcept;
+    bool pair_settled() noexcept;
     void splice_pair_settled() noexcept;
     void block_pair_settled() noexcept;
     void consumed(uint64_t n) noexcept;  // n bytes reached the socket
