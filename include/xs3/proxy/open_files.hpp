@@ -33,12 +33,18 @@ class OpenFiles {
     size_t size() const;
 
   private:
-    using Lru = std::list<std::pair<std::string, std::shared_ptr<const cache::Entry>>>;
+    // Keyed by the CacheKey itself: a hit builds no file name (no allocation under the lock).
+    struct KeyHash {
+        size_t operator()(const cache::CacheKey& k) const noexcept {
+            return std::hash<std::string>()(k.hex) ^ static_cast<size_t>(k.content_addressed);
+        }
+    };
+    using Lru = std::list<std::pair<cache::CacheKey, std::shared_ptr<const cache::Entry>>>;
     const size_t max_files_;
     const uint64_t max_object_bytes_;
     mutable std::mutex mu_;
     Lru lru_;  // most recent first
-    std::unordered_map<std::string, Lru::iterator> by_key_;
+    std::unordered_map<cache::CacheKey, Lru::iterator, KeyHash> by_key_;
 };
 
 }  // namespace xs3::proxy
