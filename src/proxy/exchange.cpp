@@ -504,15 +504,15 @@ void Exchange::serve_from_cache(const cache::CacheKey& ck, std::string etag) {
         auto info = shared->index.find(ck);
         if (info && info->inode == held->inode && entry_usable(*held, ck, etag)) {
             shared->counters.open_file_hits.fetch_add(1, std::memory_order_relaxed);
-            on_lookup(std::move(held), ck, etag);
+            on_lookup(std::move(held), ck, etag, /*keep_open=*/false);  // already kept
             return;
         }
         shared->open_files.drop(ck);
     }
     // The lookup blocks (open + header read): it runs on the pool and its answer comes back here.
     auto found = std::make_shared<Result<std::shared_ptr<const cache::Entry>>>(nullptr);
-    auto deliver =
-        if_alive([found, ck, etag](Exchange& x) { x.on_lookup(std::move(*found), ck, etag); });
+    auto deliver = if_alive(
+        [found, ck, etag](Exchange& x) { x.on_lookup(std::move(*found), ck, etag, true); });
     Worker* w = &w_;
     shared->blocking.submit([shared, w, ck, found, deliver] {
         auto looked = shared->store.lookup(ck);
@@ -525,7 +525,7 @@ void Exchange::serve_from_cache(const cache::CacheKey& ck, std::string etag) {
 }
 
 void Exchange::on_lookup(Result<std::shared_ptr<const cache::Entry>> result,
-                         const cache::CacheKey& ck, const std::string& etag) {
+                         const cache::CacheKey& ck, const std::string& etag, bool keep_open) {
     if (!result.ok())
         XS3_LOG_WARN("cache lookup failed", kv("key", key_),
                      kv("error", result.status().to_string()));
@@ -533,7 +533,7 @@ void Exchange::on_lookup(Result<std::shared_ptr<const cache::Entry>> result,
     cache::CacheIndex& index = shared.index;
     std::shared_ptr<const cache::Entry> entry = result.ok() ? result.value() : nullptr;
     if (entry && entry_usable(*entry, ck, etag)) {
-        shared.open_files.put(ck, entry);
+        if (keep_open) shared.open_files.put(ck, entry);
         if (!info_known_) {
             // What the origin said of this name (if this request asked it) wins; else the
             // cached copy's metadata, with this name's ETag.

@@ -94,8 +94,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     void serve_from_cache(const cache::CacheKey& key, std::string etag);
     bool entry_usable(const cache::Entry& entry, const cache::CacheKey& key,
                       const std::string& etag) const;
+    // keep_open: a file just opened on the pool, to be kept in OpenFiles if it is served.
     void on_lookup(Result<std::shared_ptr<const cache::Entry>> result, const cache::CacheKey& key,
-                   const std::string& etag);
+                   const std::string& etag, bool keep_open);
     void start_passthrough();
     void on_passthrough_head(const s3::HttpResponseHead& head);
     void on_passthrough_failed(const Status& status, const s3::HttpResponseHead& head,
