@@ -80,6 +80,29 @@ AdminResponse warm(const http::Request& req, const AdminHooks& hooks) {
     return answer(202, kJson, w.text() + "\n");
 }
 
+AdminResponse fleet(const http::Request& req, const AdminHooks& hooks) {
+    auto params = http::parse_query(req.query);
+    if (!params) return error(400, params.status().message());
+    FleetQuery q;
+    for (auto& [name, value] : *params) {
+        std::optional<std::string>* slot = name == "key"       ? &q.key
+                                           : name == "bucket"  ? &q.bucket
+                                           : name == "version" ? &q.version
+                                                               : nullptr;
+        if (slot == nullptr)
+            return error(400, "unknown parameter '" + name + "' (use key, bucket, version)");
+        if (slot->has_value()) return error(400, "'" + name + "' given twice");
+        if (value.empty() && name != "version") return error(400, "empty " + name);
+        *slot = std::move(value);
+    }
+    if (!q.key && (q.bucket || q.version)) return error(400, "bucket and version need a key");
+    auto doc = hooks.fleet(q);
+    if (!doc)
+        return error(doc.status().code() == Code::invalid_argument ? 400 : 500,
+                     doc.status().message());
+    return answer(200, kJson, *doc + "\n");
+}
+
 }  // namespace
 
 AdminResponse route_admin_request(const http::Request& req, const AdminHooks& hooks) {
@@ -105,6 +128,8 @@ AdminResponse route_admin_request(const http::Request& req, const AdminHooks& ho
         r = post ? purge(req, hooks) : wrong_method("POST");
     } else if (path == "/cache/warm" && hooks.warm) {
         r = post ? warm(req, hooks) : wrong_method("POST");
+    } else if (path == "/fleet" && hooks.fleet) {
+        r = get ? fleet(req, hooks) : wrong_method("GET, HEAD");
     } else {
         r = error(404, "no such endpoint");
     }

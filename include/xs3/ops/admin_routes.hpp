@@ -9,6 +9,8 @@
 //   POST /cache/purge?key=K       200 JSON {"purged_objects":N,"purged_bytes":B,"complete":bool}
 //   POST /cache/purge?prefix=P    the same for every cached key starting with P
 //   POST /cache/warm?key=K&key=L  202 JSON {"accepted":N,"rejected":[{"key":K,"reason":R}]}
+//   GET  /fleet[?key=K[&bucket=B][&version=V]]
+//                                 200 JSON: peers, their states, and the owner of K (fleet())
 //
 // GET routes answer HEAD too. Query values are percent-decoded ('+' is a plus sign, as in S3 keys;
 // spaces are %20). Request bodies are not read (the HTTP parser discards them), so warm takes its
@@ -43,6 +45,13 @@ struct PurgeReply {
     bool complete = true;  // false while the start-up scan runs (see cache::PurgeOutcome)
 };
 
+// /fleet's parameters: the object whose owner to show, if any.
+struct FleetQuery {
+    std::optional<std::string> key;
+    std::optional<std::string> bucket;   // default: the one bucket served at /<key>
+    std::optional<std::string> version;  // versionId; none: the current version
+};
+
 struct WarmReply {
     uint64_t accepted = 0;
     std::vector<std::pair<std::string, std::string>> rejected;  // key, reason
@@ -58,6 +67,9 @@ struct AdminHooks {
     // Starts fetching each key into the cache (the app sends them down the proxy's miss path)
     // and says which it took; it should not wait for the downloads.
     std::function<WarmReply(const std::vector<std::string>& keys)> warm;
+    // The fleet's JSON document (ops/fleet_report.hpp); an invalid_argument status (a bucket
+    // not served) is a 400, another error a 500. Empty when no fleet is configured.
+    std::function<Result<std::string>(const FleetQuery&)> fleet;
 };
 
 struct AdminResponse {

@@ -177,3 +177,43 @@ TEST_CASE("unknown paths, wrong methods and unwired callbacks") {
     CHECK(route_admin_request(request("POST", "/cache/purge", "key=a"), none).head.status == 404);
     CHECK(route_admin_request(request("POST", "/cache/warm", "key=a"), none).head.status == 404);
 }
+
+TEST_CASE("fleet: the document, with the owner of a key when asked") {
+    std::vector<FleetQuery> asked;
+    AdminHooks hooks;
+    hooks.fleet = [&asked](const FleetQuery& q) -> Result<std::string> {
+        asked.push_back(q);
+        if (q.bucket && *q.bucket == "other") return Status(Code::invalid_argument, "not served");
+        if (q.key && *q.key == "boom") return Status(Code::internal, "broken");
+        return std::string("{\"self\":\"x\"}");
+    };
+    auto r = route_admin_request(request("GET", "/fleet"), hooks);
+    CHECK(r.head.status == 200);
+    CHECK(r.body == "{\"self\":\"x\"}\n");
+    CHECK(header(r, "Content-Type") == "application/json");
+    REQUIRE(asked.size() == 1);
+    CHECK_FALSE(asked[0].key);
+
+    r = route_admin_request(request("GET", "/fleet", "key=a%20b/c+d&bucket=bk&version=v1"), hooks);
+    CHECK(r.head.status == 200);
+    REQUIRE(asked.size() == 2);
+    CHECK(*asked[1].key == "a b/c+d");
+    CHECK(*asked[1].bucket == "bk");
+    CHECK(*asked[1].version == "v1");
+
+    auto status = [&](const char* method, const char* query) {
+        return route_admin_request(request(method, "/fleet", query), hooks).head.status;
+    };
+    CHECK(status("GET", "key=a&bucket=other") == 400);
+    CHECK(status("GET", "key=boom") == 500);
+    CHECK(status("GET", "peer=x") == 400);
+    CHECK(status("GET", "key=a&key=b") == 400);
+    CHECK(status("GET", "key=") == 400);
+    CHECK(status("GET", "bucket=bk") == 400);
+    CHECK(status("GET", "version=v") == 400);
+    CHECK(status("HEAD", "") == 200);
+    CHECK(status("POST", "") == 405);
+    CHECK(asked.size() == 5);  // the two above, the 400 and the 500 from the hook, and HEAD
+    AdminHooks none;
+    CHECK(route_admin_request(request("GET", "/fleet"), none).head.status == 404);
+}
