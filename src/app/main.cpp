@@ -310,6 +310,7 @@ int main(int argc, char** argv) {
     po.copy_size = static_cast<unsigned>(cfg.copy_size);
     po.open_files = cfg.open_files;
     po.access_log = cfg.access_log;
+    po.virtual_host_suffixes = cfg.virtual_host_suffixes;
     po.open_file_max_bytes = cfg.open_file_max_bytes;
     po.pipe_size = static_cast<unsigned>(cfg.pipe_size);
     po.direct_io = cfg.direct_io;
@@ -352,13 +353,21 @@ int main(int argc, char** argv) {
     }
 
     // Bind every listener before any thread starts, so a bad address fails start-up clearly.
+    // With --port 0 the first socket picks a free port and the others join it (SO_REUSEPORT):
+    // one port, whatever the number of workers.
     std::vector<int> fds;
+    uint16_t port = cfg.port;
     for (unsigned i = 0; i < workers; ++i) {
-        auto fd = net::listen_tcp(cfg.bind_ip, cfg.port);
+        auto fd = net::listen_tcp(cfg.bind_ip, port);
         if (!fd.ok())
-            die("cannot listen on " + cfg.bind_ip + ":" + std::to_string(cfg.port) + ": " +
+            die("cannot listen on " + cfg.bind_ip + ":" + std::to_string(port) + ": " +
                 fd.status().message());
         fds.push_back(fd.value());
+        if (port == 0) {
+            auto bound = net::local_port(fd.value());
+            if (!bound.ok()) die("cannot read the bound port: " + bound.status().message());
+            port = bound.value();
+        }
     }
 
     // The admin listener, then the index's background scan (it moves an earlier run's temp
@@ -433,7 +442,7 @@ int main(int argc, char** argv) {
                 kill(getpid(), SIGTERM);
             }
         });
-    XS3_LOG_INFO("xs3lerator listening", kv("address", cfg.bind_ip), kv("port", cfg.port),
+    XS3_LOG_INFO("xs3lerator listening", kv("address", cfg.bind_ip), kv("port", port),
                  kv("workers", workers), kv("buckets", shared->origins.size()),
                  kv("region", origin.region), kv("cache_dir", cfg.cache_dir));
     serving.store(true);

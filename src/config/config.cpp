@@ -16,6 +16,7 @@
 
 #include "xs3/base/ascii.hpp"
 #include "xs3/base/units.hpp"
+#include "xs3/s3/operation.hpp"
 #include "xs3_build_config.h"
 
 namespace xs3::config {
@@ -234,6 +235,12 @@ Status set_send_mode(Config& c, std::string_view t) {
 }
 Status set_copy_size(Config& c, std::string_view t) {
     XS3_ASSIGN(copy_size, parse_size_between(t, 4096, 64ULL << 20));
+    return {};
+}
+Status set_virtual_host_suffix(Config& c, std::string_view t) {
+    auto list = s3::parse_virtual_host_suffixes(t);
+    if (!list.error.empty()) return bad(list.error);
+    c.virtual_host_suffixes = std::move(list.suffixes);
     return {};
 }
 Status set_access_log(Config& c, std::string_view t) {
@@ -490,6 +497,11 @@ const OptionDescriptor kOptions[] = {
      "(file -> pipe -> socket)", set_send_mode},
     {"copy-size", "XS3_COPY_SIZE", "copy_size", K::size, "<SIZE>", "256KiB", false,
      "Bytes per read + send in copy mode", set_copy_size},
+    {"virtual-host-suffix", "XS3_VIRTUAL_HOST_SUFFIX", "virtual_host_suffix", K::string,
+     "<HOSTS>", nullptr, false,
+     "The proxy's host name(s), comma-separated: a request for Host <bucket>.<name> is a "
+     "virtual-hosted request for that bucket (the default of the JS and Go SDKs)",
+     set_virtual_host_suffix},
     {"access-log", "XS3_ACCESS_LOG", "access_log", K::boolean, "", "false", false,
      "Log a line per request (client, method, target, status, x-cache, bytes, time, outcome)",
      set_access_log},

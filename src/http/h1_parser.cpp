@@ -91,6 +91,8 @@ void H1Parser::reset() noexcept {
     field_name_.clear();
     field_value_.clear();
     failed_ = false;
+    discarding_ = false;
+    current_method_.clear();
     error_status_ = 0;
     error_reason_ = "";
 }
@@ -111,6 +113,7 @@ H1Parser::FeedResult H1Parser::fail_result(size_t consumed) noexcept {
 H1Parser::FeedResult H1Parser::feed(const char* data, size_t len) noexcept {
     if (failed_) return fail_result(0);
     if (phase_ == Phase::ready) return {0, FeedResult::request_ready};
+    if (discarding_) return {len, FeedResult::need_more};
     size_t off = 0;
     for (;;) {
         const char* p = data + off;
@@ -166,6 +169,7 @@ Request H1Parser::take_request() {
 int H1Parser::on_message_begin(llhttp_t* p) noexcept {
     H1Parser* h = self(p);
     h->request_ = Request{};
+    h->current_method_.clear();
     h->field_name_.clear();
     h->field_value_.clear();
     h->url_done_ = false;
@@ -175,7 +179,10 @@ int H1Parser::on_message_begin(llhttp_t* p) noexcept {
 }
 
 int H1Parser::on_url(llhttp_t* p, const char* at, size_t len) noexcept {
-    self(p)->request_.target.append(at, len);
+    H1Parser* h = self(p);
+    if (h->request_.target.empty())
+        h->current_method_ = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(p)));
+    h->request_.target.append(at, len);
     return 0;
 }
 
@@ -231,6 +238,7 @@ int H1Parser::finish_head() noexcept {
                : method == HTTP_HEAD ? Method::head
                                      : Method::other;
     const bool is_connect = method == HTTP_CONNECT;
+    current_method_ = r.method_name;
     if (!split_target(r.target, is_connect, r)) return fail(400, "invalid request target");
 
     // RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0.
@@ -239,6 +247,20 @@ int H1Parser::finish_head() noexcept {
     // RFC 9112 6.1: HTTP/1.0 framing with Transfer-Encoding cannot be trusted.
     if (r.version_minor == 0 && r.headers.has("Transfer-Encoding")) {
         return fail(400, "Transfer-Encoding in HTTP/1.0");
+    }
+    const bool has_body = (parser_.flags & (F_CHUNKED | F_TRANSFER_ENCODING)) != 0 ||
+                          ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
+    if (r.method == Method::other && has_body) {
+        // Refused whatever its body holds: hand it over now; nothing after it can be parsed.
+        r.body_unread = true;
+        r.keep_alive = false;
+        r.upgrade_h2c = false;
+        parser_.upgrade = 0;
+        discarding_ = true;
+        phase_ = Phase::ready;
+        mid_request_ = false;
+        head_bytes_ = 0;
+        return HPE_PAUSED;
     }
     if ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > limits_.max_body_bytes) {
         return fail(413, "request body too large");

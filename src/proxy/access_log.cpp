@@ -35,7 +35,16 @@ void AccessRecord::begin(const http::Request& req) {
     range = r ? *r : std::string();
     status = 0;
     cache = "";
+    request_id.clear();
     sent_at_start = sent = 0;
+}
+
+void note_response(AccessRecord& record, const http::ResponseHead& head, const char* cache) {
+    if (!record.active) return;
+    record.status = head.status;
+    record.cache = cache;
+    const std::string* id = head.headers.get("x-amz-request-id");
+    record.request_id = id ? *id : std::string();
 }
 
 void log_access(AccessRecord& record, const char* proto, const std::string& client,
@@ -54,7 +63,8 @@ void log_access(AccessRecord& record, const char* proto, const std::string& clie
               kv("range", record.range.empty() ? std::string("-") : record.range),
               kv("status", record.status), kv("cache", *record.cache ? record.cache : "-"),
               kv("sent", record.sent), kv("ms", std::string(ms_text)),
-              kv("outcome", std::string(outcome)));
+              kv("outcome", std::string(outcome)),
+              kv("request_id", record.request_id.empty() ? std::string("-") : record.request_id));
 }
 
 }  // namespace xs3::proxy

@@ -20,6 +20,9 @@ constexpr uint64_t kBodyHighWater = 2 * 1024 * 1024;
 constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 constexpr std::string_view kSwitchingProtocols =
     "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+// How long a connection keeps reading (and dropping) what a client still sends after the answer
+// to a request whose body was never read.
+constexpr std::chrono::milliseconds kLinger{2000};
 }  // namespace
 
 H1Connection::H1Connection(Worker& worker, int fd, uint64_t id)
@@ -76,6 +79,12 @@ void H1Connection::on_input_quiet() noexcept {
 
 void H1Connection::after_input() noexcept {
     if (state_ == State::closed || state_ == State::handing_over) return;
+    if (discard_input_) {
+        // The unread body of a refused request (or anything after it): never parsed.
+        inbuf_.clear();
+        if (peer_eof_ && state_ == State::lingering) close("peer closed after the answer");
+        return;
+    }
     if (state_ == State::reading) {
         process_input();
     } else if (inbuf_.size() > w_.shared().options.limits.max_header_bytes * 4 + 65536) {
@@ -156,6 +165,12 @@ void H1Connection::start_exchange(http::Request req) {
     if (req.upgrade_h2c && !finish_after_ && try_upgrade(req)) return;
     state_ = State::handling;
     keep_alive_ = req.keep_alive;
+    if (req.body_unread) {
+        // Answered at the end of its head (the proxy refuses it whatever the body holds);
+        // nothing the client sends afterwards can be framed.
+        discard_input_ = true;
+        inbuf_.clear();
+    }
     if (w_.shared().options.access_log) begin_access(req);
     exchange_ = std::make_shared<Exchange>(w_, *this, std::move(req));
     // Keep the exchange alive while it runs: respond() may come synchronously from start().
@@ -175,8 +190,16 @@ void H1Connection::respond_parse_error() {
                             : status == 414 ? "KeyTooLongError"
                                             : "BadRequest";
     state_ = State::handling;
-    if (w_.shared().options.access_log) begin_access(http::Request{});
-    auto [head, body] = s3_error_response(status, code, parser_.error_reason(), "/");
+    // Say which request it was, as far as it was read.
+    http::Request partial;
+    partial.method_name = std::string(parser_.current_method());
+    partial.target = std::string(parser_.current_target());
+    if (w_.shared().options.access_log) begin_access(partial);
+    size_t q = partial.target.find('?');
+    auto path = http::percent_decode(std::string_view(partial.target).substr(0, q));
+    auto [head, body] =
+        s3_error_response(status, code, parser_.error_reason(),
+                          path.ok() ? *path : partial.target.substr(0, q), w_.new_request_id());
     respond(std::move(head), std::make_unique<MemoryBody>(std::move(body)));
 }
 
@@ -203,8 +226,8 @@ void H1Connection::on_timer() {
         keep_alive_ = false;
         state_ = State::handling;
         if (w_.shared().options.access_log) begin_access(http::Request{});
-        auto [head, body] =
-            s3_error_response(408, "RequestTimeout", "request headers not received in time", "/");
+        auto [head, body] = s3_error_response(
+            408, "RequestTimeout", "request headers not received in time", "", w_.new_request_id());
         respond(std::move(head), std::make_unique<MemoryBody>(std::move(body)));
     } else {
         close("idle timeout");
@@ -226,8 +249,7 @@ void H1Connection::respond(http::ResponseHead head, std::unique_ptr<Body> body) 
                      kv("key", exchange_ ? exchange_->key() : std::string()));
     state_ = State::sending;
     if (access_.active) {
-        access_.status = head.status;
-        access_.cache = exchange_ ? exchange_->cache_status() : "";
+        note_response(access_, head, exchange_ ? exchange_->cache_status() : "");
         access_.sent_at_start = output_.bytes_sent();
     }
     body_ = std::move(body);
@@ -328,6 +350,10 @@ void H1Connection::response_done() {
     if (!keep_alive_ || finish_after_) {
         // Half-close first so the client reads the whole response before the FIN.
         ::shutdown(fd_, SHUT_WR);
+        if (discard_input_ && !peer_eof_) {
+            linger();
+            return;
+        }
         close("response complete, not keep-alive");
         return;
     }
@@ -341,6 +367,19 @@ void H1Connection::response_done() {
         input_.start();
         arm_timer();
     }
+}
+
+void H1Connection::linger() {
+    state_ = State::lingering;
+    input_.start();  // it may have been paused while the answer was being sent
+    Worker* w = &w_;
+    uint64_t id = id_;
+    timer_ = w_.ring().add_timer(kLinger, [w, id] {
+        if (auto* c = w->find<H1Connection>(id)) {
+            c->timer_ = {};
+            c->close("lingering close ended");
+        }
+    });
 }
 
 std::function<void()> H1Connection::for_this_request(std::function<void(H1Connection&)> fn) {

@@ -10,6 +10,7 @@
 #include "xs3/http/headers.hpp"
 #include "xs3/proxy/download_launch.hpp"
 #include "xs3/proxy/origin_call.hpp"
+#include "xs3/proxy/relay.hpp"
 #include "xs3/proxy/server.hpp"
 #include "xs3/proxy/stream_body.hpp"
 #include "xs3/s3/errors.hpp"
@@ -35,14 +36,16 @@ uint64_t first_byte_wanted(const std::string* range) {
 
 std::pair<http::ResponseHead, std::string> s3_error_response(
     int status, std::string_view code, std::string_view message, std::string_view resource,
-    std::initializer_list<std::pair<const char*, std::string>> extra) {
+    std::string_view request_id, std::initializer_list<std::pair<const char*, std::string>> extra,
+    std::span<const s3::ErrorDetail> details) {
     http::ResponseHead head;
     head.status = status;
     for (auto& e : extra)
         head.headers.add(e.first, e.second);
-    std::string body = s3::render_error_xml(code, message, resource, "");
+    std::string body = s3::render_error_xml(code, message, resource, request_id, details);
     head.headers.add("Content-Type", "application/xml");
     head.headers.add("Content-Length", std::to_string(body.size()));
+    if (!request_id.empty()) head.headers.add("x-amz-request-id", std::string(request_id));
     return {std::move(head), std::move(body)};
 }
 
@@ -50,8 +53,10 @@ Exchange::Exchange(Worker& worker, ResponseSink& sink, http::Request request)
     : w_(worker),
       sink_(sink),
       req_(std::move(request)),
+      request_id_(worker.new_request_id()),
       origin_retry_(worker.shared().retry_policy, &worker.shared().retry_budget),
-      pass_retry_(worker.shared().retry_policy, &worker.shared().retry_budget) {
+      pass_retry_(worker.shared().retry_policy, &worker.shared().retry_budget),
+      relay_retry_(worker.shared().retry_policy, &worker.shared().retry_budget) {
     is_head_ = req_.method == http::Method::head;
     range_header_ = req_.headers.get("range");
 }
@@ -72,12 +77,16 @@ void Exchange::respond(http::ResponseHead head, std::unique_ptr<Body> body) {
     if (responded_) return;
     responded_ = true;
     if (is_head_) body.reset();
+    if (!head.headers.has("x-amz-request-id")) head.headers.add("x-amz-request-id", request_id_);
     sink_.respond(std::move(head), std::move(body));
 }
 
 void Exchange::respond_error(int status, std::string_view code, std::string_view message,
-                             std::initializer_list<std::pair<const char*, std::string>> extra) {
-    auto [head, body] = s3_error_response(status, code, message, "/" + key_, extra);
+                             std::initializer_list<std::pair<const char*, std::string>> extra,
+                             std::vector<s3::ErrorDetail> details) {
+    std::string resource = op_.resource.empty() ? req_.path : op_.resource;
+    auto [head, body] =
+        s3_error_response(status, code, message, resource, request_id_, extra, details);
     respond(std::move(head), std::make_unique<MemoryBody>(std::move(body)));
 }
 
@@ -90,10 +99,26 @@ void Exchange::respond_origin_error(int http_status, std::string code, const Sta
             else
                 respond_error(502, "BadGateway", "S3 could not be reached");
             return;
-        case 404:
-            respond_error(404, code.empty() ? "NoSuchKey" : code,
-                          "The specified key does not exist.");
+        case 404: {
+            if (!code.empty() && code != "NoSuchKey") {
+                respond_error(404, code, s3::default_error_message(code));
+                return;
+            }
+            // Say exactly which key of which bucket was looked up, and why that one: a
+            // path-style request in single-bucket mode that names another bucket is read as a
+            // key of the bucket served.
+            std::string message = "The specified key does not exist.";
+            if (op_.addressing == s3::Addressing::single_bucket && key_.find('/') != 0 &&
+                key_.find('/') != std::string::npos)
+                message += " (This proxy serves the bucket '" + origin_->bucket() +
+                           "' at /<key>, so the whole path was looked up as the key '" + key_ +
+                           "'; /" + origin_->bucket() + "/<key> names a key of it path-style.)";
+            XS3_LOG_DEBUG("no such key", kv("bucket", origin_->bucket()), kv("key", key_),
+                          kv("addressing", std::string(s3::addressing_name(op_.addressing))));
+            respond_error(404, "NoSuchKey", message, {},
+                          {{"Key", key_}, {"BucketName", origin_->bucket()}});
             return;
+        }
         case 403:
             XS3_LOG_WARN("S3 refused the proxy's request", kv("key", key_),
                          kv("code", code.empty() ? std::string("AccessDenied") : code));
@@ -209,49 +234,35 @@ void Exchange::start() {
         respond_simple(200, "text/plain", "ok\n");
         return;
     }
-    if (req_.method == http::Method::other) {
-        respond_error(405, "MethodNotAllowed", "only GET and HEAD are supported",
-                      {{"Allow", "GET, HEAD"}});
-        return;
-    }
-    if (req_.path.empty() || req_.path[0] != '/') {
-        respond_error(400, "InvalidURI", "the request target must be /<key>");
-        return;
-    }
-    // /<key> for the one bucket, or /<bucket>/<key> with a bucket list.
-    std::string_view target = std::string_view(req_.path).substr(1);
-    if (shared.bucket_paths) {
-        size_t slash = target.find('/');
-        auto bucket = http::percent_decode(target.substr(0, slash));
-        if (!bucket.ok() || bucket->empty()) {
-            respond_error(400, "InvalidURI", "the request target must be /<bucket>/<key>");
+    const std::string* host = req_.headers.get("host");
+    op_ = s3::classify_request(req_.method_name, req_.path, req_.query, host ? *host : "",
+                               shared.addressing);
+    switch (s3::route_of(op_.op)) {
+        case s3::Route::refuse:
+            respond_refusal();
             return;
-        }
-        origin_ = shared.origin_for(*bucket);
-        if (origin_ == nullptr) {
-            respond_error(403, "AccessDenied", "This proxy does not serve that bucket.");
+        case s3::Route::service:
+            respond_list_buckets();
             return;
-        }
-        target = slash == std::string_view::npos ? std::string_view() : target.substr(slash + 1);
-    } else {
-        origin_ = &shared.default_origin();
+        case s3::Route::relay:
+        case s3::Route::cache:
+            break;
     }
-    auto decoded = http::percent_decode(target);
-    if (!decoded.ok()) {
-        respond_error(400, "InvalidURI", "bad percent-encoding in the key");
+    origin_ = shared.origin_for(op_.bucket);
+    if (origin_ == nullptr) {
+        respond_error(403, "AccessDenied", "This proxy does not serve that bucket.", {},
+                      {{"BucketName", op_.bucket}});
         return;
     }
-    key_ = std::move(decoded).value();
-    if (key_.empty()) {
-        respond_error(400, "InvalidRequest", "bucket listing is not supported; ask for an object");
+    if (s3::route_of(op_.op) == s3::Route::relay) {
+        start_relay();
         return;
     }
-    if (key_.size() > 1024) {
-        respond_error(400, "KeyTooLongError", "keys are at most 1024 bytes");
-        return;
-    }
+    key_ = op_.key;
     object_ = ObjectId(key_);
-    if (!apply_query()) return;
+    object_.version_id = op_.version_id;
+    object_.part_number = op_.part_number;
+    overrides_ = op_.overrides;
     // Every later request for this object is built from it; one that cannot form a URL is
     // refused here, before anything is started for it.
     if (Status valid = origin_->validate(object_); !valid.ok()) {
@@ -293,53 +304,6 @@ void Exchange::start() {
         return;
     }
     revalidate(*known_);
-}
-
-bool Exchange::apply_query() {
-    auto params = http::parse_query(req_.query);
-    if (!params.ok()) {
-        respond_error(400, "InvalidArgument", "bad percent-encoding in the query");
-        return false;
-    }
-    for (const auto& [n, value] : *params) {
-        if (n == "versionId") {
-            if (value.empty() || value.size() > 1024) {
-                respond_error(400, "InvalidArgument", "versionId must be 1 to 1024 bytes");
-                return false;
-            }
-            object_.version_id = value;
-        } else if (n == "partNumber") {
-            bool digits = !value.empty() && value.size() <= 5 &&
-                          value.find_first_not_of("0123456789") == std::string::npos;
-            if (!digits || std::stoul(value) < 1 || std::stoul(value) > 10000) {
-                respond_error(400, "InvalidArgument", "partNumber must be 1 to 10000");
-                return false;
-            }
-            object_.part_number = std::to_string(std::stoul(value));
-        } else if (n.rfind("response-", 0) == 0) {
-            // Applied to this response only; never sent to S3, never stored.
-            static constexpr std::pair<const char*, const char*> kOverrides[] = {
-                {"response-content-type", "Content-Type"},
-                {"response-content-language", "Content-Language"},
-                {"response-expires", "Expires"},
-                {"response-cache-control", "Cache-Control"},
-                {"response-content-disposition", "Content-Disposition"},
-                {"response-content-encoding", "Content-Encoding"},
-            };
-            bool known = false;
-            for (const auto& [param, field] : kOverrides)
-                if (n == param) {
-                    overrides_.emplace_back(field, value);
-                    known = true;
-                }
-            if (!known) {
-                respond_error(400, "InvalidArgument", "unknown response override " + n);
-                return false;
-            }
-        }
-        // Anything else (x-id, SDK markers) does not change the object and is ignored.
-    }
-    return true;
 }
 
 bool Exchange::serve_stale(const Status& why) {

@@ -306,10 +306,7 @@ void H2Connection::on_response(Stream& s, http::ResponseHead head,
         return;
     }
     s.responded = true;
-    if (s.access.active) {
-        s.access.status = head.status;
-        s.access.cache = s.exchange ? s.exchange->cache_status() : "";
-    }
+    note_response(s.access, head, s.exchange ? s.exchange->cache_status() : "");
     if (head.status == 204 || head.status == 304) body.reset();
     head.headers.add("Server", std::string(http::server_header_value()));
     head.headers.add("Date", w_.dates().now());

@@ -22,8 +22,14 @@ std::vector<std::pair<std::string, std::string>> query_of(const ObjectId& id) {
 Result<s3::HttpRequest> Origin::build(
     const char* method, const ObjectId& id,
     std::vector<std::pair<std::string, std::string>> extra) const {
-    auto query = query_of(id);
-    auto built = s3::build_object_request(options_.endpoint, options_.bucket, id.key, query);
+    return build_request(method, id.key, query_of(id), std::move(extra));
+}
+
+Result<s3::HttpRequest> Origin::build_request(
+    const char* method, std::string_view key,
+    const std::vector<std::pair<std::string, std::string>>& query,
+    std::vector<std::pair<std::string, std::string>> extra) const {
+    auto built = s3::build_object_request(options_.endpoint, options_.bucket, key, query);
     if (!built.ok()) return built.status();
     const s3::ObjectUrl& url = built.value();
     s3::HttpRequest req;

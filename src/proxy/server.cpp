@@ -3,6 +3,9 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+#include <random>
+
 #include "xs3/base/log.hpp"
 #include "xs3/proxy/connection.hpp"
 #include "xs3/proxy/download_launch.hpp"
@@ -49,6 +52,20 @@ void SharedState::shutdown() {
     probe_cv_.notify_all();
     blocking.shutdown();
     hashing.shutdown();
+}
+
+namespace {
+// Differs per process start, so ids from one run are not mistaken for another's.
+const uint64_t kRequestIdPrefix = std::random_device{}() & 0xfffffu;
+}  // namespace
+
+std::string Worker::new_request_id() {
+    // prefix (20 bits) | worker (8 bits) | counter (36 bits)
+    uint64_t v = (kRequestIdPrefix << 44) | ((static_cast<uint64_t>(id_) & 0xff) << 36) |
+                 (next_request_++ & 0xfffffffffULL);
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llX", static_cast<unsigned long long>(v));
+    return buf;
 }
 
 Worker::Worker(SharedState& shared, int id, int listen_fd)

@@ -52,12 +52,18 @@ std::string xml_escape(std::string_view text) {
 }
 
 std::string render_error_xml(std::string_view code, std::string_view message,
-                             std::string_view resource, std::string_view request_id) {
+                             std::string_view resource, std::string_view request_id,
+                             std::span<const ErrorDetail> details) {
     std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>";
     out += xml_escape(code);
     out += "</Code><Message>";
     out += xml_escape(message);
     out += "</Message>";
+    for (const auto& [name, text] : details) {
+        out += "<" + name + ">";
+        out += xml_escape(text);
+        out += "</" + name + ">";
+    }
     if (!resource.empty()) {
         out += "<Resource>";
         out += xml_escape(resource);

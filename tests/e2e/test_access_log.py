@@ -37,13 +37,15 @@ def test_access_log_lines_for_h1_and_h2(emulator_factory, proxy_factory, tmp_pat
                            args=["--conn-bandwidth", "4MB"])
     # warn: the access log does not depend on the log level.
     p = proxy_for(proxy_factory, emu, ["--access-log", "--log-level", "warn"])
-    miss = fetch(p.port, "/a.bin?x=1")
+    miss = fetch(p.port, "/a.bin?x-id=GetObject")
     assert miss.status == 200 and miss.complete
     lines = wait_lines(p, 1)
     first = lines[0]
     assert (first["method"], first["target"], first["status"], first["cache"],
-            first["outcome"], first["proto"]) == ("GET", "/a.bin?x=1", "200", "MISS", "complete",
-                                                 "h1")
+            first["outcome"], first["proto"]) == ("GET", "/a.bin?x-id=GetObject", "200", "MISS",
+                                                 "complete", "h1")
+    assert first["request_id"] == miss.headers["x-amz-request-id"]
+    assert re.fullmatch(r"[0-9A-F]{16}", first["request_id"])
     assert first["range"] == "-"
     assert int(first["sent"]) > 300000  # head and body
     assert re.fullmatch(r"127\.0\.0\.1:\d+", first["client"])
@@ -75,13 +77,19 @@ def test_access_log_lines_for_h1_and_h2(emulator_factory, proxy_factory, tmp_pat
                                                                            "complete")
     nope = by_target[("h1", "/nope.bin")][0]
     assert (nope["status"], nope["outcome"]) == ("404", "complete")
-    bad = by_target[("h1", "-")][0]
-    assert (bad["status"], bad["method"], bad["outcome"]) == ("400", "-", "complete")
+    assert nope["request_id"] == missing.headers["x-amz-request-id"]
+    assert f"<RequestId>{nope['request_id']}</RequestId>".encode() in missing.body
+    # A request the parser refused says what it had read of it.
+    bad = [line for line in lines if line["status"] == "400"][0]
+    assert (bad["method"], bad["target"], bad["outcome"]) == ("GET", "/a.bin", "complete")
+    assert re.fullmatch(r"[0-9A-F]{16}", bad["request_id"])
     h2 = by_target[("h2", "/a.bin")][0]
     assert (h2["status"], h2["cache"], h2["outcome"]) == ("200", "HIT", "complete")
     assert int(h2["sent"]) == 300000  # DATA payload
     for line in lines:
         assert re.fullmatch(r"127\.0\.0\.1:\d+", line["client"]), line
+    ids = [line["request_id"] for line in lines]
+    assert len(set(ids)) == len(ids), "request ids are unique"
     slow = by_target[("h1", "/slow.bin")][0]
     assert slow["status"] == "200" and slow["outcome"] == "aborted"
     assert 100000 <= int(slow["sent"]) < 8 * MiB

@@ -90,8 +90,9 @@ struct Config {
     uint64_t splice_size = 0;
     uint64_t pipe_size = 0;
     bool access_log = false;
-    unsigned open_files = 0;           // hits' files kept open (LRU); 0: none
-    uint64_t open_file_max_bytes = 0;  // only objects up to this size are kept open
+    std::vector<std::string> virtual_host_suffixes;  // lowercase host names, no port
+    unsigned open_files = 0;                         // hits' files kept open (LRU); 0: none
+    uint64_t open_file_max_bytes = 0;                // only objects up to this size are kept open
 
     // Cache lifecycle (issue 6).
     uint64_t min_free_space_bytes = 0;    // --min-free-space in bytes, or

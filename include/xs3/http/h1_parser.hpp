@@ -1,6 +1,10 @@
 // H1Parser: an HTTP/1.x request parser on top of llhttp. Bytes in, one Request out at a time; it
 // stops after each complete request so pipelined requests are handled in order, reads and discards
-// request bodies, and turns every protocol error into the status code to answer with.
+// request bodies, and turns every protocol error into the status code to answer with. A request
+// other than GET or HEAD that announces a body is handed over at the end of its head instead
+// (Request::body_unread): the proxy refuses it whatever the body holds, and the answer must not
+// wait for the body (nor for a client that sent "Expect: 100-continue" and waits for us). After
+// such a request the parser only discards what it is fed.
 //
 //   size_t off = 0;
 //   while (off < len) {
@@ -56,6 +60,10 @@ class H1Parser {
     bool failed() const noexcept { return failed_; }
     int error_status() const noexcept { return error_status_; }  // 400, 413, 414, 431 or 505
     std::string_view error_reason() const noexcept { return error_reason_; }
+    // The method and raw target of the request being parsed (empty if not read yet), to say
+    // which request an error answer is for.
+    std::string_view current_method() const noexcept { return current_method_; }
+    std::string_view current_target() const noexcept { return request_.target; }
 
     void reset() noexcept;
 
@@ -92,6 +100,8 @@ class H1Parser {
     std::string field_name_;
     std::string field_value_;
     bool failed_ = false;
+    bool discarding_ = false;  // a body_unread request was handed over: everything else is dropped
+    std::string current_method_;
     int error_status_ = 0;
     const char* error_reason_ = "";
 };

@@ -1,6 +1,6 @@
 // Request: one parsed HTTP request head (method, raw target split into path and query, version,
-// fields, connection semantics), percent_decode for turning a raw path into a key, and
-// parse_query for the query's parameters.
+// fields, connection semantics). percent_decode and parse_query (base/percent.hpp) are also
+// reachable as http:: names.
 #pragma once
 
 #include <string>
@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "xs3/base/percent.hpp"
 #include "xs3/base/status.hpp"
 #include "xs3/http/headers.hpp"
 
@@ -28,14 +29,14 @@ struct Request {
     bool keep_alive = true;
     // Upgrade lists h2c, Connection lists upgrade, and exactly one HTTP2-Settings field is present.
     bool upgrade_h2c = false;
+    // A body was announced (Content-Length > 0 or Transfer-Encoding) that nobody has read: the
+    // HTTP/1.1 parser hands over requests other than GET and HEAD at the end of their head, since
+    // they are refused whatever the body holds. The connection cannot be reused after them
+    // (keep_alive is false).
+    bool body_unread = false;
 };
 
-// Decodes %XX escapes. '+' is left alone (paths are not form data). Fails on a malformed escape
-// and on %00, which no S3 key or file name can hold.
-Result<std::string> percent_decode(std::string_view s);
-
-// A raw query string split into its parameters: "a=1&b=&c" -> {a,1},{b,""},{c,""}, each name
-// and value percent-decoded, empty parts skipped; an error names the bad part.
-Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query);
+using xs3::parse_query;
+using xs3::percent_decode;
 
 }  // namespace xs3::http

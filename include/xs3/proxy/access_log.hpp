@@ -3,6 +3,7 @@
 //
 //   level=info msg="access" proto=h1 client=127.0.0.1:5012 method=GET target="/a/b?x=1"
 //     range="bytes=0-9" status=206 cache=HIT sent=312 ms=0.41 outcome=complete
+//     request_id=3F2A1000000000A7
 //
 // `sent` counts the bytes written to the socket for this answer (head and body; for HTTP/2 the
 // DATA payload queued for the stream). `outcome`: complete, cut (the body could not be completed:
@@ -16,6 +17,7 @@
 #include <string_view>
 
 #include "xs3/http/request.hpp"
+#include "xs3/http/response.hpp"
 
 namespace xs3::proxy {
 
@@ -27,6 +29,7 @@ struct AccessRecord {
     std::string range;
     int status = 0;
     const char* cache = "";
+    std::string request_id;      // the answer's x-amz-request-id
     uint64_t sent_at_start = 0;  // the connection's byte count when the answer began
     uint64_t sent = 0;
 
@@ -36,6 +39,9 @@ struct AccessRecord {
 // "ip:port" / "[ip6]:port" of a connected socket's peer, "-" if unknown. Asked when a
 // connection's first request is logged: after a reset the kernel no longer knows it.
 std::string peer_address(int fd);
+
+// Records what the answer's head says (status, request id); `cache` is the exchange's x-cache.
+void note_response(AccessRecord& record, const http::ResponseHead& head, const char* cache);
 
 // Writes the record's line (if it is active) and clears it.
 void log_access(AccessRecord& record, const char* proto, const std::string& client,

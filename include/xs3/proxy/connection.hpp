@@ -55,7 +55,10 @@ class H1Connection final : public ClientConnection, public ResponseSink {
     void respond(http::ResponseHead head, std::unique_ptr<Body> body) noexcept override;
 
   private:
-    enum class State { reading, handling, sending, handing_over, closed };
+    // lingering: the last answer is out and our side is shut; what the client still sends (the
+    // body of a refused request) is read and dropped until it closes, so a reset caused by
+    // unread input cannot destroy the answer before the client has read it.
+    enum class State { reading, handling, sending, handing_over, lingering, closed };
 
     void on_input(const char* data, size_t n) noexcept;
     void on_input_end(int res) noexcept;
@@ -76,6 +79,7 @@ class H1Connection final : public ClientConnection, public ResponseSink {
     void cut(const char* why, const Status& status = Status());
     void maybe_free() noexcept;
     void response_done();
+    void linger();
     void begin_access(const http::Request& req);
     void finish_access(const char* outcome);
     // A task that runs `fn` only if the connection is still open and on the same request.
@@ -87,7 +91,8 @@ class H1Connection final : public ClientConnection, public ResponseSink {
     bool keep_alive_ = true;
     bool peer_eof_ = false;
     bool finish_after_ = false;
-    bool first_bytes_ = true;  // nothing parsed yet: the HTTP/2 preface may still come
+    bool first_bytes_ = true;     // nothing parsed yet: the HTTP/2 preface may still come
+    bool discard_input_ = false;  // a request's body was left unread: drop what follows
     uint64_t req_gen_ = 0;
 
     // Input.

@@ -15,6 +15,10 @@
 //  - the cache cannot take the object (unwritable, too large, no space): passthrough, an origin
 //    GET of exactly the client's bytes relayed as they arrive;
 //  - client HEAD requests: an S3 HEAD.
+// Before any of that, the S3 request classifier (s3/operation.hpp) says which operation the
+// request is: only GetObject and HeadObject take the paths above; read-only listings and
+// sub-resources are relayed (proxy/relay.hpp), ListBuckets is answered from the configuration,
+// and everything else gets S3's own error at once.
 //
 // Lifetime: the transport owns the exchange through a shared_ptr and frees it on its ring (never
 // from inside one of the exchange's own callbacks: dispose it late). Work that leaves the ring
@@ -38,6 +42,8 @@
 #include "xs3/proxy/body.hpp"
 #include "xs3/proxy/origin.hpp"
 #include "xs3/s3/curl_client.hpp"
+#include "xs3/s3/errors.hpp"
+#include "xs3/s3/operation.hpp"
 #include "xs3/s3/retry.hpp"
 
 namespace xs3::proxy {
@@ -45,6 +51,7 @@ namespace xs3::proxy {
 class Worker;
 class StreamBody;
 class OriginCall;
+class RelayBody;
 
 class ResponseSink {
   public:
@@ -56,10 +63,13 @@ class ResponseSink {
     ~ResponseSink() = default;
 };
 
-// An S3-style XML error answer (Content-Type and Content-Length set) for `resource` ("/key").
+// An S3-style XML error answer (Content-Type, Content-Length and x-amz-request-id set) for
+// `resource` (the path asked for), with extra header fields and extra elements in the body.
 std::pair<http::ResponseHead, std::string> s3_error_response(
     int status, std::string_view code, std::string_view message, std::string_view resource,
-    std::initializer_list<std::pair<const char*, std::string>> extra = {});
+    std::string_view request_id,
+    std::initializer_list<std::pair<const char*, std::string>> extra = {},
+    std::span<const s3::ErrorDetail> details = {});
 
 class Exchange : public std::enable_shared_from_this<Exchange> {
   public:
@@ -73,14 +83,17 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     const http::Request& request() const noexcept { return req_; }
     bool is_head() const noexcept { return is_head_; }
     const std::string& key() const noexcept { return key_; }
+    const std::string& request_id() const noexcept { return request_id_; }
     // "HIT", "MISS", "PASS", or "" for answers that did not touch an object.
     const char* cache_status() const noexcept { return cache_status_; }
     bool responded() const noexcept { return responded_; }
 
   private:
-    // versionId and partNumber select the object asked for; response-* fields override this
-    // response's headers. False when an answer (400) was sent instead.
-    bool apply_query();
+    // The operations that are not GetObject/HeadObject.
+    void respond_refusal();
+    void respond_list_buckets();
+    void start_relay();
+    void on_relay_ready();
 
     // Paths.
     void start_head_request();
@@ -121,7 +134,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
     void respond(http::ResponseHead head, std::unique_ptr<Body> body);
     void respond_error(int status, std::string_view code, std::string_view message,
-                       std::initializer_list<std::pair<const char*, std::string>> extra = {});
+                       std::initializer_list<std::pair<const char*, std::string>> extra = {},
+                       std::vector<s3::ErrorDetail> details = {});
     // Answers like S3 did (404 NoSuchKey, 403 ..., 416, 412 as 503) or, for transport failures
     // (http_status 0), 502/504.
     void respond_origin_error(int http_status, std::string s3_code, const Status& transport);
@@ -134,6 +148,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     Worker& w_;
     ResponseSink& sink_;
     http::Request req_;
+    std::string request_id_;
+    s3::S3Operation op_;  // what the classifier made of the request
     bool is_head_ = false;
     bool responded_ = false;
     bool error_probed_ = false;
@@ -143,7 +159,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     std::string key_;
     const Origin* origin_ = nullptr;  // the bucket's
     ObjectId object_;                 // key_, and the version or part asked for
-    std::vector<std::pair<const char*, std::string>> overrides_;  // response-* fields
+    std::vector<std::pair<std::string, std::string>> overrides_;  // response-* fields
     std::string name_key_;
     const std::string* range_header_ = nullptr;  // the client's Range, if any
     cache::ObjectName name_;
@@ -161,7 +177,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     std::function<void(Exchange&)> origin_again_;  // how to ask the origin again (retries)
     s3::RetryState origin_retry_;
     s3::RetryState pass_retry_;
+    s3::RetryState relay_retry_;
     std::unique_ptr<StreamBody> passthrough_;
+    std::unique_ptr<RelayBody> relay_;
     std::shared_ptr<fetch::Download> download_;
 };
 

@@ -48,6 +48,7 @@ class Origin {
     explicit Origin(OriginOptions options);
 
     const std::string& bucket() const noexcept { return options_.bucket; }
+    const std::string& region() const noexcept { return options_.region; }
     bool immutable() const noexcept { return options_.immutable; }
     // Fails only for keys or buckets that cannot form a URL (the caller answers 400).
     Result<s3::HttpRequest> head(const ObjectId& id) const;
@@ -59,6 +60,13 @@ class Origin {
     // {"if-none-match", etag}, {"range", "bytes=-500"}, ...
     Result<s3::HttpRequest> build(const char* method, const ObjectId& id,
                                   std::vector<std::pair<std::string, std::string>> extra) const;
+    // Any request of the bucket — the object `key`, or the bucket itself when it is empty — with
+    // raw (unencoded) query parameters and extra header fields, all signed. Relayed operations
+    // (listings, sub-resources) are built here, through the same URL builder as object requests.
+    Result<s3::HttpRequest> build_request(
+        const char* method, std::string_view key,
+        const std::vector<std::pair<std::string, std::string>>& query,
+        std::vector<std::pair<std::string, std::string>> extra) const;
     // Whether requests for the object can be built at all (the caller answers 400 if not).
     Status validate(const ObjectId& id) const;
 

@@ -31,6 +31,7 @@
 #include "xs3/ring/pipe_pool.hpp"
 #include "xs3/ring/ring.hpp"
 #include "xs3/s3/curl_client.hpp"
+#include "xs3/s3/operation.hpp"
 #include "xs3/s3/retry.hpp"
 
 namespace xs3::proxy {
@@ -65,6 +66,8 @@ struct ProxyOptions {
     // open_files files; 0: none): no open, no header read, no trip to the blocking pool.
     size_t open_files = 1024;
     bool access_log = false;  // a line per request (proxy/access_log.hpp)
+    // Host names under which <bucket>.<name> is a virtual-hosted request (s3/operation.hpp).
+    std::vector<std::string> virtual_host_suffixes;
     uint64_t open_file_max_bytes = 256 * 1024;
 };
 
@@ -108,6 +111,9 @@ struct SharedState {
         options.download.budget = &retry_budget;
         for (auto& o : origins)
             this->origins.push_back(std::make_unique<Origin>(std::move(o)));
+        if (!bucket_paths && !this->origins.empty())
+            addressing.single_bucket = this->origins.front()->bucket();
+        addressing.virtual_host_suffixes = options.virtual_host_suffixes;
         // A file the index lets go of (evicted, purged, replaced) is closed, so its blocks go.
         index.set_on_erase([this](const cache::CacheKey& k) { open_files.drop(k); });
     }
@@ -121,6 +127,8 @@ struct SharedState {
     const Origin* origin_for(std::string_view bucket) const noexcept;
     // The one bucket served at /<key> (without bucket_paths).
     const Origin& default_origin() const noexcept { return *origins.front(); }
+    // How requests name buckets (single-bucket /<key>, path-style, virtual-hosted).
+    s3::AddressingRules addressing;
     cache::Store store;
     ThreadPool blocking;
     ThreadPool hashing;  // sha224 verification of downloads, apart from the blocking calls
@@ -204,6 +212,9 @@ class Worker {
     ring::BlockPool& copy_blocks() noexcept { return *copy_blocks_; }
     ring::BufferRing* recv_buffers() noexcept { return recv_buffers_.get(); }
     http::DateCache& dates() noexcept { return dates_; }
+    // A new x-amz-request-id: 16 uppercase hex digits, unique in the process (a random prefix
+    // per start, the worker, a counter), so a client's error can be found in the log.
+    std::string new_request_id();
 
     // The connection with this id if it is still registered and of type T (H1Connection,
     // H2Connection), else nullptr.
@@ -243,6 +254,7 @@ class Worker {
     std::unique_ptr<net::Acceptor> acceptor_;
     http::DateCache dates_;
     uint64_t next_conn_id_ = 1;
+    uint64_t next_request_ = 0;
     std::unordered_map<uint64_t, std::unique_ptr<ClientConnection>> connections_;
     bool draining_ = false;
     std::atomic<bool> drained_{false};

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace xs3::s3 {
 
@@ -28,11 +30,16 @@ std::optional<S3Error> parse_error_xml(std::string_view body);
 // controls other than tab, LF and CR) become U+FFFD, so a hostile key cannot break the document.
 std::string xml_escape(std::string_view text);
 
+// An element S3 adds to some errors after <Message>: <Key>, <BucketName>, <Method>,
+// <ResourceType>, <ActualObjectSize>... (name, text); the name is written as is, the text escaped.
+using ErrorDetail = std::pair<std::string, std::string>;
+
 // <?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>..</Code><Message>..</Message>
-// <Resource>..</Resource><RequestId>..</RequestId></Error>; Resource and RequestId are omitted
-// when empty, like S3 does for fields it has no value for.
+// [details]<Resource>..</Resource><RequestId>..</RequestId></Error>; Resource and RequestId are
+// omitted when empty, like S3 does for fields it has no value for.
 std::string render_error_xml(std::string_view code, std::string_view message,
-                             std::string_view resource, std::string_view request_id);
+                             std::string_view resource, std::string_view request_id,
+                             std::span<const ErrorDetail> details = {});
 
 // The S3 error code a response with this status carries by default:
 //   304 NotModified, 400 InvalidRequest, 403 AccessDenied, 404 NoSuchKey, 405 MethodNotAllowed,

@@ -13,6 +13,10 @@
 // and a few fixes so it behaves like S3 where the proxy depends on it: suffix ranges
 // (bytes=-n), bytes=0-0, multi-range and invalid ranges (served as 200 full body), any range of
 // an empty object (416 InvalidRange), If-Match (412 PreconditionFailed).
+// The read-only operations the proxy relays answer as S3 does where s3rver has none of its own:
+// GetObjectAttributes, ListObjectVersions (an unversioned bucket: every object is version "null"),
+// ListParts of an unknown upload (404 NoSuchUpload), GetObjectRetention / GetObjectLegalHold of a
+// bucket without Object Lock (400 InvalidRequest).
 //
 // Usage: node launch.js --directory DIR [--address 127.0.0.1] [--port 0]
 //                       [--throttle-bytes-per-sec N] [--verbose]
@@ -100,6 +104,68 @@ FilesystemStore.prototype.getObject = async function (bucket, key, options) {
   return object;
 };
 
+function xml_text(s) {
+  return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+// GetObjectAttributes: s3rver routes ?attributes to GetObject (it would answer the bytes).
+function object_attributes(ctx, metadata) {
+  const wanted = String(ctx.headers['x-amz-object-attributes'] || '')
+    .split(',')
+    .map((s) => s.trim());
+  let xml = '<?xml version="1.0" encoding="UTF-8"?>\n<GetObjectAttributesResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/">';
+  if (wanted.includes('ETag')) xml += `<ETag>${xml_text(JSON.parse(metadata.etag))}</ETag>`;
+  if (wanted.includes('StorageClass')) xml += '<StorageClass>STANDARD</StorageClass>';
+  if (wanted.includes('ObjectSize')) xml += `<ObjectSize>${metadata['content-length']}</ObjectSize>`;
+  xml += '</GetObjectAttributesResponse>';
+  ctx.set('Last-Modified', metadata['last-modified']);
+  ctx.type = 'application/xml';
+  ctx.body = xml;
+}
+
+// ListObjectVersions of an unversioned bucket, as S3 answers it.
+async function list_object_versions(ctx) {
+  const prefix = ctx.query.prefix || '';
+  const bucket = decodeURIComponent(ctx.path.replace(/^\/+/, '').split('/')[0]);
+  const result = await ctx.store.listObjects(bucket, {
+    prefix: prefix || undefined,
+    delimiter: ctx.query.delimiter || undefined,
+    maxKeys: 1000,
+  });
+  let xml = '<?xml version="1.0" encoding="UTF-8"?>\n<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">';
+  xml += `<Name>${xml_text(bucket)}</Name><Prefix>${xml_text(prefix)}</Prefix>`;
+  xml += '<KeyMarker></KeyMarker><VersionIdMarker></VersionIdMarker><MaxKeys>1000</MaxKeys>';
+  xml += `<IsTruncated>${result.isTruncated ? 'true' : 'false'}</IsTruncated>`;
+  for (const o of result.objects) {
+    xml += `<Version><Key>${xml_text(o.key)}</Key><VersionId>null</VersionId><IsLatest>true</IsLatest>`;
+    xml += `<LastModified>${o.lastModifiedDate.toISOString()}</LastModified>`;
+    xml += `<ETag>${xml_text(o.metadata.etag)}</ETag><Size>${o.size}</Size><StorageClass>STANDARD</StorageClass></Version>`;
+  }
+  for (const p of result.commonPrefixes) xml += `<CommonPrefixes><Prefix>${xml_text(p)}</Prefix></CommonPrefixes>`;
+  xml += '</ListVersionsResult>';
+  ctx.status = 200;
+  ctx.type = 'application/xml';
+  ctx.body = xml;
+}
+
+// s3rver's answers to the relayed reads it lacks, turned into S3's (after authentication: these
+// are the route handlers' own errors).
+async function s3_read_answers(ctx, err) {
+  if (ctx.method !== 'GET' || !err) return false;
+  const object_level = object_of(ctx) !== null;
+  if (!object_level && err.code === 'MethodNotAllowed' && 'versions' in ctx.query) {
+    await list_object_versions(ctx);
+    return true;
+  }
+  if (object_level && err.code === 'MethodNotAllowed' && 'uploadId' in ctx.query)
+    throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', {
+      UploadId: ctx.query.uploadId,
+    });
+  if (object_level && err.code === 'NotImplemented' && ('retention' in ctx.query || 'legal-hold' in ctx.query))
+    throw new S3Error('InvalidRequest', 'Bucket is missing Object Lock Configuration');
+  return false;
+}
+
 // Runs after authentication, so rewriting the Range header cannot break the signature check.
 const original_controller_get = objectCtrl.getObject;
 objectCtrl.getObject = async function (ctx) {
@@ -109,6 +175,11 @@ objectCtrl.getObject = async function (ctx) {
     metadata = await ctx.store.getMetadata(bucket, key);
   } catch (err) {
     if (err.code !== 'ENOENT') throw err;
+  }
+  if ('attributes' in ctx.query) {
+    if (!metadata) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+    object_attributes(ctx, metadata);
+    return;
   }
   if (metadata) {
     const if_match = ctx.headers['if-match'];
@@ -263,9 +334,18 @@ async function harness(ctx, next) {
   try {
     await next();
   } catch (err) {
-    // Errors become responses in s3rver's onerror, after this middleware has returned.
-    count_status(err.status || 500);
-    throw err;
+    let answered = false;
+    try {
+      answered = await s3_read_answers(ctx, err);
+    } catch (replaced) {
+      count_status(replaced.status || 500);
+      throw replaced;
+    }
+    if (!answered) {
+      // Errors become responses in s3rver's onerror, after this middleware has returned.
+      count_status(err.status || 500);
+      throw err;
+    }
   }
   count_status(ctx.status);
 

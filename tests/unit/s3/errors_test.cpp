@@ -90,6 +90,13 @@ TEST_CASE("render_error_xml produces an S3-shaped body that parses back") {
     CHECK(render_error_xml("AccessDenied", "Access Denied", "", "") ==
           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
           "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
+
+    // S3's extra elements go after the message, their text escaped.
+    const ErrorDetail details[] = {{"Method", "PUT"}, {"Key", "a&b"}};
+    CHECK(render_error_xml("MethodNotAllowed", "m", "/b/a&b", "ID1", details) ==
+          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+          "<Error><Code>MethodNotAllowed</Code><Message>m</Message><Method>PUT</Method>"
+          "<Key>a&amp;b</Key><Resource>/b/a&amp;b</Resource><RequestId>ID1</RequestId></Error>");
 }
 
 TEST_CASE("s3_error_for_status") {

@@ -1,7 +1,7 @@
 // percent_decode and parse_query.
-#include "xs3/http/request.hpp"
+#include "xs3/base/percent.hpp"
 
-namespace xs3::http {
+namespace xs3 {
 
 namespace {
 int hex_value(char c) noexcept {
@@ -42,9 +42,9 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string
         query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
         if (part.empty()) continue;
         size_t eq = part.find('=');
-        auto name = http::percent_decode(part.substr(0, eq));
-        auto value = http::percent_decode(eq == std::string_view::npos ? std::string_view()
-                                                                       : part.substr(eq + 1));
+        auto name = percent_decode(part.substr(0, eq));
+        auto value =
+            percent_decode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
         if (!name || !value)
             return Status(Code::invalid_argument,
                           "bad query parameter '" + std::string(part) +
@@ -54,4 +54,4 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string
     return out;
 }
 
-}  // namespace xs3::http
+}  // namespace xs3
