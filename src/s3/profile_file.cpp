@@ -1,14 +1,11 @@
 // Shared config/credentials file parsing, merging and profile selection.
 #include "xs3/s3/profile_file.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 #include <vector>
 
 #include "xs3/base/ascii.hpp"
+#include "xs3/base/file.hpp"
 #include "xs3/s3/strings.hpp"
 
 namespace xs3::s3 {
@@ -190,31 +187,7 @@ ProfileSet merge_profile_files(ProfileSet config, const ProfileSet& credentials)
 }
 
 Result<std::optional<std::string>> read_small_file(const std::string& path) {
-    constexpr size_t kLimit = 1 << 20;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return std::optional<std::string>();
-        return status_from_errno(-errno, "open " + path);
-    }
-    std::string out;
-    char buf[8192];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int e = errno;
-            ::close(fd);
-            return status_from_errno(-e, "read " + path);
-        }
-        if (n == 0) break;
-        out.append(buf, static_cast<size_t>(n));
-        if (out.size() > kLimit) {
-            ::close(fd);
-            return Status(Code::invalid_argument, path + ": larger than 1 MiB");
-        }
-    }
-    ::close(fd);
-    return std::optional<std::string>(std::move(out));
+    return read_whole_file(path, 1 << 20);
 }
 
 const std::string* AwsProfile::get(std::string_view key) const {

@@ -14,9 +14,9 @@
 #include <string>
 
 #include "xs3/base/status.hpp"
+#include "xs3/base/unique_fd.hpp"
 #include "xs3/cache/header.hpp"
 #include "xs3/cache/key.hpp"
-#include "xs3/cache/unique_fd.hpp"
 
 namespace xs3::cache {
 

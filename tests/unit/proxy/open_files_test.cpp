@@ -19,7 +19,7 @@ CacheKey key(int i) {
 }
 std::shared_ptr<const Entry> entry(uint64_t size, uint64_t inode = 1) {
     auto e = std::make_shared<Entry>();
-    e->fd = xs3::cache::UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    e->fd = xs3::UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     e->meta.size = size;
     e->inode = inode;
     return e;

@@ -1,11 +1,11 @@
-// An owned file descriptor, closed on destruction.
+// An owned file descriptor, closed on destruction (or handed on with release()).
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace xs3::cache {
+namespace xs3 {
 
 class UniqueFd {
   public:
@@ -32,4 +32,4 @@ class UniqueFd {
     int fd_ = -1;
 };
 
-}  // namespace xs3::cache
+}  // namespace xs3
