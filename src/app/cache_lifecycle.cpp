@@ -12,8 +12,7 @@ cache::EvictorOptions evictor_options(const config::Config& cfg) {
     o.max_bytes = cfg.max_cache_size;
     o.watermark_percent = cfg.gc_watermark_percent;
     o.target_percent = cfg.gc_target_percent;
-    o.min_free.bytes = cfg.min_free_space_bytes;
-    o.min_free.percent = cfg.min_free_space_percent;
+    o.min_free = cfg.min_free_space;
     o.interval = cfg.gc_interval;
     return o;
 }

@@ -1,6 +1,6 @@
 // The typed process configuration and its loader: command line > XS3_* environment > TOML file >
-// defaults. Every option is described once, in option_table(); --help, the environment, the TOML
-// file and the command line are all driven from that table.
+// defaults. Every option is described once, as a row of option_table() (option_table.cpp); --help,
+// the environment, the TOML file and the command line are all driven from that table.
 #pragma once
 
 #include <chrono>
@@ -14,6 +14,8 @@
 
 #include "xs3/base/log.hpp"
 #include "xs3/base/status.hpp"
+#include "xs3/cache/eviction_policy.hpp"
+#include "xs3/config/values.hpp"
 
 namespace xs3::config {
 
@@ -95,10 +97,9 @@ struct Config {
     uint64_t open_file_max_bytes = 0;                // only objects up to this size are kept open
 
     // Cache lifecycle (issue 6).
-    uint64_t min_free_space_bytes = 0;    // --min-free-space in bytes, or
-    unsigned min_free_space_percent = 0;  // as a percentage of the filesystem (wins if non-zero)
-    std::string admin_bind_ip;            // a validated IPv4 or IPv6 literal
-    bool immutable = false;               // cached objects never change: never revalidate
+    cache::FreeSpaceFloor min_free_space;         // bytes, or a percentage of the filesystem
+    std::string admin_bind_ip;                    // a validated IPv4 or IPv6 literal
+    bool immutable = false;                       // cached objects never change: never revalidate
     std::chrono::milliseconds stale_if_error{0};  // serve stale this long past the TTL if S3 fails
     bool preallocate = true;  // reserve a download's blocks when its file is made
 
@@ -134,25 +135,27 @@ struct Config {
     unsigned max_upstream_connections_total = 0;  // all workers; 0: no total cap
 };
 
-// How an option's value is written; decides bare-flag handling on the command line, which TOML
-// types are accepted, and the <VALUE> shown in --help.
-enum class ValueKind { string, ip, uint, size, duration, boolean, log_level };
-
+// One option: its name, the Config member it fills and how (a value type from values.hpp),
+// its help, its default. The environment variable (XS3_<NAME>) and the TOML key (<name> with '_')
+// are derived from the name, so a row is all an option needs; see option_table.cpp.
 struct OptionDescriptor {
-    std::string_view name;      // command-line flag without the leading "--"
-    std::string_view env;       // environment variable
-    std::string_view toml_key;  // key in the config file; empty: not settable from the file
+    std::string_view name;  // command-line flag without the leading "--"
+    std::string env;        // XS3_<NAME>; empty for file-only options
+    std::string toml_key;   // <name> with '_' for '-'; empty: not settable from the file
     ValueKind kind;
     std::string_view value_name;  // "<SIZE>" in --help
     const char* default_value;    // text fed to `set` before the other layers; nullptr: none
     bool required;
     std::string_view help;
-    // Parses `text` into the config. The error message names the value, not the option; the
-    // loader adds which option and which source it came from.
-    Status (*set)(Config& config, std::string_view text);
     // Settable only in the config file (secrets): no flag, no environment variable; `name` is
     // then only the option's identity in the table, and messages name `toml_key`.
-    bool file_only = false;
+    bool file_only;
+
+    // Parses `text` into the member this option fills. The error message names the value, not
+    // the option; the loader adds which option and which source it came from.
+    Status set(Config& config, std::string_view text) const { return assign(config, text); }
+
+    Status (*assign)(Config& config, std::string_view text);
 };
 
 std::span<const OptionDescriptor> option_table();

@@ -41,7 +41,7 @@ uint16_t free_port() {
 TEST_CASE("evictor options come from the configuration") {
     config::Config cfg = config::default_config();
     cfg.max_cache_size = 1000;
-    cfg.min_free_space_percent = 7;
+    cfg.min_free_space.percent = 7;
     auto o = evictor_options(cfg);
     CHECK(o.max_bytes == 1000);
     CHECK(o.watermark_percent == 95);

@@ -33,34 +33,34 @@ Result<Config> load(std::vector<const char*> args, Env env = kRequired) {
 TEST_CASE("defaults: a 2% free-space floor and the admin listener on loopback") {
     auto r = load({});
     REQUIRE(r.ok());
-    CHECK(r->min_free_space_percent == 2);
-    CHECK(r->min_free_space_bytes == 0);
+    CHECK(r->min_free_space.percent == 2);
+    CHECK(r->min_free_space.bytes == 0);
     CHECK(r->admin_bind_ip == "127.0.0.1");
 }
 
 TEST_CASE("--min-free-space takes bytes or a percentage") {
     auto bytes = load({"--min-free-space", "10GiB"});
     REQUIRE(bytes.ok());
-    CHECK(bytes->min_free_space_bytes == 10ULL << 30);
-    CHECK(bytes->min_free_space_percent == 0);
+    CHECK(bytes->min_free_space.bytes == 10ULL << 30);
+    CHECK(bytes->min_free_space.percent == 0);
 
     auto percent = load({"--min-free-space=5%"});
     REQUIRE(percent.ok());
-    CHECK(percent->min_free_space_percent == 5);
-    CHECK(percent->min_free_space_bytes == 0);
+    CHECK(percent->min_free_space.percent == 5);
+    CHECK(percent->min_free_space.bytes == 0);
 
     auto off = load({"--min-free-space", "0"});
     REQUIRE(off.ok());
-    CHECK(off->min_free_space_percent == 0);
-    CHECK(off->min_free_space_bytes == 0);
+    CHECK(off->min_free_space.percent == 0);
+    CHECK(off->min_free_space.bytes == 0);
 
     // The later source wins outright: a percentage in the environment, bytes on the command line.
     Env env = kRequired;
     env["XS3_MIN_FREE_SPACE"] = "7%";
     auto mixed = load({"--min-free-space", "1MiB"}, env);
     REQUIRE(mixed.ok());
-    CHECK(mixed->min_free_space_bytes == 1 << 20);
-    CHECK(mixed->min_free_space_percent == 0);
+    CHECK(mixed->min_free_space.bytes == 1 << 20);
+    CHECK(mixed->min_free_space.percent == 0);
 }
 
 TEST_CASE("bad --min-free-space and --admin-bind-ip values are named in the error") {
@@ -91,7 +91,7 @@ TEST_CASE("the new options in a TOML file, and in --help") {
     auto r = load({"--config", tmpl});
     std::remove(tmpl);
     REQUIRE(r.ok());
-    CHECK(r->min_free_space_percent == 3);
+    CHECK(r->min_free_space.percent == 3);
     CHECK(r->admin_bind_ip == "::1");
 
     std::string help = help_text();

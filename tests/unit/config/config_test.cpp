@@ -158,6 +158,75 @@ TEST_CASE("every table default parses and the TOML key is the flag name with und
     }
 }
 
+TEST_CASE("the Rust xs3lerator's flags and variables, spelled out, still set the same fields") {
+    // Written literally (not derived from the table's rule), so renaming an option fails here.
+    struct Case {
+        const char* flag;
+        const char* env;
+        const char* value;
+    };
+    const Case cases[] = {
+        {"--bind-ip", "XS3_BIND_IP", "127.0.0.1"},
+        {"--port", "XS3_PORT", "9000"},
+        {"--bucket", "XS3_BUCKET", "rb"},
+        {"--region", "XS3_REGION", "eu-west-3"},
+        {"--s3-endpoint-url", "XS3_S3_ENDPOINT_URL", "http://127.0.0.1:9000"},
+        {"--s3-force-path-style", "XS3_S3_FORCE_PATH_STYLE", "true"},
+        {"--cache-dir", "XS3_CACHE_DIR", "/rc"},
+        {"--max-cache-size", "XS3_MAX_CACHE_SIZE", "2GiB"},
+        {"--cache-hierarchy-level", "XS3_CACHE_HIERARCHY_LEVEL", "2"},
+        {"--max-concurrency", "XS3_MAX_CONCURRENCY", "7"},
+        {"--min-chunk-size", "XS3_MIN_CHUNK_SIZE", "2MiB"},
+        {"--max-chunk-size", "XS3_MAX_CHUNK_SIZE", "64MiB"},
+        {"--gc-interval-seconds", "XS3_GC_INTERVAL_SECONDS", "9"},
+        {"--gc-watermark-percent", "XS3_GC_WATERMARK_PERCENT", "80"},
+        {"--gc-target-percent", "XS3_GC_TARGET_PERCENT", "70"},
+        {"--debug-trace", "XS3_DEBUG_TRACE", "/tmp/trace"},
+    };
+    auto check = [](const Config& c) {
+        CHECK(c.bind_ip == "127.0.0.1");
+        CHECK(c.port == 9000);
+        CHECK(c.bucket == "rb");
+        CHECK(c.region == "eu-west-3");
+        CHECK(c.s3_endpoint_url == "http://127.0.0.1:9000");
+        CHECK(c.s3_force_path_style);
+        CHECK(c.cache_dir == "/rc");
+        CHECK(c.max_cache_size == (2ULL << 30));
+        CHECK(c.cache_hierarchy_level == 2);
+        CHECK(c.max_concurrency == 7);
+        CHECK(c.min_chunk_size == (2ULL << 20));
+        CHECK(c.max_chunk_size == (64ULL << 20));
+        CHECK(c.gc_interval == 9s);
+        CHECK(c.gc_watermark_percent == 80);
+        CHECK(c.gc_target_percent == 70);
+        CHECK(c.debug_trace == "/tmp/trace");
+    };
+    std::vector<std::string> args;
+    Env env;
+    for (const auto& tc : cases) {
+        args.push_back(std::string(tc.flag) + "=" + tc.value);
+        env[tc.env] = tc.value;
+    }
+    std::vector<const char*> argv{"xs3lerator"};
+    for (const auto& a : args)
+        argv.push_back(a.c_str());
+    auto by_flags = load_config(static_cast<int>(argv.size()), argv.data(),
+                                [](const char*) { return static_cast<const char*>(nullptr); });
+    REQUIRE_MESSAGE(by_flags.ok(), by_flags.status().message());
+    check(*by_flags);
+    auto by_env = load({}, env);
+    REQUIRE_MESSAGE(by_env.ok(), by_env.status().message());
+    check(*by_env);
+}
+
+TEST_CASE("a whole-number option cannot be given a value its member cannot hold") {
+    // Port is 0..65535 into a uint16_t: the binder checks the range fits at compile time; here
+    // the loader refuses the value instead of truncating it.
+    CHECK(error_of(load({"--port", "65536"}, kRequired)) ==
+          "invalid value for --port (XS3_PORT): '65536' is not a port number");
+    CHECK(load({"--port", "65535"}, kRequired)->port == 65535);
+}
+
 TEST_CASE("send mode and copy size") {
     Config d = default_config();
     CHECK(d.send_mode == "copy");
