@@ -131,7 +131,6 @@ class Connection {
 
     void arm_recv() noexcept {
         io_uring_sqe* sqe = w_.ring().get_sqe(&recv_op_);
-        if (!sqe) return close(false);
         io_uring_prep_recv(sqe, fd_, in_buf_, sizeof in_buf_, 0);
     }
 
@@ -297,7 +296,6 @@ class Connection {
 
     void submit_send() noexcept {
         io_uring_sqe* sqe = w_.ring().get_sqe(&send_op_);
-        if (!sqe) return close(false);
         io_uring_prep_send(sqe, fd_, out_ptr_ + out_off_, out_len_ - out_off_, MSG_NOSIGNAL);
     }
 
@@ -427,10 +425,6 @@ void Worker::thread_main() {
 
 void Worker::arm_accept() noexcept {
     io_uring_sqe* sqe = ring_->get_sqe(&accept_op_);
-    if (!sqe) {
-        ring_->add_timer(10ms, [this] { arm_accept(); });
-        return;
-    }
     if (multishot_)
         io_uring_prep_multishot_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     else

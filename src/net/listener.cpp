@@ -80,10 +80,6 @@ void Acceptor::start() {
 void Acceptor::arm() noexcept {
     if (armed_ || stopped_) return;
     io_uring_sqe* sqe = ring_.get_sqe(&op_);
-    if (sqe == nullptr) {
-        ring_.add_timer(std::chrono::milliseconds(1), [this] { arm(); });
-        return;
-    }
     if (multishot_)
         io_uring_prep_multishot_accept(sqe, fd_, nullptr, nullptr, SOCK_CLOEXEC);
     else

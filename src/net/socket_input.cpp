@@ -29,10 +29,6 @@ void SocketInput::start() noexcept {
 
 void SocketInput::arm() noexcept {
     io_uring_sqe* sqe = ring_.get_sqe(&recv_op_);
-    if (sqe == nullptr) {
-        end(-EBUSY);
-        return;
-    }
     if (buffers_ != nullptr) {
         if (ring_.features().recv_multishot)
             io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);

@@ -154,10 +154,6 @@ void SocketOutput::send_gathered() noexcept {
         ++n;
     }
     io_uring_sqe* sqe = ring_.get_sqe(&send_op_);
-    if (sqe == nullptr) {
-        fail(-EBUSY);
-        return;
-    }
     std::memset(&msg_, 0, sizeof msg_);
     msg_.msg_iov = iov_;
     msg_.msg_iovlen = n;
@@ -207,10 +203,7 @@ void SocketOutput::splice_file(Segment& s) noexcept {
     }
     unsigned n = static_cast<unsigned>(
         std::min<uint64_t>({s.remaining(), options_.splice_size, pipe_.capacity}));
-    if (!ring_.reserve_sqes(2)) {
-        fail(-EBUSY);
-        return;
-    }
+    ring_.reserve_sqes(2);  // a linked pair: no submit may fall between the two
     io_uring_sqe* in = ring_.get_sqe(&splice_in_op_);
     io_uring_sqe* out = ring_.get_sqe(&splice_out_op_);
     io_uring_prep_splice(in, s.fd, static_cast<int64_t>(s.offset + s.done), pipe_.write_fd, -1, n,
@@ -226,10 +219,6 @@ void SocketOutput::splice_file(Segment& s) noexcept {
 
 void SocketOutput::drain_pipe() noexcept {
     io_uring_sqe* sqe = ring_.get_sqe(&splice_out_op_);
-    if (sqe == nullptr) {
-        fail(-EBUSY);
-        return;
-    }
     unsigned more = more_after_front(pipe_bytes_) ? SPLICE_F_MORE : 0;
     io_uring_prep_splice(sqe, pipe_.read_fd, -1, fd_, -1, static_cast<unsigned>(pipe_bytes_),
                          SPLICE_F_MOVE | more);
@@ -303,10 +292,7 @@ void SocketOutput::copy_file(Segment& s) noexcept {
     block_len_ = std::min<uint64_t>(s.remaining(), blocks_.block_size());
     block_read_ = 0;
     block_sent_ = 0;
-    if (!ring_.reserve_sqes(2)) {
-        fail(-EBUSY);
-        return;
-    }
+    ring_.reserve_sqes(2);  // a linked pair: no submit may fall between the two
     // Linked: the send starts in the kernel as soon as the read is done. A short read cancels
     // it (-ECANCELED) and the rest is sent from on_read.
     io_uring_sqe* rd = ring_.get_sqe(&read_op_);
@@ -349,10 +335,6 @@ void SocketOutput::block_pair_settled() noexcept {
     if (block_sent_ < block_read_) {
         // A short send, or a short read that cancelled the linked send: send the rest.
         io_uring_sqe* sqe = ring_.get_sqe(&block_send_op_);
-        if (sqe == nullptr) {
-            fail(-EBUSY);
-            return;
-        }
         uint64_t left = block_read_ - block_sent_;
         int flags = MSG_NOSIGNAL | (more_after_front(left) ? MSG_MORE : 0);
         io_uring_prep_send(sqe, fd_, block_.get() + block_sent_, static_cast<size_t>(left), flags);

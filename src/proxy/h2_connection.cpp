@@ -467,10 +467,6 @@ void H2Connection::read_ahead(Stream& s) noexcept {
         return;
     }
     io_uring_sqe* sqe = w_.ring().get_sqe(&r->op);
-    if (sqe == nullptr) {
-        fail_stream(s, "submission queue full", Status(Code::internal, "no SQE"));
-        return;
-    }
     io_uring_prep_read(sqe, f->fd, buffer->data(), static_cast<unsigned>(length), f->offset);
     r->busy = true;
     r->stream_id = s.id;

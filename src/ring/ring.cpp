@@ -1,6 +1,7 @@
 // Ring: setup with feature detection, the completion loop, timers and task queues.
 #include "xs3/ring/ring.hpp"
 
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -101,41 +102,60 @@ Ring* Ring::current() noexcept {
 }
 
 io_uring_sqe* Ring::get_sqe(Op* op) noexcept {
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    if (sqe == nullptr) {
-        io_uring_submit(&ring_);
-        sqe = io_uring_get_sqe(&ring_);
-        if (sqe == nullptr) return nullptr;
-    }
+    io_uring_sqe* sqe;
+    while ((sqe = io_uring_get_sqe(&ring_)) == nullptr)
+        make_room(1);
     io_uring_sqe_set_data(sqe, op);
     return sqe;
 }
 
-bool Ring::reserve_sqes(unsigned n) noexcept {
-    if (io_uring_sq_space_left(&ring_) >= n) return true;
-    io_uring_submit(&ring_);
-    return io_uring_sq_space_left(&ring_) >= n;
+void Ring::reserve_sqes(unsigned n) noexcept {
+    while (io_uring_sq_space_left(&ring_) < n)
+        make_room(n);
+}
+
+void Ring::make_room(unsigned n) noexcept {
+    int ret = io_uring_submit(&ring_);
+    if (ret >= 0 && io_uring_sq_space_left(&ring_) >= n) return;
+    // The kernel kept our SQEs: it will take them once it can post the completions it holds.
+    // Move what is on the CQ ring to the backlog (and let it flush completions it could not post
+    // yet, which with DEFER_TASKRUN only happens inside io_uring_enter), then submit again.
+    if (take_completions() == 0) {
+        io_uring_get_events(&ring_);
+        if (take_completions() == 0 && ret == -EAGAIN) sched_yield();  // short of memory
+    }
+}
+
+// The oldest completion on the CQ ring, or nullptr. (io_uring_peek_cqe would enter the kernel
+// when the ring is empty; this never does.)
+io_uring_cqe* Ring::next_cqe() noexcept {
+    unsigned head;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring_, head, cqe) return cqe;
+    return nullptr;
+}
+
+unsigned Ring::take_completions() noexcept {
+    unsigned n = 0;
+    io_uring_cqe* cqe;
+    while ((cqe = next_cqe()) != nullptr) {
+        backlog_.push_back(
+            Completion{static_cast<Op*>(io_uring_cqe_get_data(cqe)), cqe->res, cqe->flags});
+        io_uring_cqe_seen(&ring_, cqe);
+        ++n;
+    }
+    return n;
 }
 
 void Ring::cancel(Op* op) noexcept {
     io_uring_sqe* sqe = get_sqe(nullptr);
-    if (sqe == nullptr) {
-        // Retry on the next turn; the op stays alive until its CQE anyway.
-        defer([this, op] { cancel(op); });
-        return;
-    }
     io_uring_prep_cancel(sqe, op, IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data(sqe, nullptr);
 }
 
 void Ring::close_fd(int fd) noexcept {
     if (fd < 0) return;
-    io_uring_sqe* sqe = get_sqe(nullptr);
-    if (sqe == nullptr) {
-        ::close(fd);  // close of a socket/file does not block meaningfully; better than a leak
-        return;
-    }
-    io_uring_prep_close(sqe, fd);
+    io_uring_prep_close(get_sqe(nullptr), fd);
 }
 
 void Ring::defer(Task task) {
@@ -159,7 +179,6 @@ void Ring::post(Task task) {
 void Ring::arm_wakeup() noexcept {
     if (wake_armed_) return;
     io_uring_sqe* sqe = get_sqe(&wake_op_);
-    if (sqe == nullptr) return;  // run_once retries each turn
     io_uring_prep_read(sqe, wake_fd_, &wake_buf_, sizeof wake_buf_, 0);
     wake_armed_ = true;
 }
@@ -221,7 +240,7 @@ bool Ring::run_once(Clock::duration max_wait) {
     run_deferred();
 
     Clock::duration wait = max_wait;
-    if (!deferred_.empty()) {
+    if (!deferred_.empty() || !backlog_.empty()) {
         wait = Clock::duration::zero();
     } else if (!timers_.empty()) {
         auto until = timers_.begin()->first.first - Clock::now();
@@ -238,21 +257,22 @@ bool Ring::run_once(Clock::duration max_wait) {
         XS3_LOG_ERROR("io_uring_submit_and_wait_timeout failed",
                       kv("error", std::string(strerror(-ret))));
 
+    // One completion at a time, taken off the ring before its op runs: an op that starts new
+    // work may need get_sqe to move later completions to the backlog (make_room), and those
+    // must still come after this one and before anything newer.
     unsigned handled = 0;
-    unsigned head;
     while (handled < options_.max_cqes_per_turn) {
-        unsigned seen = 0;
-        io_uring_for_each_cqe(&ring_, head, cqe) {
-            auto* op = static_cast<Op*>(io_uring_cqe_get_data(cqe));
-            int res = cqe->res;
-            uint32_t flags = cqe->flags;
-            ++seen;
-            if (op != nullptr) op->complete(res, flags);
-            if (handled + seen >= options_.max_cqes_per_turn) break;
+        Completion c;
+        if (!backlog_.empty()) {
+            c = backlog_.front();
+            backlog_.pop_front();
+        } else {
+            if ((cqe = next_cqe()) == nullptr) break;
+            c = Completion{static_cast<Op*>(io_uring_cqe_get_data(cqe)), cqe->res, cqe->flags};
+            io_uring_cqe_seen(&ring_, cqe);
         }
-        if (seen == 0) break;
-        io_uring_cq_advance(&ring_, seen);
-        handled += seen;
+        ++handled;
+        if (c.op != nullptr) c.op->complete(c.res, c.flags);
     }
     cqes_handled_ += handled;
     run_timers();

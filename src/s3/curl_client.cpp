@@ -139,12 +139,11 @@ struct CurlClient::SocketState final : ring::Op {
     unsigned armed_mask = 0;  // poll mask of the op in flight
     bool in_flight = false;
     bool cancel_sent = false;
-    bool dispatching = false;    // complete() is on the stack
-    bool retry_pending = false;  // get_sqe failed; a deferred task re-arms
-    bool removed = false;        // curl no longer watches this socket (or the client is gone)
+    bool dispatching = false;  // complete() is on the stack
+    bool removed = false;      // curl no longer watches this socket (or the client is gone)
 
-    // Removed states that still wait for a CQE (or a deferred retry) live in this thread's
-    // graveyard: reachable, countable, and freed at thread exit if the ring never delivers.
+    // Removed states that still wait for a CQE live in this thread's graveyard: reachable,
+    // countable, and freed at thread exit if the ring never delivers.
     struct Graveyard {
         SocketState* head = nullptr;
         size_t count = 0;
@@ -162,7 +161,7 @@ struct CurlClient::SocketState final : ring::Op {
     SocketState* prev = nullptr;
     SocketState* next = nullptr;
 
-    bool busy() const noexcept { return in_flight || dispatching || retry_pending; }
+    bool busy() const noexcept { return in_flight || dispatching; }
     // Frees the object once it is removed and no CQE or stack frame refers to it any more.
     void release_if_done() noexcept {
         if (!removed) return;
@@ -622,7 +621,7 @@ void CurlClient::update_poll(SocketState* state) noexcept {
         }
         return;
     }
-    if (state->dispatching || state->retry_pending) return;  // re-armed when that finishes
+    if (state->dispatching) return;  // re-armed when that finishes
     if (mask != 0) arm_poll(state);
 }
 
@@ -630,16 +629,6 @@ void CurlClient::arm_poll(SocketState* state) noexcept {
     unsigned mask = poll_mask_for(state->want);
     if (mask == 0 || state->in_flight) return;
     io_uring_sqe* sqe = ring_.get_sqe(state);
-    if (sqe == nullptr) {
-        // The SQ is full and the kernel is busy: retry next turn; the state stays alive for it.
-        state->retry_pending = true;
-        ring_.defer([state] {
-            state->retry_pending = false;
-            if (!state->removed && state->client != nullptr) state->client->arm_poll(state);
-            state->release_if_done();
-        });
-        return;
-    }
     io_uring_prep_poll_add(sqe, state->fd, mask);
     state->in_flight = true;
     state->armed_mask = mask;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -88,12 +89,15 @@ class Ring {
     // The ring whose loop runs on this thread, or nullptr.
     static Ring* current() noexcept;
 
-    // A free SQE with user_data set to `op`. When the SQ is full it submits first. Returns nullptr
-    // only if the kernel will not take more work right now (-EBUSY); the caller must then fail the
-    // operation (never silently drop it).
+    // A free SQE with user_data set to `op`. Never fails, so no caller has a "queue full" path:
+    // when the SQ is full it submits; if the kernel will not take the SQEs yet (its completion
+    // queue is full: -EBUSY, or it is short of memory: -EAGAIN), the completions waiting on the
+    // ring are moved to a backlog — dispatched by the loop in order, never from inside this
+    // call — and it submits again (Seastar's get_sqe does the same: flush and reap until free).
     io_uring_sqe* get_sqe(Op* op) noexcept;
-    // Ensures `n` SQEs can be taken back to back (for linked chains): false if not.
-    bool reserve_sqes(unsigned n) noexcept;
+    // Makes room for `n` SQEs to be taken back to back, so a linked chain is never split by the
+    // submit inside get_sqe.
+    void reserve_sqes(unsigned n) noexcept;
     // Asks the kernel to cancel every op whose user_data is `op`. The op still gets its CQEs.
     void cancel(Op* op) noexcept;
     // Closes `fd` through the ring (fire and forget; errors are logged at debug).
@@ -138,6 +142,15 @@ class Ring {
     void on_wakeup(int res, uint32_t flags) noexcept;
     void run_deferred();
     void run_timers();
+    void make_room(unsigned n) noexcept;
+    unsigned take_completions() noexcept;
+    io_uring_cqe* next_cqe() noexcept;
+
+    struct Completion {
+        Op* op;
+        int res;
+        uint32_t flags;
+    };
 
     io_uring ring_{};
     bool ring_ready_ = false;
@@ -158,6 +171,9 @@ class Ring {
 
     std::atomic<bool> stop_{false};
     uint64_t cqes_handled_ = 0;
+    // Completions taken off the CQ ring to let the kernel accept SQEs (make_room); they are older
+    // than anything still on the ring, so the loop dispatches them first.
+    std::deque<Completion> backlog_;
 };
 
 }  // namespace xs3::ring

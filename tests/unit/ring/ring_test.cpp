@@ -4,7 +4,10 @@
 
 #include <atomic>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "xs3/ring/buffer_ring.hpp"
 #include "xs3/ring/pipe_pool.hpp"
@@ -60,6 +63,105 @@ TEST_CASE("get_sqe submits when the SQ is full instead of failing") {
     for (int i = 0; i < 50 && c.calls < 100; ++i)
         ring->run_once(10ms);
     CHECK(c.calls == 100);
+}
+
+namespace {
+// Records the order in which its ops complete; each op is one NOP.
+struct Sequence {
+    struct Step : Op {
+        Sequence* seq = nullptr;
+        int id = 0;
+        int calls = 0;
+        void complete(int res, uint32_t) noexcept override {
+            ++calls;
+            CHECK(res == 0);
+            seq->order.push_back(id);
+            if (seq->on_complete) seq->on_complete(*this);
+        }
+    };
+    std::vector<int> order;
+    std::vector<std::unique_ptr<Step>> steps;
+    std::function<void(Step&)> on_complete;
+    Step& add() {
+        steps.push_back(std::make_unique<Step>());
+        steps.back()->seq = this;
+        steps.back()->id = static_cast<int>(steps.size()) - 1;
+        return *steps.back();
+    }
+};
+}  // namespace
+
+TEST_CASE("get_sqe never fails: 1000 NOPs on a 4-entry ring without running the loop") {
+    // The CQ (8 entries) overflows many times over; the kernel keeps the extra completions and
+    // the ring moves them aside when it needs room. Every op completes once, in order.
+    RingOptions o;
+    o.entries = 4;
+    auto r = Ring::create(o);
+    REQUIRE(r.ok());
+    auto ring = std::move(r).value();
+    Sequence seq;
+    for (int i = 0; i < 1000; ++i) {
+        auto& step = seq.add();
+        io_uring_sqe* sqe = ring->get_sqe(&step);
+        REQUIRE(sqe != nullptr);
+        io_uring_prep_nop(sqe);
+    }
+    for (int i = 0; i < 200 && seq.order.size() < 1000; ++i)
+        ring->run_once(10ms);
+    REQUIRE(seq.order.size() == 1000);
+    for (int i = 0; i < 1000; ++i) {
+        CHECK(seq.order[static_cast<size_t>(i)] == i);
+        CHECK(seq.steps[static_cast<size_t>(i)]->calls == 1);
+    }
+}
+
+TEST_CASE("ops that start more work from their completion keep the completion order") {
+    // Each of the first 300 completions issues a new NOP while the rings are full: get_sqe then
+    // moves later completions to the backlog from inside a completion; they must still run
+    // after the current one and before the new NOPs, each exactly once.
+    RingOptions o;
+    o.entries = 4;
+    auto r = Ring::create(o);
+    REQUIRE(r.ok());
+    auto ring = std::move(r).value();
+    Sequence seq;
+    int issued = 0;
+    std::vector<int> expected;
+    seq.on_complete = [&](Sequence::Step& done) {
+        if (done.id >= 300) return;
+        auto& next = seq.add();
+        io_uring_prep_nop(ring->get_sqe(&next));
+        ++issued;
+    };
+    for (int i = 0; i < 300; ++i)
+        io_uring_prep_nop(ring->get_sqe(&seq.add()));
+    for (int i = 0; i < 500 && seq.order.size() < 600; ++i)
+        ring->run_once(10ms);
+    CHECK(issued == 300);
+    REQUIRE(seq.order.size() == 600);
+    for (int i = 0; i < 600; ++i)
+        CHECK(seq.order[static_cast<size_t>(i)] == i);
+}
+
+TEST_CASE("reserve_sqes makes room for a linked pair on a full SQ") {
+    RingOptions o;
+    o.entries = 4;
+    auto r = Ring::create(o);
+    REQUIRE(r.ok());
+    auto ring = std::move(r).value();
+    Sequence seq;
+    for (int i = 0; i < 3; ++i)
+        io_uring_prep_nop(ring->get_sqe(&seq.add()));
+    CHECK(io_uring_sq_space_left(ring->raw()) == 1);
+    ring->reserve_sqes(2);
+    CHECK(io_uring_sq_space_left(ring->raw()) >= 2);
+    io_uring_sqe* a = ring->get_sqe(&seq.add());
+    io_uring_prep_nop(a);
+    a->flags |= IOSQE_IO_LINK;
+    io_uring_prep_nop(ring->get_sqe(&seq.add()));
+    for (int i = 0; i < 50 && seq.order.size() < 5; ++i)
+        ring->run_once(10ms);
+    CHECK(seq.order == std::vector<int>{0, 1, 2, 3, 4});
 }
 
 TEST_CASE("timers fire in deadline order and can be cancelled") {
