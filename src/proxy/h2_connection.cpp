@@ -131,28 +131,22 @@ class H2Connection::Stream final : public ResponseSink {
 
 H2Connection::H2Connection(Worker& worker, int fd, uint64_t id, std::string received,
                            std::optional<H2Upgrade> upgrade, std::string first_output)
-    : ClientConnection(worker, id),
-      fd_(fd),
+    : ClientConnection(worker, id, fd),
       frame_from_memory_(worker.shared().options.output.file_mode == net::FileSendMode::copy),
       received_(std::move(received)),
       upgrade_(std::move(upgrade)),
       first_output_(std::move(first_output)),
       codec_(worker.shared().options.h2),
-      budget_(std::make_shared<uint64_t>(0)),
-      input_(worker.ring(), fd, worker.recv_buffers()),
-      output_(worker.ring(), fd, worker.pipes(), worker.copy_blocks(),
-              worker.shared().options.output) {
-    input_.set_handlers([this](const char* d, size_t n) { on_input(d, n); },
-                        [this](int res) { on_input_end(res); }, [this] { maybe_free(); });
-    output_.set_handlers([this] { pump(); }, [this](int e) { on_output_error(e); },
-                         [this] { maybe_free(); });
+      budget_(std::make_shared<uint64_t>(0)) {
+    wire([this](const char* d, size_t n) { on_input(d, n); },
+         [this](int res) { on_input_end(res); }, [this] { pump(); },
+         [this](int e) { on_output_error(e); });
 }
 
 H2Connection::~H2Connection() {
     w_.ring().cancel_timer(idle_timer_);
     w_.ring().cancel_timer(shutdown_timer_);
     streams_.clear();
-    if (fd_ >= 0) ::close(fd_);
 }
 
 void H2Connection::start() {
@@ -476,18 +470,15 @@ void H2Connection::read_ahead(Stream& s) noexcept {
     r->buffer = std::move(buffer);
     r->file_keep = f->keep;
     s.reading = true;
-    ++reads_inflight_;
+    op_started();
 }
 
 void H2Connection::on_read(BlockRead& r, int res) noexcept {
-    --reads_inflight_;
     r.busy = false;
     std::shared_ptr<ReadBuffer> buffer = std::move(r.buffer);
     H2BodyQueue::Keep file_keep = std::move(r.file_keep);
-    if (state_ == State::closed) {
-        maybe_free();
-        return;
-    }
+    op_finished();  // when closed, the connection may now be forgotten (it is freed next turn)
+    if (state_ == State::closed) return;
     Stream* s = find_stream(r.stream_id);
     if (s == nullptr) {  // reset while the read was in the kernel: its budget is free again
         buffer.reset();
@@ -667,9 +658,7 @@ void H2Connection::close(const char* why) {
     state_ = State::closed;
     w_.ring().cancel_timer(idle_timer_);
     w_.ring().cancel_timer(shutdown_timer_);
-    input_.cancel();
-    if (output_.inflight() > 0) ::shutdown(fd_, SHUT_RDWR);
-    output_.cancel();
+    close_io();
     for (auto& r : reads_)
         if (r->busy) w_.ring().cancel(&r->op);
     // Exchanges and bodies may be on the call stack: free the streams late.
@@ -681,15 +670,7 @@ void H2Connection::close(const char* why) {
     }
     streams_.clear();
     starved_.clear();
-    maybe_free();
-}
-
-void H2Connection::maybe_free() noexcept {
-    if (state_ != State::closed || freeing_ || input_.inflight() > 0 || output_.inflight() > 0 ||
-        reads_inflight_ > 0)
-        return;
-    freeing_ = true;
-    w_.forget(this);
+    check_finished();
 }
 
 }  // namespace xs3::proxy

@@ -7,8 +7,8 @@
 #include <random>
 
 #include "xs3/base/log.hpp"
-#include "xs3/proxy/connection.hpp"
 #include "xs3/proxy/download_launch.hpp"
+#include "xs3/proxy/h1_connection.hpp"
 #include "xs3/proxy/h2_connection.hpp"
 
 namespace xs3::proxy {
@@ -75,10 +75,6 @@ Worker::~Worker() {
     if (listen_fd_ >= 0) ::close(listen_fd_);  // run() never got as far as the acceptor
     ring_ptr_.store(nullptr, std::memory_order_release);
     ring_.reset();
-}
-
-ClientConnection::~ClientConnection() {
-    w_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
 std::vector<ClientConnection*> Worker::snapshot_connections() const {

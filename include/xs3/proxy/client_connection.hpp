@@ -1,16 +1,19 @@
 // ClientConnection: what the Worker's registry knows of a client connection, whatever protocol it
 // speaks (H1Connection, H2Connection): its id, start, close now, close once the responses in
 // flight are done (graceful shutdown), and whether it is idle. The registry owns connections by
-// id; late wake-ups find theirs with Worker::find<T>(id) and are dropped when it is gone.
+// id; late wake-ups find theirs with Worker::find<T>(id) and are dropped when it is gone. The
+// socket, its input and output and the close that waits for every op are net::Connection's.
 #pragma once
 
 #include <cstdint>
+
+#include "xs3/net/connection.hpp"
 
 namespace xs3::proxy {
 
 class Worker;
 
-class ClientConnection {
+class ClientConnection : public net::Connection {
   public:
     virtual ~ClientConnection();
     ClientConnection(const ClientConnection&) = delete;
@@ -30,7 +33,10 @@ class ClientConnection {
   protected:
     // The Worker counts the connection in SharedState::connections before it makes it (so the
     // --max-connections check is exact); the destructor uncounts it.
-    ClientConnection(Worker& worker, uint64_t id) : w_(worker), id_(id) {}
+    ClientConnection(Worker& worker, uint64_t id, int fd);
+
+    // Every op is back after close: the Worker frees the connection at the end of the turn.
+    void on_io_finished() noexcept override;
 
     Worker& w_;
     const uint64_t id_;

@@ -16,9 +16,9 @@
 // Body memory (read buffers and data chunks) is bounded per connection: a stream that would go
 // over waits for bytes to leave. In splice mode each payload is spliced from the file instead.
 //
-// Lifetime: like H1Connection — recv, sends and block reads in flight are counted, close()
-// cancels them, Worker::forget once all are back. A stream's exchange and body are freed late
-// (dispose_later), together with the stream, which ignores answers once it is closed.
+// Lifetime (net::Connection): like H1Connection — recv, sends and block reads in flight are
+// counted, close() cancels them, Worker::forget once all are back. A stream's exchange and body are
+// freed late (dispose_later), together with the stream, which ignores answers once it is closed.
 #pragma once
 
 #include <cstdint>
@@ -30,10 +30,8 @@
 #include <vector>
 
 #include "xs3/http/h2_codec.hpp"
-#include "xs3/net/socket_input.hpp"
-#include "xs3/net/socket_output.hpp"
 #include "xs3/proxy/client_connection.hpp"
-#include "xs3/proxy/connection.hpp"
+#include "xs3/proxy/h1_connection.hpp"
 #include "xs3/ring/ring.hpp"
 
 namespace xs3::proxy {
@@ -83,15 +81,12 @@ class H2Connection final : public ClientConnection, private http::H2BodySource {
     void maybe_finish() noexcept;
     void arm_idle_timer();
     void on_output_error(int error) noexcept;
-    void maybe_free() noexcept;
     Stream* find_stream(int32_t stream_id) noexcept;
     // A task that runs `fn` only while the connection and the stream are still there.
     std::function<void()> for_stream(int32_t stream_id,
                                      std::function<void(H2Connection&, Stream&)> fn);
 
-    int fd_;
     State state_ = State::open;
-    bool freeing_ = false;
     bool peer_eof_ = false;
     bool shutting_down_ = false;
     bool pumping_ = false;
@@ -110,13 +105,9 @@ class H2Connection final : public ClientConnection, private http::H2BodySource {
     // Bytes of body memory (read buffers, data chunks) held by this connection's streams and its
     // output; shared with the buffers, which may outlive the connection (a stream freed late).
     std::shared_ptr<uint64_t> budget_;
-    std::vector<std::unique_ptr<BlockRead>> reads_;
-    unsigned reads_inflight_ = 0;
+    std::vector<std::unique_ptr<BlockRead>> reads_;  // in flight: counted as the owner's ops
     ring::Ring::TimerId idle_timer_;
     ring::Ring::TimerId shutdown_timer_;
-
-    net::SocketInput input_;
-    net::SocketOutput output_;
 };
 
 }  // namespace xs3::proxy

@@ -21,6 +21,7 @@
 #include "xs3/http/date.hpp"
 #include "xs3/http/h1_parser.hpp"
 #include "xs3/http/h2_codec.hpp"
+#include "xs3/net/connection.hpp"
 #include "xs3/net/listener.hpp"
 #include "xs3/net/socket_output.hpp"
 #include "xs3/proxy/client_connection.hpp"
@@ -215,6 +216,10 @@ class Worker {
     // A new x-amz-request-id: 16 uppercase hex digits, unique in the process (a random prefix
     // per start, the worker, a counter), so a client's error can be found in the log.
     std::string new_request_id();
+    // What a client connection's input and output are made of on this worker.
+    net::ConnectionIo connection_io() noexcept {
+        return {*ring_, recv_buffers_.get(), *pipes_, *copy_blocks_, shared_.options.output};
+    }
 
     // The connection with this id if it is still registered and of type T (H1Connection,
     // H2Connection), else nullptr.

@@ -9,10 +9,11 @@
 // stops, the bytes received so far (and the upgrade's request) go with the socket, and this object
 // is forgotten without closing it.
 //
-// Lifetime: ops in flight are counted (recv in the SocketInput, sends in the SocketOutput);
-// close() cancels them, and the object is freed only when both counts are zero (Worker::forget,
-// at the end of the turn). Wake-ups from elsewhere come back through Worker::find(id) with the
-// request generation, so a late one for a closed connection or an old request is dropped.
+// Lifetime (net::Connection): ops in flight are counted (recv in the SocketInput, sends in the
+// SocketOutput); close() cancels them, and the object is freed only when both counts are zero
+// (Worker::forget, at the end of the turn). Wake-ups from elsewhere come back through
+// Worker::find(id) with the request generation, so a late one for a closed connection or an old
+// request is dropped.
 #pragma once
 
 #include <cstdint>
@@ -22,8 +23,6 @@
 #include <string>
 
 #include "xs3/http/h1_parser.hpp"
-#include "xs3/net/socket_input.hpp"
-#include "xs3/net/socket_output.hpp"
 #include "xs3/proxy/access_log.hpp"
 #include "xs3/proxy/body.hpp"
 #include "xs3/proxy/client_connection.hpp"
@@ -62,7 +61,7 @@ class H1Connection final : public ClientConnection, public ResponseSink {
 
     void on_input(const char* data, size_t n) noexcept;
     void on_input_end(int res) noexcept;
-    void on_input_quiet() noexcept;
+    void on_input_quiet() noexcept override;
     void after_input() noexcept;
     void process_input();
     // True when the bytes so far are (a prefix of) the HTTP/2 preface: then they are not HTTP/1.
@@ -77,7 +76,6 @@ class H1Connection final : public ClientConnection, public ResponseSink {
     void pump_body() noexcept;
     void on_output_error(int error) noexcept;
     void cut(const char* why, const Status& status = Status());
-    void maybe_free() noexcept;
     void response_done();
     void linger();
     void begin_access(const http::Request& req);
@@ -85,9 +83,7 @@ class H1Connection final : public ClientConnection, public ResponseSink {
     // A task that runs `fn` only if the connection is still open and on the same request.
     std::function<void()> for_this_request(std::function<void(H1Connection&)> fn);
 
-    int fd_;
     State state_ = State::reading;
-    bool freeing_ = false;
     bool keep_alive_ = true;
     bool peer_eof_ = false;
     bool finish_after_ = false;
@@ -108,9 +104,6 @@ class H1Connection final : public ClientConnection, public ResponseSink {
     std::unique_ptr<Body> body_;
     bool body_waiting_ = false;
     uint64_t body_left_ = 0;  // body bytes still owed to the Content-Length
-
-    net::SocketInput input_;
-    net::SocketOutput output_;
 };
 
 }  // namespace xs3::proxy

@@ -1,6 +1,6 @@
 // H1Connection: reading, parsing, answering through exchanges, sending, the hand-over to HTTP/2
 // and the connection's lifetime.
-#include "xs3/proxy/connection.hpp"
+#include "xs3/proxy/h1_connection.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,21 +26,13 @@ constexpr std::chrono::milliseconds kLinger{2000};
 }  // namespace
 
 H1Connection::H1Connection(Worker& worker, int fd, uint64_t id)
-    : ClientConnection(worker, id),
-      fd_(fd),
-      parser_(worker.shared().options.limits),
-      input_(worker.ring(), fd, worker.recv_buffers()),
-      output_(worker.ring(), fd, worker.pipes(), worker.copy_blocks(),
-              worker.shared().options.output) {
-    input_.set_handlers([this](const char* d, size_t n) { on_input(d, n); },
-                        [this](int res) { on_input_end(res); }, [this] { on_input_quiet(); });
-    output_.set_handlers([this] { pump_body(); }, [this](int e) { on_output_error(e); },
-                         [this] { maybe_free(); });
+    : ClientConnection(worker, id, fd), parser_(worker.shared().options.limits) {
+    wire([this](const char* d, size_t n) { on_input(d, n); },
+         [this](int res) { on_input_end(res); }, [this] { pump_body(); },
+         [this](int e) { on_output_error(e); });
 }
 
-H1Connection::~H1Connection() {
-    if (fd_ >= 0) ::close(fd_);
-}
+H1Connection::~H1Connection() = default;
 
 void H1Connection::start() {
     input_.start();
@@ -65,7 +57,7 @@ void H1Connection::on_input_end(int res) noexcept {
 
 void H1Connection::on_input_quiet() noexcept {
     if (state_ != State::handing_over) {
-        maybe_free();
+        check_finished();
         return;
     }
     // Every byte the kernel had for us is in inbuf_: the socket can change hands. Not from
@@ -149,14 +141,12 @@ void H1Connection::hand_over() noexcept {
     if (state_ != State::handing_over || input_.inflight() > 0) return;
     state_ = State::closed;
     ++req_gen_;
-    int fd = fd_;
-    fd_ = -1;  // the H2 connection owns the socket now
-    input_.cancel();
-    output_.cancel();
+    int fd = release_fd();  // the H2 connection owns the socket now
+    close_io();
     std::string first_output;
     if (upgrade_) first_output = kSwitchingProtocols;
     w_.hand_over_to_h2(fd, std::move(inbuf_), std::move(upgrade_), std::move(first_output));
-    maybe_free();
+    check_finished();
 }
 
 void H1Connection::start_exchange(http::Request req) {
@@ -399,26 +389,16 @@ void H1Connection::close(const char* why) {
     state_ = State::closed;
     ++req_gen_;
     w_.ring().cancel_timer(timer_);
-    input_.cancel();
-    // Sends on a socket we shut down fail fast; cancel covers ops parked in io-wq.
-    if (output_.inflight() > 0) ::shutdown(fd_, SHUT_RDWR);
-    output_.cancel();
+    close_io();
     // Both may be on the call stack (a callback of theirs led here): free them next turn.
     if (body_) w_.ring().dispose_later(std::move(body_));
     if (exchange_) w_.ring().dispose_later(std::move(exchange_));
-    maybe_free();
+    check_finished();
 }
 
 void H1Connection::finish_after_response() {
     finish_after_ = true;
     if (idle()) close("shutting down");
-}
-
-void H1Connection::maybe_free() noexcept {
-    if (state_ != State::closed || input_.inflight() > 0 || output_.inflight() > 0 || freeing_)
-        return;
-    freeing_ = true;
-    w_.forget(this);
 }
 
 }  // namespace xs3::proxy
