@@ -2,6 +2,7 @@
 #include "xs3/s3/url.hpp"
 
 #include "xs3/base/ascii.hpp"
+#include "xs3/s3/confinement.hpp"
 #include "xs3/s3/sigv4.hpp"
 
 namespace xs3::s3 {
@@ -221,6 +222,11 @@ Result<ObjectUrl> build_object_request(const Endpoint& endpoint, std::string_vie
     out.host_header = host;
     if (endpoint.port && *endpoint.port != endpoint.default_port())
         out.host_header += ":" + std::to_string(*endpoint.port);
+    // The allow-list holds on the bytes that reach the origin: the path as sent (bucket and key,
+    // encoded) must not hold a piece any store could resolve as "." or "..".
+    if (Status confined = check_key_confined(key); !confined.ok()) return confined;
+    if (has_dot_segment(out.canonical_uri))
+        return Status(Code::invalid_argument, "the request path has a '.' or '..' segment");
     out.canonical_query = canonical_query_string(query);
     out.url = endpoint.scheme + "://" + out.host_header + out.canonical_uri;
     if (!out.canonical_query.empty()) out.url += "?" + out.canonical_query;

@@ -33,8 +33,11 @@ def test_stats_count_methods_and_ranges(origin, bucket):
     assert ks["bytes_sent"] == 1000 + 10
     assert st["methods"] == {"GET": 2, "HEAD": 1}
     assert st["statuses"] == {"200": 2, "206": 1}
+    path = f"/{bucket.name}/{SMALL}"
+    assert [(r["method"], r["url"].split("?")[0]) for r in st["requests"]] == [
+        ("GET", path), ("GET", path), ("HEAD", path)]
     origin.reset_stats()
-    assert origin.stats() == {"total": 0, "methods": {}, "statuses": {}, "keys": {}}
+    assert origin.stats() == {"total": 0, "methods": {}, "statuses": {}, "keys": {}, "requests": []}
 
 
 @pytest.mark.parametrize("rng,start,end", [

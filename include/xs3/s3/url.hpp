@@ -87,7 +87,9 @@ struct ObjectUrl {
 
 // Builds the URL of bucket/key (key may be empty for bucket-level requests) with raw,
 // unencoded query pairs. Virtual-hosted unless the endpoint asks for path style, the bucket is not
-// DNS-compatible, or the endpoint host is an IP literal.
+// DNS-compatible, or the endpoint host is an IP literal. Every request the proxy sends to an
+// origin is built here, so this is where keys are confined to their bucket: a path with a "." or
+// ".." segment at any level of percent-decoding is refused (s3/confinement.hpp).
 Result<ObjectUrl> build_object_request(
     const Endpoint& endpoint, std::string_view bucket, std::string_view key,
     std::span<const std::pair<std::string, std::string>> query = {});

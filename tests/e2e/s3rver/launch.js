@@ -3,7 +3,8 @@
 //
 // Starts @20minutes/s3rver (its own CLI is broken) on a chosen or free port, prints the bound
 // port on stdout once it is listening, and adds what the tests need around it:
-//   GET  /__stats          request counters (per method, per status, per bucket/key) as JSON
+//   GET  /__stats          request counters (per method, per status, per bucket/key) and the
+//                          raw targets of the requests received, as JSON
 //   POST /__stats/reset    zero the counters
 //   GET  /__control        current fault/throttle settings as JSON
 //   POST /__control        JSON body merged into the settings:
@@ -220,8 +221,10 @@ objectCtrl.getObject = async function (ctx) {
 
 // --- counters, throttling, delays ----------------------------------------------------------
 
+// `requests`: every request's method and target exactly as it arrived (ctx.url is the raw
+// request target), the first 5000 of them, so tests can see the bytes that reached the origin.
 function new_stats() {
-  return { total: 0, methods: {}, statuses: {}, keys: {} };
+  return { total: 0, methods: {}, statuses: {}, keys: {}, requests: [] };
 }
 
 let stats = new_stats();
@@ -306,6 +309,7 @@ async function harness(ctx, next) {
 
   stats.total += 1;
   stats.methods[ctx.method] = (stats.methods[ctx.method] || 0) + 1;
+  if (stats.requests.length < 5000) stats.requests.push({ method: ctx.method, url: ctx.req.url });
   const name = object_of(ctx);
   let ks = null;
   if (name !== null) {

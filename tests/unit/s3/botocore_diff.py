@@ -110,7 +110,8 @@ CLIENT_CASES = [
     ("double-slash", {}, "get_object", {"Bucket": "my-bucket", "Key": "a//b///c"}),
     ("leading-slash", {}, "get_object", {"Bucket": "my-bucket", "Key": "/lead"}),
     ("tilde", {}, "get_object", {"Bucket": "my-bucket", "Key": "~user/x~y"}),
-    ("dots", {}, "get_object", {"Bucket": "my-bucket", "Key": "a/./b/../c/..."}),
+    # Dots that are not whole segments ("." and ".." segments are refused: s3/confinement.hpp).
+    ("dots", {}, "get_object", {"Bucket": "my-bucket", "Key": "a/.hidden/b../..c/..."}),
     ("specials", {}, "get_object", {"Bucket": "my-bucket", "Key": "!$&'()*,;=:@[]{}^`|\\\"<> #?"}),
     ("long", {}, "get_object", {"Bucket": "my-bucket", "Key": LONG_KEY}),
     ("version", {}, "get_object",
