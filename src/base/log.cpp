@@ -24,7 +24,9 @@ void append_quoted(std::string& out, std::string_view s) {
             out += c;
         } else if (c == '\n') {
             out += "\\n";
-        } else if (u < 0x20 || u == 0x7f) {
+        } else if (u < 0x20 || u >= 0x7f) {
+            // Control bytes and everything beyond ASCII (request targets and keys are client
+            // bytes, not necessarily UTF-8): a log line is always printable ASCII.
             static const char* hex = "0123456789abcdef";
             out += "\\x";
             out += hex[u >> 4];
@@ -40,7 +42,7 @@ void append_value(std::string& out, std::string_view v) {
     bool plain = !v.empty();
     for (char c : v) {
         unsigned char u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || c == '"' || c == '=' || c == '\\' || u == 0x7f) {
+        if (u <= 0x20 || c == '"' || c == '=' || c == '\\' || u >= 0x7f) {
             plain = false;
             break;
         }

@@ -248,6 +248,14 @@ int H1Parser::finish_head() noexcept {
     if (r.version_minor == 0 && r.headers.has("Transfer-Encoding")) {
         return fail(400, "Transfer-Encoding in HTTP/1.0");
     }
+    // RFC 9112 6.1/7: the only transfer coding understood is chunked, alone, in one field.
+    // Anything else ("identity, chunked", "gzip, chunked", two fields) frames the body in a way
+    // another hop may read differently (request smuggling). 400, as llhttp answers "gzip".
+    if (size_t tes = r.headers.count("Transfer-Encoding"); tes > 0) {
+        const std::string* te = r.headers.get("Transfer-Encoding");
+        if (tes > 1 || !iequals(*te, "chunked"))
+            return fail(400, "only Transfer-Encoding: chunked is supported");
+    }
     const bool has_body = (parser_.flags & (F_CHUNKED | F_TRANSFER_ENCODING)) != 0 ||
                           ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
     if (r.method == Method::other && has_body) {

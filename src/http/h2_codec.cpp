@@ -72,6 +72,7 @@ struct H2Callbacks {
             if (hd->type == NGHTTP2_HEADERS) {
                 c.block_continuations_ = 0;
                 c.block_bytes_ = hd->length;
+                if (!c.check_stream_id(hd->stream_id)) return 0;
             } else if (hd->type == NGHTTP2_CONTINUATION) {
                 ++c.block_continuations_;
                 c.block_bytes_ += hd->length;
@@ -166,6 +167,9 @@ struct H2Callbacks {
             auto it = c.streams_.find(stream_id);
             if (it == c.streams_.end()) return 0;
             H2Codec::Stream& st = it->second;
+            // The client may not know yet that the stream is gone (our RST_STREAM, or our answer
+            // ending it before its own END_STREAM): its trailers may still be on their way.
+            if (!st.peer_ended) c.remember_half_open(stream_id);
             if (st.delivered) {
                 const bool premature = st.reset_by_peer && !st.response_done;
                 if (premature) ++c.stats_.peer_resets;
@@ -387,6 +391,30 @@ void H2Codec::set_close_reason(uint32_t code, bool by_peer, const char* reason) 
     close_reason_ = reason;
 }
 
+bool H2Codec::check_stream_id(int32_t stream_id) {
+    if (stream_id > highest_stream_id_) {
+        highest_stream_id_ = stream_id;
+        return true;
+    }
+    // Not a new stream: trailers of a stream still open, or of one that closed before the
+    // client ended its side, are fine (nghttp2 drops them).
+    if (streams_.count(stream_id) != 0 ||
+        nghttp2_session_find_stream(session_, stream_id) != nullptr)
+        return true;
+    for (int32_t id : half_open_)
+        if (id == stream_id) return true;
+    // RFC 9113 5.1.1: a stream id must be greater than every one the client used before; a
+    // lower one, or one whose stream is over, is a connection error. (nghttp2 itself ignores
+    // such a HEADERS frame, since it forgets closed streams.)
+    terminate(h2_error::protocol_error, "h2: HEADERS on a closed or lower stream id");
+    return false;
+}
+
+void H2Codec::remember_half_open(int32_t stream_id) {
+    if (half_open_.size() >= kHalfOpenRemembered) half_open_.pop_front();
+    half_open_.push_back(stream_id);
+}
+
 void H2Codec::calm_down(const char* reason) {
     terminate(h2_error::enhance_your_calm, reason);
 }
@@ -451,6 +479,7 @@ Status H2Codec::upgrade(std::string_view settings_payload, Request request) {
     st.delivered = true;
     st.head = head;
     st.peer_ended = true;  // the HTTP/1.1 side read the whole request
+    highest_stream_id_ = 1;
 
     remove_connection_fields(request.headers);
     request.headers.remove("http2-settings");

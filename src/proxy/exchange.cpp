@@ -58,7 +58,9 @@ Exchange::Exchange(Worker& worker, ResponseSink& sink, http::Request request)
       pass_retry_(worker.shared().retry_policy, &worker.shared().retry_budget),
       relay_retry_(worker.shared().retry_policy, &worker.shared().retry_budget) {
     is_head_ = req_.method == http::Method::head;
-    range_header_ = req_.headers.get("range");
+    // Range is a single field (RFC 9110 14.2): two of them are ambiguous, and picking one could
+    // differ from what a cache or proxy in front picked. Both are ignored (a 200 of the whole).
+    if (req_.headers.count("range") == 1) range_header_ = req_.headers.get("range");
 }
 
 Exchange::~Exchange() = default;

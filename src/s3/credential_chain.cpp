@@ -101,6 +101,11 @@ Result<std::optional<ChainResult>> from_profile(const ChainOptions& o, const Cha
     c.access_key_id = *p.get("aws_access_key_id");
     c.secret_access_key = *p.get("aws_secret_access_key");
     if (has("aws_session_token")) c.session_token = *p.get("aws_session_token");
+    for (auto [name, value] : {std::pair{"aws_access_key_id", &c.access_key_id},
+                               std::pair{"aws_secret_access_key", &c.secret_access_key},
+                               std::pair{"aws_session_token", &c.session_token}})
+        if (Status st = check_credential_text(p.describe() + " " + name, *value); !st.ok())
+            return st;
     return std::optional<ChainResult>(fixed(std::move(c), "profile", p.describe()));
 }
 

@@ -92,6 +92,14 @@ std::string format_iso8601(std::chrono::system_clock::time_point t) {
     return buf;
 }
 
+Status check_credential_text(std::string_view name, std::string_view value) {
+    for (char ch : value)
+        if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f)
+            return Status(Code::invalid_argument,
+                          std::string(name) + " contains whitespace or control characters");
+    return {};
+}
+
 Result<std::optional<Credentials>> credentials_from_env(const GetenvFn& getenv_fn) {
     const std::string_view key_id = env_value(getenv_fn, "AWS_ACCESS_KEY_ID");
     const std::string_view secret = env_value(getenv_fn, "AWS_SECRET_ACCESS_KEY");
@@ -103,11 +111,20 @@ Result<std::optional<Credentials>> credentials_from_env(const GetenvFn& getenv_f
         return Status(Code::invalid_argument,
                       "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is missing");
 
+    std::string_view token = env_value(getenv_fn, "AWS_SESSION_TOKEN");
+    const char* token_name = "AWS_SESSION_TOKEN";
+    if (token.empty()) {
+        token = env_value(getenv_fn, "AWS_SECURITY_TOKEN");
+        token_name = "AWS_SECURITY_TOKEN";
+    }
+    for (auto [name, value] :
+         {std::pair{"AWS_ACCESS_KEY_ID", key_id}, std::pair{"AWS_SECRET_ACCESS_KEY", secret},
+          std::pair{token_name, token}})
+        if (Status st = check_credential_text(name, value); !st.ok()) return st;
+
     Credentials c;
     c.access_key_id = std::string(key_id);
     c.secret_access_key = std::string(secret);
-    std::string_view token = env_value(getenv_fn, "AWS_SESSION_TOKEN");
-    if (token.empty()) token = env_value(getenv_fn, "AWS_SECURITY_TOKEN");
     c.session_token = std::string(token);
     const std::string_view expiration = env_value(getenv_fn, "AWS_CREDENTIAL_EXPIRATION");
     if (!expiration.empty()) {

@@ -228,6 +228,11 @@ class H2Codec {
     void fail(Status s) noexcept;
     void set_close_reason(uint32_t code, bool by_peer, const char* reason);
     void calm_down(const char* reason);
+    // For a HEADERS frame: false (and the connection terminated with PROTOCOL_ERROR) when its
+    // stream id is not greater than every one before, unless the stream is open or was closed
+    // before the client ended its side.
+    bool check_stream_id(int32_t stream_id);
+    void remember_half_open(int32_t stream_id);
     void reset_locally(int32_t stream_id, Stream& st, uint32_t error_code);
     int body_failed(Stream& st) noexcept;
     void finish_request(int32_t stream_id, Stream& st);
@@ -255,6 +260,11 @@ class H2Codec {
     bool close_by_peer_ = false;
     std::string close_reason_;
     std::string last_error_;  // nghttp2's or our last complaint, for close_reason_
+    // Stream ids: the highest a HEADERS frame used, and the last streams that closed while the
+    // client's side was still open (it may send trailers for them until it hears).
+    static constexpr size_t kHalfOpenRemembered = 256;
+    int32_t highest_stream_id_ = 0;
+    std::deque<int32_t> half_open_;
     // The header block being received.
     uint32_t block_continuations_ = 0;
     uint64_t block_bytes_ = 0;

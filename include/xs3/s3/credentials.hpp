@@ -32,12 +32,19 @@ inline const char* getenv_nonempty(const GetenvFn& getenv_fn, const char* name) 
     return (v != nullptr && *v != '\0') ? v : nullptr;
 }
 
+// Key ids, secrets and tokens are printable ASCII without spaces, wherever they come from (the
+// config file, the environment, a profile): whitespace or a control byte is a copy-paste
+// accident (a trailing newline from a mounted file, say) that would only show up later as
+// SignatureDoesNotMatch. The message names `name`, never the value.
+Status check_credential_text(std::string_view name, std::string_view value);
+
 // Reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (AWS_SECURITY_TOKEN as the
 // legacy fallback) and AWS_CREDENTIAL_EXPIRATION (ISO 8601) through getenv_fn, which tests replace.
 // Empty variables count as unset, as in the AWS SDKs.
 //   nullopt         neither key id nor secret is set (try the next provider)
 //   Credentials     both are set
-//   invalid_argument one without the other, naming the missing variable, or a bad expiration
+//   invalid_argument one without the other, naming the missing variable, a value with whitespace
+//                    or control bytes (check_credential_text), or a bad expiration
 // No message ever contains the secret or the token.
 Result<std::optional<Credentials>> credentials_from_env(const GetenvFn& getenv_fn);
 

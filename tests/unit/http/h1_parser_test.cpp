@@ -274,6 +274,18 @@ TEST_CASE("h1: malformed requests answer 400") {
                     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n") == 400);
     CHECK(status_of("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n") == 400);
+    // Chunked alone, in one field, or nothing (request smuggling through codings others read
+    // differently).
+    CHECK(status_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity, chunked\r\n\r\n"
+                    "0\r\n\r\n") == 400);
+    CHECK(status_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                    "0\r\n\r\n") == 400);
+    CHECK(status_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n") == 400);
+    CHECK(status_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"
+                    "0\r\n\r\n") == 400);
+    CHECK(status_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n"
+                    "0\r\n\r\n") == 0);
     CHECK(status_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n\r\n") == 400);
     CHECK(status_of("GET foo HTTP/1.1\r\nHost: h\r\n\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nno colon\r\n\r\n") == 400);

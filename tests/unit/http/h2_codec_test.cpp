@@ -987,3 +987,71 @@ TEST_CASE("h2: terminate() sends GOAWAY with its code and stops reading") {
     REQUIRE(s.events.back().kind == Kind::close_connection);
     CHECK(s.events.back().message == "h2: test says stop");
 }
+
+TEST_CASE("h2: a HEADERS frame going back to a lower stream id is a connection error") {
+    Server s;
+    answer_all(s, [](int32_t) { return std::string("ok"); });
+    HpackEncoder enc;
+    std::string wire = client_preface() + frame(NGHTTP2_HEADERS,
+                                                NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM,
+                                                5, enc.encode(get_fields("/five")));
+    REQUIRE(s.feed(wire).ok());
+    s.drain();
+    REQUIRE(s.count(Kind::request) == 1);
+    // Stream 3 was never used, but it is lower than 5 (RFC 9113 5.1.1).
+    REQUIRE(s.feed(frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, 3,
+                         enc.encode(get_fields("/three"))))
+                .ok());
+    CHECK(only_goaway_code(s.drain()) == NGHTTP2_PROTOCOL_ERROR);
+    CHECK(s.count(Kind::request) == 1);  // /three never reaches the transport
+    REQUIRE(s.events.back().kind == Kind::close_connection);
+    CHECK(s.events.back().error_code == h2_error::protocol_error);
+    CHECK(s.events.back().message == "h2: HEADERS on a closed or lower stream id");
+}
+
+TEST_CASE("h2: a HEADERS frame reusing a finished stream's id is a connection error") {
+    Server s;
+    answer_all(s, [](int32_t) { return std::string("ok"); });
+    HpackEncoder enc;
+    auto get = [&](int32_t id, const char* path) {
+        return frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, id,
+                     enc.encode(get_fields(path)));
+    };
+    // One HPACK encoder: the blocks must be encoded in the order they are sent.
+    std::string wire = client_preface();
+    wire += get(1, "/a");
+    wire += get(3, "/b");
+    REQUIRE(s.feed(wire).ok());
+    s.drain();
+    REQUIRE(s.closed_event(1) != nullptr);
+    REQUIRE(s.closed_event(3) != nullptr);
+    REQUIRE(s.feed(get(3, "/again")).ok());
+    CHECK(only_goaway_code(s.drain()) == NGHTTP2_PROTOCOL_ERROR);
+    CHECK(s.count(Kind::request) == 2);
+}
+
+TEST_CASE("h2: trailers for a stream answered before the client ended it are not an error") {
+    Server s;
+    HpackEncoder enc;
+    // A PUT whose body is still coming; it is answered at once (405), which closes the stream.
+    REQUIRE(s.feed(client_preface() + frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1,
+                                            enc.encode(get_fields("/up", "PUT"))))
+                .ok());
+    REQUIRE(s.count(Kind::request) == 1);
+    ResponseHead head;
+    head.status = 405;
+    REQUIRE(s.codec.submit_response(1, head, nullptr).ok());
+    s.drain();
+    REQUIRE(s.closed_event(1) != nullptr);
+    // The client had not heard yet: its trailers arrive, then a new request.
+    answer_all(s, [](int32_t) { return std::string("fine"); });
+    std::string more = frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, 1,
+                             enc.encode({{"x-checksum", "abc"}}));
+    more += frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, 3,
+                  enc.encode(get_fields("/next")));
+    REQUIRE(s.feed(more).ok());
+    auto frames = parse_frames(s.drain());
+    CHECK(of_type(frames, NGHTTP2_GOAWAY).empty());
+    CHECK(s.count(Kind::request) == 2);
+    CHECK(s.events.back().kind != Kind::close_connection);
+}

@@ -137,3 +137,26 @@ TEST_CASE("redact shows part of the key id only") {
     CHECK(r.find(kSecret) == std::string::npos);
     CHECK(r.find("SECRET-TOKEN") == std::string::npos);
 }
+
+TEST_CASE("credentials_from_env: whitespace or control bytes are refused, as in the config file") {
+    for (const char* bad : {"wJalr XUtn", "secret\n", " secret", "sec\tret", "sec\x7fret"}) {
+        INFO(bad);
+        auto r = credentials_from_env(
+            fake_env({{"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"}, {"AWS_SECRET_ACCESS_KEY", bad}}));
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.status().code() == Code::invalid_argument);
+        CHECK(r.status().message() ==
+              "AWS_SECRET_ACCESS_KEY contains whitespace or control characters");
+        CHECK(r.status().to_string().find(bad) == std::string::npos);
+    }
+    auto id = credentials_from_env(
+        fake_env({{"AWS_ACCESS_KEY_ID", "AKID EXAMPLE"}, {"AWS_SECRET_ACCESS_KEY", kSecret}}));
+    REQUIRE_FALSE(id.ok());
+    CHECK(id.status().message() == "AWS_ACCESS_KEY_ID contains whitespace or control characters");
+    auto token = credentials_from_env(fake_env({{"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
+                                                {"AWS_SECRET_ACCESS_KEY", kSecret},
+                                                {"AWS_SESSION_TOKEN", "tok\r\n"}}));
+    REQUIRE_FALSE(token.ok());
+    CHECK(token.status().message() ==
+          "AWS_SESSION_TOKEN contains whitespace or control characters");
+}
