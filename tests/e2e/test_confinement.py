@@ -127,9 +127,13 @@ def test_every_spelling_is_refused_in_single_bucket_mode(proxy_factory, two_buck
                 assert_invalid_uri(r, target)
             else:
                 assert r.status == 400, (target, r.status)
-        # A ranged GET (the chunk path) and a relayed part number (passthrough).
+        # A ranged GET (the chunk path), a part number (passthrough), relayed sub-resources, and
+        # the bucket named in the path (single-bucket mode reads /<bucket>/<key> too).
         assert_invalid_uri(raw(p.port, "GET", target, {"Range": "bytes=0-3"}), target)
         assert_invalid_uri(raw(p.port, "GET", target + "?partNumber=1"), target)
+        for relayed in ("?tagging", "?acl", "?attributes"):
+            assert raw(p.port, "GET", target + relayed).status == 400, (target, relayed)
+        assert_invalid_uri(raw(p.port, "GET", f"/{allowed.name}{target}"), target)
     # Nothing of those reached the origin at all.
     assert origin_targets(origin) == []
     # Harmless neighbours: double slashes and dots inside names stay in the bucket.
