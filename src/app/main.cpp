@@ -54,9 +54,9 @@ void check_secret_file_mode(const config::Config& cfg) {
     }
 }
 
-// S3 set-up (issue 5): region, credentials and endpoint, in the AWS SDKs' order. `aws_endpoint`
+// S3 set-up: region, credentials and endpoint, in the AWS SDKs' order. `aws_endpoint`
 // says whether the endpoint is AWS's own for the region (not an explicit URL).
-proxy::OriginOptions configure_s3(const config::Config& cfg, bool& aws_endpoint) {
+s3::BucketOptions configure_s3(const config::Config& cfg, bool& aws_endpoint) {
     s3::ChainSystem sys = s3::real_chain_system();
     sys.getenv = [](const char* n) { return env(n); };
 
@@ -137,7 +137,7 @@ proxy::OriginOptions configure_s3(const config::Config& cfg, bool& aws_endpoint)
                      kv("detail", creds.detail), kv("credentials", s3::redact(*current)));
     XS3_LOG_INFO("region", kv("region", region.region), kv("source", region.source));
 
-    proxy::OriginOptions origin;
+    s3::BucketOptions origin;
     origin.bucket = cfg.bucket;
     origin.region = region.region;
     origin.credentials = creds.provider;
@@ -170,17 +170,16 @@ proxy::OriginOptions configure_s3(const config::Config& cfg, bool& aws_endpoint)
 // One origin per bucket served: --bucket first (if set), then the config file's [[buckets]], each
 // with its own endpoint, region and credentials where it gives them. Bad entries stop start-up,
 // naming the bucket and its line.
-std::vector<proxy::OriginOptions> bucket_origins(const config::Config& cfg,
-                                                 const proxy::OriginOptions& base,
-                                                 bool aws_endpoint) {
-    std::vector<proxy::OriginOptions> out;
+std::vector<s3::BucketOptions> bucket_origins(const config::Config& cfg,
+                                              const s3::BucketOptions& base, bool aws_endpoint) {
+    std::vector<s3::BucketOptions> out;
     if (!cfg.bucket.empty()) {
         out.push_back(base);
         out.back().bucket = cfg.bucket;
     }
     for (const auto& b : cfg.buckets) {
         std::string where = "[[buckets]] '" + b.name + "' at line " + std::to_string(b.line);
-        proxy::OriginOptions o = base;
+        s3::BucketOptions o = base;
         if (!cfg.bucket.empty() && b.name == cfg.bucket) {
             o = out.front();  // --bucket listed again: its entry adds the per-bucket settings
             out.erase(out.begin());
@@ -287,8 +286,8 @@ int main(int argc, char** argv) {
     }
     check_secret_file_mode(cfg);
     bool aws_endpoint = false;
-    proxy::OriginOptions origin = configure_s3(cfg, aws_endpoint);
-    std::vector<proxy::OriginOptions> origins = bucket_origins(cfg, origin, aws_endpoint);
+    s3::BucketOptions origin = configure_s3(cfg, aws_endpoint);
+    std::vector<s3::BucketOptions> origins = bucket_origins(cfg, origin, aws_endpoint);
 
     proxy::ProxyOptions po;
     po.limits.max_header_bytes = cfg.max_header_bytes;
@@ -334,7 +333,7 @@ int main(int argc, char** argv) {
     po.download.connect_timeout = cfg.upstream_connect_timeout;
     po.download.write_size = cfg.write_size;
     po.download.low_speed_timeout = cfg.upstream_low_speed_time.value_or(cfg.upstream_timeout);
-    // S3 transport (issue 5): a per-worker connection cap that also respects the total cap.
+    // S3 transport: a per-worker connection cap that also respects the total cap.
     po.max_upstream_connections = s3::connections_per_worker(
         cfg.max_upstream_connections, cfg.max_upstream_connections_total, cfg.workers);
 

@@ -7,8 +7,8 @@
 #include <ctime>
 
 #include "xs3/base/log.hpp"
-#include "xs3/proxy/origin_call.hpp"
 #include "xs3/proxy/server.hpp"
+#include "xs3/s3/small_call.hpp"
 
 namespace xs3::proxy {
 namespace {
@@ -19,14 +19,14 @@ struct Launch {
     Worker* home;
     std::shared_ptr<fetch::Download> dl;
     std::string name_key;
-    const Origin* origin;
-    ObjectId id;
+    const s3::BucketClient* origin;
+    s3::ObjectId id;
     std::string key;  // id.key, for log lines
     cache::CacheKey cache_key;
     cache::ObjectMeta meta;
     std::shared_ptr<cache::TempFile> temp;
-    cache::Reservation reservation;         // the space promised in the index, until publish
-    std::unique_ptr<OriginCall> meta_call;  // the HEAD of an empty object
+    cache::Reservation reservation;            // the space promised in the index, until publish
+    std::unique_ptr<s3::SmallCall> meta_call;  // the HEAD of an empty object
 
     // The download is over for good without a published file: forget it, remove its temp file.
     void drop() {
@@ -67,7 +67,7 @@ void on_info(const std::shared_ptr<Launch>& l) {
         l->drop();
         return;
     }
-    l->meta_call = std::make_unique<OriginCall>(l->home->curl());
+    l->meta_call = std::make_unique<s3::SmallCall>(l->home->curl());
     auto launch = l;
     l->meta_call->start(std::move(req).value(), [launch](const Status& st,
                                                          const s3::HttpResponseHead& head,
@@ -221,7 +221,7 @@ void on_finished(const std::shared_ptr<Launch>& l, const Status& st) {
 }  // namespace
 
 cache::ObjectMeta object_meta_from_head(const s3::HttpResponseHead& head, uint64_t size,
-                                        std::string bucket, const ObjectId& id) {
+                                        std::string bucket, const s3::ObjectId& id) {
     cache::ObjectMeta meta;
     auto pick = [&](const char* n) {
         const std::string* v = head.get(n);
@@ -248,13 +248,13 @@ cache::ObjectMeta object_meta_from_head(const s3::HttpResponseHead& head, uint64
 namespace {
 // The name a name key hashes: the key, and the version after a NUL when one was asked for (a
 // key cannot hold NUL, so a versioned name never equals a plain one).
-std::string versioned_name(const ObjectId& id) {
+std::string versioned_name(const s3::ObjectId& id) {
     if (id.version_id.empty()) return id.key;
     return id.key + std::string(1, '\0') + "versionId=" + id.version_id;
 }
 }  // namespace
 
-cache::CacheKey cache_key_for(const std::string& bucket, const ObjectId& id,
+cache::CacheKey cache_key_for(const std::string& bucket, const s3::ObjectId& id,
                               const s3::HttpResponseHead& head) {
     const std::string* sha = head.get("x-amz-meta-sha224");
     auto choice = cache::make_cache_key(
@@ -266,12 +266,12 @@ cache::CacheKey cache_key_for(const std::string& bucket, const ObjectId& id,
     return choice.key;
 }
 
-std::string name_key_of(const std::string& bucket, const ObjectId& id) {
+std::string name_key_of(const std::string& bucket, const s3::ObjectId& id) {
     return cache::make_cache_key(bucket, versioned_name(id), std::nullopt).key.hex;
 }
 
 void launch_download(Worker& w, std::shared_ptr<fetch::Download> dl, std::string name_key,
-                     const Origin& origin, ObjectId id) {
+                     const s3::BucketClient& origin, s3::ObjectId id) {
     auto l = std::make_shared<Launch>();
     l->shared = &w.shared();
     l->home = &w;
@@ -282,7 +282,7 @@ void launch_download(Worker& w, std::shared_ptr<fetch::Download> dl, std::string
     l->id = std::move(id);
     SharedState& shared = w.shared();
     dl->set_abandon_when_unread(shared.options.abandon_on_disconnect);
-    const Origin* o = &origin;
+    const s3::BucketClient* o = &origin;
     auto factory = [o, id = l->id](uint64_t first, uint64_t last, const std::string& if_match) {
         // The object formed a valid URL for the request that started this, so this cannot
         // fail; an empty URL would make curl fail the chunk rather than fetch anything else.

@@ -9,12 +9,12 @@
 #include "xs3/http/date.hpp"
 #include "xs3/http/headers.hpp"
 #include "xs3/proxy/download_launch.hpp"
-#include "xs3/proxy/origin_call.hpp"
 #include "xs3/proxy/relay.hpp"
 #include "xs3/proxy/server.hpp"
 #include "xs3/proxy/stream_body.hpp"
 #include "xs3/s3/errors.hpp"
 #include "xs3/s3/object_extent.hpp"
+#include "xs3/s3/small_call.hpp"
 
 namespace xs3::proxy {
 namespace {
@@ -261,7 +261,7 @@ void Exchange::start() {
         return;
     }
     key_ = op_.key;
-    object_ = ObjectId(key_);
+    object_ = s3::ObjectId(key_);
     object_.version_id = op_.version_id;
     object_.part_number = op_.part_number;
     overrides_ = op_.overrides;
@@ -353,7 +353,7 @@ bool Exchange::retry_later(s3::RetryState& state, const Status& status,
 void Exchange::call_origin(s3::HttpRequest request) {
     // The previous call (if any) may be on the stack: free it next turn.
     if (origin_call_) w_.ring().dispose_later(std::move(origin_call_));
-    origin_call_ = std::make_unique<OriginCall>(w_.curl());
+    origin_call_ = std::make_unique<s3::SmallCall>(w_.curl());
     origin_call_->start(std::move(request),
                         [this](const Status& st, const s3::HttpResponseHead& h,
                                const std::string& body) { on_origin_head(st, h, body); });
@@ -617,8 +617,8 @@ std::unique_ptr<Body> Exchange::download_body(std::shared_ptr<fetch::Download> d
     // If the cache fails under the download (a full disk), the rest of this response comes
     // straight from the origin: the same version (If-Match), from where the file stopped.
     Worker* w = &w_;
-    const Origin* origin = origin_;
-    ObjectId id = object_;
+    const s3::BucketClient* origin = origin_;
+    s3::ObjectId id = object_;
     std::string key = key_;
     std::string etag = meta_.etag;
     DownloadBody::Fallback fallback = [w, origin, id, key, etag](uint64_t first, uint64_t end) {

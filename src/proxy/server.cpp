@@ -261,7 +261,7 @@ void Worker::stop() {
     if (ring::Ring* r = ring_ptr_.load(std::memory_order_acquire)) r->stop();
 }
 
-const Origin* SharedState::origin_for(std::string_view bucket) const noexcept {
+const s3::BucketClient* SharedState::origin_for(std::string_view bucket) const noexcept {
     for (const auto& o : origins)
         if (o->bucket() == bucket) return o.get();
     return nullptr;
@@ -288,7 +288,7 @@ SharedState::WarmResult SharedState::warm(const std::vector<std::string>& keys) 
     WarmResult r;
     for (const auto& given : keys) {
         // With a bucket list a key names its bucket first, as a client URL does: bucket/key.
-        const Origin* origin = bucket_paths ? nullptr : &default_origin();
+        const s3::BucketClient* origin = bucket_paths ? nullptr : &default_origin();
         std::string key = given;
         if (bucket_paths) {
             size_t slash = given.find('/');
@@ -328,12 +328,12 @@ SharedState::WarmResult SharedState::warm(const std::vector<std::string>& keys) 
         }
         SharedState* sp = this;
         w->ring().post([sp, w, origin, key] {
-            std::string name_key = name_key_of(origin->bucket(), ObjectId(key));
+            std::string name_key = name_key_of(origin->bucket(), s3::ObjectId(key));
             auto [dl, created] = sp->downloads.get_or_create(
                 name_key, [&] { return fetch::Download::probe(key, 0, sp->options.download); });
             if (created) {
                 XS3_LOG_INFO("warming the cache", kv("bucket", origin->bucket()), kv("key", key));
-                launch_download(*w, dl, name_key, *origin, ObjectId(key));
+                launch_download(*w, dl, name_key, *origin, s3::ObjectId(key));
             }
         });
         ++r.accepted;

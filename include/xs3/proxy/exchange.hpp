@@ -40,17 +40,20 @@
 #include "xs3/http/request.hpp"
 #include "xs3/http/response.hpp"
 #include "xs3/proxy/body.hpp"
-#include "xs3/proxy/origin.hpp"
+#include "xs3/s3/bucket_client.hpp"
 #include "xs3/s3/curl_client.hpp"
 #include "xs3/s3/errors.hpp"
 #include "xs3/s3/operation.hpp"
 #include "xs3/s3/retry.hpp"
 
+namespace xs3::s3 {
+class SmallCall;
+}
+
 namespace xs3::proxy {
 
 class Worker;
 class StreamBody;
-class OriginCall;
 class RelayBody;
 
 class ResponseSink {
@@ -157,8 +160,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     bool started_download_ = false;  // this request created the download it reads
     const char* cache_status_ = "";
     std::string key_;
-    const Origin* origin_ = nullptr;  // the bucket's
-    ObjectId object_;                 // key_, and the version or part asked for
+    const s3::BucketClient* origin_ = nullptr;  // the bucket's
+    s3::ObjectId object_;                       // key_, and the version or part asked for
     std::vector<std::pair<std::string, std::string>> overrides_;  // response-* fields
     std::string name_key_;
     const std::string* range_header_ = nullptr;  // the client's Range, if any
@@ -173,7 +176,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     http::RangeResult range_;
     uint64_t first_ = 0;  // first object byte of the response body
     uint64_t end_ = 0;    // one past its last
-    std::unique_ptr<OriginCall> origin_call_;
+    std::unique_ptr<s3::SmallCall> origin_call_;
     std::function<void(Exchange&)> origin_again_;  // how to ask the origin again (retries)
     s3::RetryState origin_retry_;
     s3::RetryState pass_retry_;

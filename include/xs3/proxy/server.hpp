@@ -26,11 +26,11 @@
 #include "xs3/net/socket_output.hpp"
 #include "xs3/proxy/client_connection.hpp"
 #include "xs3/proxy/open_files.hpp"
-#include "xs3/proxy/origin.hpp"
 #include "xs3/ring/block_pool.hpp"
 #include "xs3/ring/buffer_ring.hpp"
 #include "xs3/ring/pipe_pool.hpp"
 #include "xs3/ring/ring.hpp"
+#include "xs3/s3/bucket_client.hpp"
 #include "xs3/s3/curl_client.hpp"
 #include "xs3/s3/operation.hpp"
 #include "xs3/s3/retry.hpp"
@@ -39,7 +39,7 @@ namespace xs3::proxy {
 
 struct ProxyOptions {
     http::H1Limits limits;
-    // HTTP/2 (issue 7): streams, windows, header list and rapid-reset limits per connection.
+    // HTTP/2: streams, windows, header list and rapid-reset limits per connection.
     http::H2Options h2;
     std::chrono::milliseconds idle_timeout{60000};
     std::chrono::milliseconds header_timeout{10000};
@@ -72,7 +72,7 @@ struct ProxyOptions {
     uint64_t open_file_max_bytes = 256 * 1024;
 };
 
-// Counters shown by tests and (later) /metrics.
+// Counters shown by tests and /metrics.
 struct Counters {
     std::atomic<uint64_t> requests{0};
     std::atomic<uint64_t> hits{0};
@@ -97,7 +97,7 @@ class Worker;
 struct SharedState {
     // `origins`: one per bucket served. With `bucket_paths` clients name the bucket in the path
     // (/<bucket>/<key>); without, the first origin is the one bucket, served at /<key>.
-    SharedState(ProxyOptions o, std::vector<OriginOptions> origins, bool bucket_paths,
+    SharedState(ProxyOptions o, std::vector<s3::BucketOptions> origins, bool bucket_paths,
                 std::string cache_dir, unsigned hierarchy_level, unsigned blocking_threads,
                 cache::CacheIndex& cache_index)
         : options(std::move(o)),
@@ -111,7 +111,7 @@ struct SharedState {
           retry_budget(options.retry_budget) {
         options.download.budget = &retry_budget;
         for (auto& o : origins)
-            this->origins.push_back(std::make_unique<Origin>(std::move(o)));
+            this->origins.push_back(std::make_unique<s3::BucketClient>(std::move(o)));
         if (!bucket_paths && !this->origins.empty())
             addressing.single_bucket = this->origins.front()->bucket();
         addressing.virtual_host_suffixes = options.virtual_host_suffixes;
@@ -123,11 +123,11 @@ struct SharedState {
 
     ProxyOptions options;
     const bool bucket_paths;
-    std::vector<std::unique_ptr<Origin>> origins;
+    std::vector<std::unique_ptr<s3::BucketClient>> origins;
     // The origin of `bucket`, or nullptr when the proxy does not serve it.
-    const Origin* origin_for(std::string_view bucket) const noexcept;
+    const s3::BucketClient* origin_for(std::string_view bucket) const noexcept;
     // The one bucket served at /<key> (without bucket_paths).
-    const Origin& default_origin() const noexcept { return *origins.front(); }
+    const s3::BucketClient& default_origin() const noexcept { return *origins.front(); }
     // How requests name buckets (single-bucket /<key>, path-style, virtual-hosted).
     s3::AddressingRules addressing;
     cache::Store store;

@@ -1,32 +1,32 @@
-// OriginCall: a whole small answer from S3, then one callback.
-#include "xs3/proxy/origin_call.hpp"
+// SmallCall: a whole small answer from S3, then one callback.
+#include "xs3/s3/small_call.hpp"
 
 #include <algorithm>
 
-namespace xs3::proxy {
+namespace xs3::s3 {
 
-OriginCall::~OriginCall() {
+SmallCall::~SmallCall() {
     if (active_) curl_.cancel(tid_);
 }
 
-void OriginCall::start(s3::HttpRequest request, Done done) {
+void SmallCall::start(HttpRequest request, Done done) {
     done_ = std::move(done);
     active_ = true;
     tid_ = curl_.start(std::move(request), this);
 }
 
-size_t OriginCall::on_body(const char* data, size_t len) noexcept {
+size_t SmallCall::on_body(const char* data, size_t len) noexcept {
     if (body_.size() < 64 * 1024) body_.append(data, std::min(len, 64 * 1024 - body_.size()));
     return len;
 }
 
-void OriginCall::on_complete(const Status& status) noexcept {
+void SmallCall::on_complete(const Status& status) noexcept {
     active_ = false;
     // The callback may destroy this call: take what it needs first.
-    s3::HttpResponseHead head = std::move(head_);
+    HttpResponseHead head = std::move(head_);
     std::string body = std::move(body_);
     Done done = std::move(done_);
     if (done) done(status, head, body);
 }
 
-}  // namespace xs3::proxy
+}  // namespace xs3::s3

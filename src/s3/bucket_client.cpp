@@ -1,11 +1,11 @@
-// Origin: URL building and SigV4 signing of the proxy's S3 requests.
-#include "xs3/proxy/origin.hpp"
+// BucketClient: URL building and SigV4 signing of the proxy's S3 requests.
+#include "xs3/s3/bucket_client.hpp"
 
 #include <ctime>
 
-namespace xs3::proxy {
+namespace xs3::s3 {
 
-Origin::Origin(OriginOptions options)
+BucketClient::BucketClient(BucketOptions options)
     : options_(std::move(options)), signer_(options_.region, "s3") {}
 
 namespace {
@@ -19,20 +19,20 @@ std::vector<std::pair<std::string, std::string>> query_of(const ObjectId& id) {
 
 }  // namespace
 
-Result<s3::HttpRequest> Origin::build(
+Result<HttpRequest> BucketClient::build(
     const char* method, const ObjectId& id,
     std::vector<std::pair<std::string, std::string>> extra) const {
     return build_request(method, id.key, query_of(id), std::move(extra));
 }
 
-Result<s3::HttpRequest> Origin::build_request(
+Result<HttpRequest> BucketClient::build_request(
     const char* method, std::string_view key,
     const std::vector<std::pair<std::string, std::string>>& query,
     std::vector<std::pair<std::string, std::string>> extra) const {
-    auto built = s3::build_object_request(options_.endpoint, options_.bucket, key, query);
+    auto built = build_object_request(options_.endpoint, options_.bucket, key, query);
     if (!built.ok()) return built.status();
-    const s3::ObjectUrl& url = built.value();
-    s3::HttpRequest req;
+    const ObjectUrl& url = built.value();
+    HttpRequest req;
     req.method = method;
     req.url = url.url;
     req.connect_timeout = options_.connect_timeout;
@@ -46,17 +46,17 @@ Result<s3::HttpRequest> Origin::build_request(
     for (auto& h : extra)
         headers.push_back(h);
     // One atomic load: the provider's refresh thread may swap the credentials at any moment.
-    const std::shared_ptr<const s3::Credentials> creds =
+    const std::shared_ptr<const Credentials> creds =
         options_.credentials ? options_.credentials->current() : nullptr;
     if (creds && !creds->anonymous()) {
-        s3::SigningRequest sr;
+        SigningRequest sr;
         sr.method = method;
         sr.canonical_uri = url.canonical_uri;
         sr.query = query;
         sr.headers = headers;
-        sr.payload_hash = s3::kEmptyPayloadSha256;
+        sr.payload_hash = kEmptyPayloadSha256;
         sr.timestamp = std::time(nullptr);
-        s3::SigningResult signed_req = signer_.sign(sr, *creds);
+        SigningResult signed_req = signer_.sign(sr, *creds);
         for (auto& h : signed_req.headers)
             headers.push_back(h);
     }
@@ -66,18 +66,18 @@ Result<s3::HttpRequest> Origin::build_request(
     return req;
 }
 
-Status Origin::validate(const ObjectId& id) const {
-    auto built = s3::build_object_request(options_.endpoint, options_.bucket, id.key, query_of(id));
+Status BucketClient::validate(const ObjectId& id) const {
+    auto built = build_object_request(options_.endpoint, options_.bucket, id.key, query_of(id));
     return built.ok() ? Status() : built.status();
 }
 
-Result<s3::HttpRequest> Origin::head(const ObjectId& id) const {
+Result<HttpRequest> BucketClient::head(const ObjectId& id) const {
     return build("HEAD", id, {});
 }
 
-Result<s3::HttpRequest> Origin::get(const ObjectId& id,
-                                    std::optional<std::pair<uint64_t, uint64_t>> range,
-                                    const std::string& etag) const {
+Result<HttpRequest> BucketClient::get(const ObjectId& id,
+                                      std::optional<std::pair<uint64_t, uint64_t>> range,
+                                      const std::string& etag) const {
     std::vector<std::pair<std::string, std::string>> extra;
     if (!etag.empty()) extra.emplace_back("if-match", etag);
     if (range)
@@ -86,4 +86,4 @@ Result<s3::HttpRequest> Origin::get(const ObjectId& id,
     return build("GET", id, std::move(extra));
 }
 
-}  // namespace xs3::proxy
+}  // namespace xs3::s3
