@@ -30,6 +30,7 @@
 
 #include "pattern.hpp"
 #include "stats.hpp"
+#include "xs3/base/json_writer.hpp"
 
 using Clock = std::chrono::steady_clock;
 using xs3::s3emu::Pattern;
@@ -277,9 +278,9 @@ int main(int argc, char** argv) {
                               static_cast<unsigned long long>(r.bytes),
                               r.verified ? "true" : "false", static_cast<long long>(r.mismatch));
                 std::string out = b;
-                out += "\"path\": " + xs3::s3emu::json_quote(it.path) +
-                       ", \"cache\": " + xs3::s3emu::json_quote(r.cache) +
-                       ", \"error\": " + xs3::s3emu::json_quote(r.error) + "}\n";
+                out += "\"path\": " + xs3::json_quote(it.path) +
+                       ", \"cache\": " + xs3::json_quote(r.cache) +
+                       ", \"error\": " + xs3::json_quote(r.error) + "}\n";
                 std::lock_guard lk(out_mu);
                 std::fputs(out.c_str(), stdout);
             }

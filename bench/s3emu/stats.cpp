@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include "xs3/base/json_writer.hpp"
+
 namespace xs3::s3emu {
 
 void Stats::record_response(StatMethod m, int status) noexcept {
@@ -47,24 +49,6 @@ void Stats::reset(Catalog& catalog, FaultPlan& faults) noexcept {
     for (auto& o : catalog.objects())
         o->counters().reset();
     faults.reset_fired();
-}
-
-std::string json_quote(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            char b[8];
-            std::snprintf(b, sizeof b, "\\u%04x", c);
-            out += b;
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
-    return out;
 }
 
 std::string Stats::to_json(Catalog& catalog, const FaultPlan& faults) const {

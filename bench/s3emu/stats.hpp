@@ -54,7 +54,4 @@ class Stats {
     std::atomic<uint64_t> conn_rejected_{0};
 };
 
-// JSON string literal (with quotes) for `s`.
-std::string json_quote(std::string_view s);
-
 }  // namespace xs3::s3emu

@@ -1,8 +1,8 @@
 // route_admin_request.
 #include "xs3/ops/admin_routes.hpp"
 
+#include "xs3/base/json_writer.hpp"
 #include "xs3/ops/cache_report.hpp"
-#include "xs3/ops/json.hpp"
 #include "xs3/ops/prometheus.hpp"
 
 namespace xs3::ops {

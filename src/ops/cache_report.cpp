@@ -1,7 +1,7 @@
 // cache_usage_json and append_cache_metrics.
 #include "xs3/ops/cache_report.hpp"
 
-#include "xs3/ops/json.hpp"
+#include "xs3/base/json_writer.hpp"
 
 namespace xs3::ops {
 

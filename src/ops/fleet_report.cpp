@@ -1,7 +1,7 @@
 // fleet_json and append_fleet_metrics.
 #include "xs3/ops/fleet_report.hpp"
 
-#include "xs3/ops/json.hpp"
+#include "xs3/base/json_writer.hpp"
 
 namespace xs3::ops {
 

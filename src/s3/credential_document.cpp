@@ -1,7 +1,7 @@
 // Parsing the JSON credential document of the container endpoints and IMDS.
 #include "xs3/s3/credential_document.hpp"
 
-#include "xs3/s3/json.hpp"
+#include "xs3/base/json_reader.hpp"
 
 namespace xs3::s3 {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "xs3/s3/utf8.hpp"
+#include "xs3/base/utf8.hpp"
 
 namespace xs3::s3 {
 namespace {

@@ -1,6 +1,6 @@
-// JsonWriter: builds a compact JSON text for the admin endpoints. Commas are placed for the
-// caller; strings are escaped, and bytes that are not valid UTF-8 become U+FFFD so the output is
-// always valid JSON whatever an object key holds.
+// JsonWriter: builds a compact JSON text (the admin endpoints; json_reader.hpp reads). Commas are
+// placed for the caller; strings are escaped, and bytes that are not valid UTF-8 become U+FFFD so
+// the output is always valid JSON whatever an object key holds.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace xs3::ops {
+namespace xs3 {
 
 class JsonWriter {
   public:
@@ -45,4 +45,4 @@ class JsonWriter {
 // `s` as a JSON string literal, quotes included.
 std::string json_quote(std::string_view s);
 
-}  // namespace xs3::ops
+}  // namespace xs3

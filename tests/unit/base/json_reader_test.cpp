@@ -1,12 +1,12 @@
 // The JSON reader: values, escapes, and errors that say where without echoing the document.
-#include "xs3/s3/json.hpp"
+#include "xs3/base/json_reader.hpp"
 
 #include <doctest/doctest.h>
 
 #include <string>
 
 using namespace xs3;
-using namespace xs3::s3;
+using namespace xs3;
 
 namespace {
 

@@ -1,12 +1,12 @@
 // The JSON reader: a recursive-descent parser over the RFC 8259 grammar.
-#include "xs3/s3/json.hpp"
+#include "xs3/base/json_reader.hpp"
 
 #include <charconv>
 #include <cstdint>
 
-#include "xs3/s3/utf8.hpp"
+#include "xs3/base/utf8.hpp"
 
-namespace xs3::s3 {
+namespace xs3 {
 
 const JsonValue* JsonValue::find(std::string_view key) const noexcept {
     for (auto it = members_.rbegin(); it != members_.rend(); ++it)
@@ -281,4 +281,4 @@ Result<JsonValue> parse_json(std::string_view text) {
     return JsonParser(text).parse_document();
 }
 
-}  // namespace xs3::s3
+}  // namespace xs3

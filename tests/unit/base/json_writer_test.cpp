@@ -1,10 +1,12 @@
-// Tests of the JSON writer and the Prometheus text builder.
+// Tests of the JSON writer.
 #include <doctest/doctest.h>
 
-#include "xs3/ops/json.hpp"
-#include "xs3/ops/prometheus.hpp"
+#include <cstdint>
+#include <string>
 
-using namespace xs3::ops;
+#include "xs3/base/json_writer.hpp"
+
+using namespace xs3;
 
 TEST_CASE("JsonWriter places commas and nests") {
     JsonWriter w;
@@ -39,29 +41,4 @@ TEST_CASE("json_quote escapes and never emits invalid UTF-8") {
     CHECK(json_quote("\xed\xa0\x80") == R"("\ufffd\ufffd\ufffd")");            // a surrogate
     CHECK(json_quote("\xf4\x90\x80\x80") == R"("\ufffd\ufffd\ufffd\ufffd")");  // > U+10FFFF
     CHECK(json_quote(std::string("a\0b", 3)) == R"("a\u0000b")");
-}
-
-TEST_CASE("PrometheusText: HELP, TYPE, samples, escaping and name checks") {
-    PrometheusText p;
-    p.counter("xs3_requests_total", "Requests\nwith a \\ in help", 42);
-    p.gauge("xs3_used_bytes", "Used", 7);
-    p.family("xs3_state", "gauge", "State");
-    p.sample("xs3_state", "state", "run\"ning\n", 1);
-    p.counter("bad name", "skipped", 1);
-    p.counter("9starts_with_digit", "skipped", 1);
-    p.sample("xs3_state", "bad:label", "x", 2);  // a colon is not allowed in label names
-    CHECK(p.text() ==
-          "# HELP xs3_requests_total Requests\\nwith a \\\\ in help\n"
-          "# TYPE xs3_requests_total counter\n"
-          "xs3_requests_total 42\n"
-          "# HELP xs3_used_bytes Used\n"
-          "# TYPE xs3_used_bytes gauge\n"
-          "xs3_used_bytes 7\n"
-          "# HELP xs3_state State\n"
-          "# TYPE xs3_state gauge\n"
-          "xs3_state{state=\"run\\\"ning\\n\"} 1\n"
-          "xs3_state 2\n");
-    CHECK(valid_metric_name("a:b_c9"));
-    CHECK_FALSE(valid_metric_name(""));
-    CHECK_FALSE(valid_metric_name("a-b"));
 }

@@ -1,7 +1,7 @@
 // A small, strict JSON reader (RFC 8259) for the credential services' answers (container
-// credentials, IMDS). Documents are a few hundred bytes, so values are plain owned trees.
-// Error messages give a byte offset and what was expected, never document text: these documents
-// carry secrets.
+// credentials, IMDS); json_writer.hpp writes. Documents are a few hundred bytes, so values are
+// plain owned trees. Error messages give a byte offset and what was expected, never document text:
+// these documents carry secrets.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +12,7 @@
 
 #include "xs3/base/status.hpp"
 
-namespace xs3::s3 {
+namespace xs3 {
 
 class JsonValue {
   public:
@@ -48,4 +48,4 @@ std::string_view json_type_name(JsonValue::Type type) noexcept;
 // levels is refused. invalid_argument: "invalid JSON at byte 17: expected ':'".
 Result<JsonValue> parse_json(std::string_view text);
 
-}  // namespace xs3::s3
+}  // namespace xs3

@@ -1,35 +1,11 @@
 // JsonWriter and json_quote.
-#include "xs3/ops/json.hpp"
+#include "xs3/base/json_writer.hpp"
 
 #include <cstdio>
 
-namespace xs3::ops {
-namespace {
+#include "xs3/base/utf8.hpp"
 
-// Length of the valid UTF-8 sequence at the start of `s`, or 0 (RFC 3629: no overlongs, no
-// surrogates, nothing above U+10FFFF).
-size_t utf8_sequence(std::string_view s) noexcept {
-    auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-    auto cont = [&](size_t i) { return i < s.size() && (b(i) & 0xc0) == 0x80; };
-    unsigned char c = b(0);
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
-    if (c >= 0xe0 && c <= 0xef) {
-        if (!cont(1) || !cont(2)) return 0;
-        if (c == 0xe0 && b(1) < 0xa0) return 0;   // overlong
-        if (c == 0xed && b(1) >= 0xa0) return 0;  // surrogates
-        return 3;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        if (!cont(1) || !cont(2) || !cont(3)) return 0;
-        if (c == 0xf0 && b(1) < 0x90) return 0;   // overlong
-        if (c == 0xf4 && b(1) >= 0x90) return 0;  // above U+10FFFF
-        return 4;
-    }
-    return 0;
-}
-
-}  // namespace
+namespace xs3 {
 
 std::string json_quote(std::string_view s) {
     std::string out;
@@ -133,4 +109,4 @@ JsonWriter& JsonWriter::value(bool b) {
     return *this;
 }
 
-}  // namespace xs3::ops
+}  // namespace xs3
