@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "net_helpers.hpp"
 #include "xs3/net/socket_input.hpp"
 #include "xs3/net/socket_output.hpp"
 #include "xs3/ring/block_pool.hpp"
@@ -14,6 +15,7 @@
 #include "xs3/ring/ring.hpp"
 
 using namespace xs3;
+using namespace xs3::test;
 using namespace std::chrono_literals;
 
 namespace {
@@ -23,73 +25,12 @@ std::unique_ptr<ring::Ring> make_ring() {
     return std::move(r).value();
 }
 
-struct Pair {
-    int a = -1, b = -1;
-    Pair() { REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, &a) == 0); }
-    ~Pair() {
-        if (a >= 0) ::close(a);
-        if (b >= 0) ::close(b);
-    }
-};
-
-std::string read_all(int fd, size_t want) {
-    std::string out;
-    char buf[65536];
-    while (out.size() < want) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n <= 0) break;
-        out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
-}
-
-template <class Pred>
-void run_until(ring::Ring& r, Pred done) {
-    for (int i = 0; i < 500 && !done(); ++i)
-        r.run_once(5ms);
-}
 }  // namespace
 
 TEST_CASE("SocketInput delivers bytes, stops on pause, resumes, and reports the end") {
+    // With a buffer of its own; over a provided buffer ring in unit/io-uring-optional.
     auto ring = make_ring();
-    std::unique_ptr<ring::BufferRing> buffers;
-    if (ring->features().buf_ring) {
-        auto br = ring::BufferRing::create(*ring, 1, 64, 4096);
-        REQUIRE(br.ok());
-        buffers = std::move(br).value();
-    }
-    // Both with the buffer ring (multishot where the kernel has it) and with a buffer of its own.
-    for (ring::BufferRing* br : {buffers.get(), static_cast<ring::BufferRing*>(nullptr)}) {
-        Pair p;
-        std::string got;
-        int ended = 1;
-        int quiet = 0;
-        net::SocketInput in(*ring, p.a, br);
-        in.set_handlers([&](const char* d, size_t n) { got.append(d, n); },
-                        [&](int res) { ended = res; }, [&] { ++quiet; });
-        in.start();
-        REQUIRE(::write(p.b, "first", 5) == 5);
-        run_until(*ring, [&] { return got.size() == 5; });
-        CHECK(got == "first");
-        in.pause();
-        run_until(*ring, [&] { return quiet > 0; });
-        CHECK(quiet == 1);
-        CHECK(in.inflight() == 0);
-        REQUIRE(::write(p.b, "second", 6) == 6);
-        for (int i = 0; i < 5; ++i)
-            ring->run_once(2ms);
-        CHECK(got == "first");  // paused: not read
-        in.start();
-        run_until(*ring, [&] { return got.size() == 11; });
-        CHECK(got == "firstsecond");
-        ::shutdown(p.b, SHUT_WR);
-        run_until(*ring, [&] { return ended == 0; });
-        CHECK(ended == 0);
-        CHECK(in.ended());
-        in.cancel();
-        run_until(*ring, [&] { return in.inflight() == 0; });
-        CHECK(in.inflight() == 0);
-    }
+    check_socket_input(*ring, nullptr);
 }
 
 TEST_CASE("SocketOutput sends bytes, views and file regions in order; cork batches them") {

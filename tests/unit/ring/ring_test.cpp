@@ -224,55 +224,6 @@ TEST_CASE("stop from another thread ends run()") {
     CHECK(ring->stopping());
 }
 
-TEST_CASE("multishot recv picks provided buffers and they can be recycled") {
-    auto ring = make_ring();
-    if (!ring->features().recv_multishot || !ring->features().buf_ring) {
-        MESSAGE("kernel lacks multishot recv / buffer rings; skipped");
-        return;
-    }
-    auto br = BufferRing::create(*ring, 7, 4, 16);
-    REQUIRE_MESSAGE(br.ok(), br.status().to_string());
-    int sv[2];
-    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-
-    struct Recv : Op {
-        BufferRing* br;
-        std::string got;
-        int cqes = 0;
-        bool more = true;
-        void complete(int res, uint32_t flags) noexcept override {
-            ++cqes;
-            more = flags & IORING_CQE_F_MORE;
-            if (res > 0) {
-                uint16_t bid = BufferRing::buffer_id(flags);
-                got.append(br->buffer(bid), static_cast<size_t>(res));
-                br->recycle(bid);
-            }
-        }
-    } recv;
-    recv.br = br.value().get();
-    io_uring_sqe* sqe = ring->get_sqe(&recv);
-    io_uring_prep_recv_multishot(sqe, sv[0], nullptr, 0, 0);
-    sqe->flags |= IOSQE_BUFFER_SELECT;
-    sqe->buf_group = 7;
-
-    std::string expect;
-    for (int i = 0; i < 20; ++i) {
-        std::string piece = "chunk-" + std::to_string(i) + "|";
-        expect += piece;
-        REQUIRE(write(sv[1], piece.data(), piece.size()) == static_cast<ssize_t>(piece.size()));
-        for (int k = 0; k < 5 && recv.got.size() < expect.size(); ++k)
-            ring->run_once(20ms);
-    }
-    CHECK(recv.got == expect);
-    CHECK(recv.more);
-    close(sv[1]);
-    for (int k = 0; k < 10 && recv.more; ++k)
-        ring->run_once(20ms);
-    CHECK_FALSE(recv.more);  // EOF ends the multishot
-    close(sv[0]);
-}
-
 TEST_CASE("pipe pool reuses empty pipes and grants the asked size") {
     PipePool pool(1 << 20);
     auto p = pool.acquire();
