@@ -17,10 +17,9 @@ import os
 import statistics
 import time
 
-from .common import MiB, ScenarioError, NotAvailable
+from .common import MiB, ScenarioError, NotAvailable, item, na, fail
 from .load import run_fetch, check_results
 from .procs import NginxStatic
-from .scenarios import item, na, fail
 
 
 def disk_write_mbps(directory, size, direct):

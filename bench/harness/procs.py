@@ -10,49 +10,7 @@ import time
 import urllib.request
 
 from .common import KiB, MiB, ScenarioError, NotAvailable, free_port, parse_size, process_tree, \
-    stop_process, tail, wait_port
-
-# Object groups: name pattern, seed of the first object, and the scale key of its size (and of
-# its count for groups of many). Seeds never overlap, so any two objects have different bytes.
-OBJECT_GROUPS = {
-    "big": ("big.bin", 1, "big", None),
-    "herd": ("herd.bin", 2, "herd", None),
-    "huge": ("huge.bin", 3, "huge", None),
-    "medium": ("medium/{i}.bin", 100, "medium", "medium_count"),
-    "tiny": ("tiny/{i}.bin", 10000, "tiny", "tiny_count"),
-    "pop": ("pop/{i}.bin", 1000000, "startup_size", "startup_files"),
-}
-
-
-def object_spec(group, scale, sha224=True):
-    """s3emu's (and xs3-cachegen's) --object spec for a group."""
-    name, seed, size_key, count_key = OBJECT_GROUPS[group]
-    spec = f"name={name},size={scale[size_key]},seed={seed},sha224={'yes' if sha224 else 'no'}"
-    if count_key:
-        spec += f",count={scale[count_key]}"
-    return spec
-
-
-def object_seed(name):
-    for pattern, seed, _, count_key in OBJECT_GROUPS.values():
-        if count_key is None:
-            if name == pattern:
-                return seed
-            continue
-        prefix, suffix = pattern.split("{i}")
-        if name.startswith(prefix) and name.endswith(suffix):
-            index = name[len(prefix):len(name) - len(suffix)]
-            if index.isdigit():
-                return seed + int(index)
-    raise KeyError(f"unknown emulator object {name}")
-
-
-def group_names(group, scale):
-    pattern, _, _, count_key = OBJECT_GROUPS[group]
-    if count_key is None:
-        return [pattern]
-    return [pattern.replace("{i}", str(i)) for i in range(scale[count_key])]
-
+    stop_process, tail, wait_port, object_spec
 
 # ---------------------------------------------------------------- the emulator
 

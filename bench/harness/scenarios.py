@@ -4,21 +4,10 @@ it applies to. A scenario function gets (harness, target, emulator, meter) and r
 could not be produced while the rest could, fail(...) / na(...)."""
 import statistics
 
-from .common import ScenarioError, NotAvailable, percentile, fmt_size
+from .common import ScenarioError, NotAvailable, percentile, fmt_size, fail, na, item, group_names
 from .load import run_fetch, check_results, run_wrk, run_h2load
-from .procs import group_names, object_seed
-
-
-def fail(reason, better=""):
-    return (float("nan"), better, "fail", reason)
-
-
-def na(reason, better=""):
-    return (float("nan"), better, "na", reason)
-
-
-def item(name, rng=None):
-    return ("/" + name, name, object_seed(name), rng)
+from .probe import probe_machine
+from .startup import scenario_startup
 
 
 def warm(h, target, names, concurrency=4):
@@ -221,8 +210,6 @@ def _huge_title(h):
 
 
 def registry():
-    from .probe import probe_machine
-    from .startup import scenario_startup
     return {s.number: s for s in (
         Spec(1, lambda h: "hit, large object, 1 stream", scenario_1, "fast", ["big"]),
         Spec(2, lambda h: "hit, medium objects, N connections", scenario_2, "fast", ["medium"]),

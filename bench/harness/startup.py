@@ -18,10 +18,8 @@ import re
 import subprocess
 import time
 
-from .common import ScenarioError, free_port
+from .common import ScenarioError, free_port, na, fail, group_names, object_seed, object_spec
 from .load import http_get
-from .procs import group_names, object_seed, object_spec
-from .scenarios import na, fail
 
 DONE_WORDS = re.compile(r"\b(complete|completed|finished|done)\b", re.I)
 DONE_STATES = {"done", "complete", "completed", "finished", "idle", "ready"}

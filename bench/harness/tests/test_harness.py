@@ -59,14 +59,14 @@ def test_sizes_and_durations():
 
 def test_object_names_and_seeds():
     scale = {"medium": 1 << 20, "medium_count": 3, "startup_size": 4096, "startup_files": 5}
-    assert procs.group_names("medium", scale) == ["medium/0.bin", "medium/1.bin", "medium/2.bin"]
-    assert procs.object_seed("medium/2.bin") == 102
-    assert procs.object_seed("pop/4.bin") == 1000004
-    assert procs.object_seed("huge.bin") == 3
-    assert procs.object_spec("pop", scale) == \
+    assert common.group_names("medium", scale) == ["medium/0.bin", "medium/1.bin", "medium/2.bin"]
+    assert common.object_seed("medium/2.bin") == 102
+    assert common.object_seed("pop/4.bin") == 1000004
+    assert common.object_seed("huge.bin") == 3
+    assert common.object_spec("pop", scale) == \
         "name=pop/{i}.bin,size=4096,seed=1000000,sha224=yes,count=5"
     with pytest.raises(KeyError):
-        procs.object_seed("other.bin")
+        common.object_seed("other.bin")
 
 
 def test_parse_h2load_success():
