@@ -8,6 +8,7 @@ import re
 import shlex
 import socket
 import subprocess
+import time
 
 from e2e_util import Emulator, wait_until
 from test_miss_path import MiB, fetch, proxy_for, read_a_little_then_leave
@@ -37,7 +38,9 @@ def test_access_log_lines_for_h1_and_h2(emulator_factory, proxy_factory, tmp_pat
                            args=["--conn-bandwidth", "4MB"])
     # warn: the access log does not depend on the log level.
     p = proxy_for(proxy_factory, emu, ["--access-log", "--log-level", "warn"])
+    started = time.monotonic()
     miss = fetch(p.port, "/a.bin?x-id=GetObject")
+    elapsed_ms = (time.monotonic() - started) * 1000
     assert miss.status == 200 and miss.complete
     lines = wait_lines(p, 1)
     first = lines[0]
@@ -49,7 +52,10 @@ def test_access_log_lines_for_h1_and_h2(emulator_factory, proxy_factory, tmp_pat
     assert first["range"] == "-"
     assert int(first["sent"]) > 300000  # head and body
     assert re.fullmatch(r"127\.0\.0\.1:\d+", first["client"])
-    assert float(first["ms"]) >= 0
+    # The time from the request to the answer's end: the origin sends the 300000 bytes at 4 MB/s
+    # (at least 75 ms), and the client saw it all within elapsed_ms.
+    assert re.fullmatch(r"\d+(\.\d+)?", first["ms"]), first["ms"]
+    assert 60 <= float(first["ms"]) <= elapsed_ms + 1
     wait_until(lambda: len(p.cache_files()) == 1, 10, what="publish")
 
     ranged = fetch(p.port, "/a.bin", {"Range": "bytes=10-19"})
