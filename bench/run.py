@@ -51,7 +51,7 @@ SCENARIOS = registry()
 DEFAULT_SCENARIOS = "1,2,3,4,5,6,8,9,10,11,12"
 BASE_TARGETS = ("xs3lerator", "nginx")
 # Built-in variants: name -> (xs3lerator arguments, scenarios it runs in). The TTL variant is
-# issue 6's comparison of hits that ask S3 every time (metadata-ttl 0) against cached metadata.
+# The comparison of hits that ask S3 every time (metadata-ttl 0) against cached metadata.
 TTL_VARIANT = "xs3lerator-ttl"
 TTL_SCENARIOS = (2, 3, 10, 11)
 

@@ -1,4 +1,4 @@
-"""Every request an S3 client sends gets S3's answer or S3's own error (issue 13): the classifier in
+"""Every request an S3 client sends gets S3's answer or S3's own error: the classifier in
 front of the cache. Read-only operations are relayed (signed by the proxy, uncached, x-cache:
 PASS) in both modes; ListBuckets is answered from the configured list; writes get 405 at the end
 of the request head (never waiting for a body or for "Expect: 100-continue"); unknown

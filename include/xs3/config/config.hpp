@@ -96,14 +96,14 @@ struct Config {
     unsigned open_files = 0;                         // hits' files kept open (LRU); 0: none
     uint64_t open_file_max_bytes = 0;                // only objects up to this size are kept open
 
-    // Cache lifecycle (issue 6).
+    // Cache lifecycle.
     cache::FreeSpaceFloor min_free_space;         // bytes, or a percentage of the filesystem
     std::string admin_bind_ip;                    // a validated IPv4 or IPv6 literal
     bool immutable = false;                       // cached objects never change: never revalidate
     std::chrono::milliseconds stale_if_error{0};  // serve stale this long past the TTL if S3 fails
     bool preallocate = true;  // reserve a download's blocks when its file is made
 
-    // HTTP/2 (issue 7). The header list limit is max_header_bytes, as for HTTP/1.1.
+    // HTTP/2. The header list limit is max_header_bytes, as for HTTP/1.1.
     uint32_t h2_max_concurrent_streams = 0;
     uint32_t h2_initial_window_size = 0;
     uint32_t h2_rapid_reset_window = 0;
@@ -112,7 +112,7 @@ struct Config {
     // Accepted for compatibility with the Rust xs3lerator; not used.
     std::optional<std::string> debug_trace;
 
-    // S3 credentials and transport (issue 5).
+    // S3 credentials and transport.
     // Static keys come only from the config file (never the command line, where `ps` shows
     // them); the AWS_* variables are the environment's way in. Messages never echo them.
     std::optional<std::string> access_key_id;

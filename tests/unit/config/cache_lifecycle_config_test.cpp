@@ -1,4 +1,4 @@
-// Tests of the cache lifecycle options (issue 6): --min-free-space and --admin-bind-ip.
+// Tests of the cache lifecycle options: --min-free-space and --admin-bind-ip.
 #include <doctest/doctest.h>
 #include <unistd.h>
 

@@ -98,7 +98,7 @@ TEST_CASE("defaults match the Rust xs3lerator and the new options") {
     CHECK(c.metadata_ttl == 0ms);
     CHECK(c.chunk_retries == 3);
     CHECK(c.abandon_on_disconnect == false);
-    // S3 credentials and transport (issue 5).
+    // S3 credentials and transport.
     CHECK_FALSE(c.access_key_id.has_value());
     CHECK_FALSE(c.secret_access_key.has_value());
     CHECK_FALSE(c.session_token.has_value());
