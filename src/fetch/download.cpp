@@ -36,12 +36,29 @@ size_t Download::live_fetchers() noexcept {
     return g_live_fetchers.load(std::memory_order_acquire);
 }
 
-// Fetches one chunk with a ranged GET. The body is copied into two write_size buffers: one is
-// being written to the file while the other fills; when both are busy the transfer is paused, so
-// memory per chunk is 2 x write_size whatever the object size. Lives on its slot's ring: every
-// method runs there. It reports back to the download's home ring once, when it retires.
-class Download::ChunkFetcher final : public s3::TransferHandler,
-                                     public std::enable_shared_from_this<ChunkFetcher> {
+// Fetches one chunk with ranged GETs, one attempt at a time: each attempt is a curl transfer of
+// the chunk's bytes from the first one not yet on file to its end. The body is copied into two
+// write_size buffers: one is being written to the file while the other fills; when both are busy
+// the transfer is paused, so memory per chunk is 2 x write_size whatever the object size. Lives on
+// its slot's ring: every method runs there. It reports back to the download's home ring once, when
+// it retires.
+//
+// Who may touch the chunk's bytes. A chunk has one owner at a time: its current attempt. Only
+// that attempt's transfer feeds the buffers, and only bytes from the buffers are written and
+// published (ChunkProgress). Three rules keep it so:
+//  - Every attempt has a number. curl calls the attempt's own Transfer, which passes a callback
+//    on only while its number is current and the chunk is fetching; timers carry the attempt they
+//    were armed for. A superseded or finished attempt can neither feed bytes nor decide anything.
+//  - An attempt leaves `fetching` exactly once (its transfer completed, or we cancelled it), and
+//    the next attempt starts only from `waiting`. So there is at most one transfer per chunk.
+//  - What happens after an attempt (done, retry, give up) is decided in one place, decide(), when
+//    its transfer is over and its good bytes are on file; deciding moves the phase on, so events
+//    that arrive afterwards (a write completing, the probe's file appearing) cannot decide again.
+// Without them (before issue 12) a probe cut before its temp file existed was retried twice —
+// once when the cut arrived, again when the file appeared — and the two transfers filled the same
+// buffers: clients got 200, the full length and wrong bytes, and the forgotten transfer's late
+// callbacks ran on a freed fetcher.
+class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFetcher> {
   public:
     ChunkFetcher(std::shared_ptr<Download> d, size_t index, uint64_t offset, uint64_t length,
                  FetchSlot slot, bool probe)
@@ -63,12 +80,74 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
     ring::Ring& ring() const noexcept { return *slot_.ring; }
 
     void start() noexcept {
+        if (phase_ != Phase::idle) return;  // aborted before it started
         if (!bufs_[0] || !bufs_[1]) {
-            error_ = Status(Code::internal, "out of memory for chunk buffers");
-            fatal_ = true;
-            settle();
+            retire(Status(Code::internal, "out of memory for chunk buffers"), {});
             return;
         }
+        begin_attempt();
+    }
+
+    // The download is over: stop without reporting anything but the retirement.
+    void abort() noexcept {
+        if (aborted_ || phase_ == Phase::retired) return;
+        aborted_ = true;
+        if (phase_ == Phase::fetching) stop_transfer();
+        ring().cancel_timer(retry_timer_);
+        phase_ = Phase::settling;
+        maybe_retire();
+    }
+
+    // The probe's file exists now: write what is buffered, take the rest of the body.
+    void file_ready() noexcept {
+        if (aborted_) return;
+        if (phase_ == Phase::fetching) {
+            maybe_flush(false);
+            resume_if_paused();
+        } else {
+            settle();  // a finished transfer waited for the file; else nothing to do
+        }
+    }
+
+  private:
+    enum class Phase {
+        idle,      // made, not started
+        fetching,  // attempt attempt_'s transfer runs; its bytes fill the buffers
+        settling,  // that transfer is over: its good bytes go to the file, then decide()
+        waiting,   // a retry is scheduled (retry_timer_)
+        retired,   // reported to the home ring; nothing more happens
+    };
+
+    // The curl handler of one attempt. The fetcher keeps its current attempt's; a new attempt
+    // replaces it only after the old transfer completed or was cancelled, when curl is done with
+    // it.
+    class Transfer final : public s3::TransferHandler {
+      public:
+        Transfer(ChunkFetcher& f, unsigned attempt) : f_(f), attempt_(attempt) {}
+        void on_head(const s3::HttpResponseHead& head) noexcept override {
+            if (f_.owns(attempt_)) f_.on_head(head);
+        }
+        size_t on_body(const char* data, size_t len) noexcept override {
+            return f_.owns(attempt_) ? f_.on_body(data, len) : len;
+        }
+        void on_complete(const Status& status) noexcept override {
+            if (f_.owns(attempt_)) f_.on_transfer_end(status);
+        }
+
+      private:
+        ChunkFetcher& f_;
+        const unsigned attempt_;
+    };
+
+    bool owns(unsigned attempt) const noexcept {
+        return attempt == attempt_ && phase_ == Phase::fetching;
+    }
+    bool attached() const noexcept { return d_->file_attached_ || !probe_; }
+    bool can_switch() const noexcept { return attached() && !write_in_flight_; }
+
+    // From idle or waiting, with nothing in flight: the next attempt takes the chunk.
+    void begin_attempt() noexcept {
+        ++attempt_;
         received_ = written_;
         fill_[0] = fill_[1] = 0;
         cur_ = 0;
@@ -80,43 +159,30 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
         error_body_.clear();
         fatal_ = false;
         flushed_once_ = false;
-        transfer_ok_ = false;
         trusted_ = true;
+        salvaged_ = false;
+        paused_ = false;
         stall_timer_armed_once_ = false;
-        ++attempt_;
         s3::HttpRequest req = d_->factory_(offset_ + received_, offset_ + length_ - 1, d_->etag_);
         req.connect_timeout = d_->options_.connect_timeout;
         req.low_speed_timeout = d_->options_.low_speed_timeout;
-        transfer_active_ = true;
-        tid_ = slot_.curl->start(std::move(req), this);
+        transfer_ = std::make_unique<Transfer>(*this, attempt_);
+        phase_ = Phase::fetching;
+        tid_ = slot_.curl->start(std::move(req), transfer_.get());
         arm_stall_check();
     }
 
-    // The download is over: stop without reporting anything but the retirement.
-    void abort() noexcept {
-        if (retired_) return;
-        aborted_ = true;
-        if (transfer_active_) {
-            slot_.curl->cancel(tid_);
-            transfer_active_ = false;
-        }
-        ring().cancel_timer(retry_timer_);
+    // Ends the current attempt's transfer early (a stall, a write error, an abort): curl makes no
+    // further callback for it.
+    void stop_transfer() noexcept {
+        slot_.curl->cancel(tid_);
         ring().cancel_timer(stall_timer_);
-        maybe_retire();
+        phase_ = Phase::settling;
     }
 
-    // The probe's file exists now: write what is buffered, take the rest of the body.
-    void file_ready() noexcept {
-        if (aborted_ || retired_) return;
-        maybe_flush(transfer_ok_);
-        resume_if_paused();
-        settle();
-    }
+    // --- the current attempt's transfer ---
 
-    // --- TransferHandler ---
-
-    void on_head(const s3::HttpResponseHead& head) noexcept override {
-        if (aborted_) return;
+    void on_head(const s3::HttpResponseHead& head) noexcept {
         head_status_ = static_cast<int>(head.status);
         head_ = head;
         if (probe_ && !d_->size_known()) {
@@ -144,9 +210,8 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
         }
     }
 
-    size_t on_body(const char* data, size_t len) noexcept override {
+    size_t on_body(const char* data, size_t len) noexcept {
         const size_t taken = len;
-        if (aborted_) return len;
         if (!http_ok_) {
             if (error_body_.size() < 4096)
                 error_body_.append(data, std::min(len, 4096 - error_body_.size()));
@@ -178,13 +243,9 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
         return taken;
     }
 
-    void on_complete(const Status& status) noexcept override {
-        transfer_active_ = false;
+    // The transfer completed (curl is done with it): what did the attempt get?
+    void on_transfer_end(const Status& status) noexcept {
         ring().cancel_timer(stall_timer_);
-        if (aborted_) {
-            maybe_retire();
-            return;
-        }
         if (probe_ && head_status_ == 416 && !d_->size_known()) {
             auto ext = s3::object_extent(head_, error_body_);
             if (ext.ok()) {
@@ -209,14 +270,10 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
         if (error_.ok() && received_ != length_)
             error_ = Status(Code::unavailable, "short body: got " + std::to_string(received_) +
                                                    " of " + std::to_string(length_) + " bytes");
-        transfer_ok_ = error_.ok();
-        if (transfer_ok_) maybe_flush(true);
+        // Only now: on_probe_head above may have attached the file (file_ready) on this stack.
+        phase_ = Phase::settling;
         settle();
     }
-
-  private:
-    bool attached() const noexcept { return d_->file_attached_ || !probe_; }
-    bool can_switch() const noexcept { return attached() && !write_in_flight_; }
 
     void append(const char* data, size_t n) noexcept {
         std::memcpy(bufs_[cur_].get() + fill_[cur_], data, n);
@@ -251,7 +308,7 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
             error_ = Status(Code::unavailable, "the origin ignored the Range of a chunk GET");
             fatal_ = true;
         } else if (head.status == 416) {
-            // Decided in on_complete, with the error body (it may carry the size).
+            // Decided in on_transfer_end, with the error body (it may carry the size).
         } else {
             refuse_or_retry(head.status);
         }
@@ -278,6 +335,8 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
             refusal_ = {static_cast<int>(status), ""};
         }
     }
+
+    // --- writing ---
 
     void maybe_flush(bool final) noexcept {
         if (!attached() || write_in_flight_ || aborted_) return;
@@ -345,10 +404,7 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
                              : Status(Code::io_error, "cache file write made no progress");
             fatal_ = true;  // a local disk problem is not fixed by refetching
             local_failure_ = true;
-            if (transfer_active_) {
-                slot_.curl->cancel(tid_);
-                transfer_active_ = false;
-            }
+            if (phase_ == Phase::fetching) stop_transfer();
             settle();
             return;
         }
@@ -356,34 +412,39 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
             issue_write();  // short write: the rest
             return;
         }
+        // The bytes were the owning attempt's: a new attempt starts only once no write is in
+        // flight, and buffers are emptied when it does.
         write_in_flight_ = false;
         written_ += write_real_;
         d_->progress_.publish(index_, written_);
-        if (aborted_) {
-            maybe_retire();
-            return;
+        if (phase_ == Phase::fetching) {
+            maybe_flush(false);
+            resume_if_paused();
+        } else {
+            settle();
         }
-        maybe_flush(transfer_ok_);
-        resume_if_paused();
-        settle();
     }
 
     void resume_if_paused() noexcept {
-        if (paused_ && transfer_active_) {
+        if (paused_ && phase_ == Phase::fetching) {
             paused_ = false;
             slot_.curl->resume(tid_);
         }
     }
 
-    // Called whenever the transfer or a write ends: decides what the chunk does next.
+    // --- the end of an attempt ---
+
+    // The attempt's transfer is over: its good bytes go to the file first, then decide() runs,
+    // once. Called again by every event it waits for (a write, the probe's file).
     void settle() noexcept {
+        if (phase_ != Phase::settling) return;
         if (aborted_) {
             maybe_retire();
             return;
         }
-        if (transfer_active_ || write_in_flight_ || retired_) return;
+        if (write_in_flight_) return;  // on_write comes back
         if (error_.ok()) {
-            if (!attached()) return;  // the probe's file is not there yet: file_ready() goes on
+            if (!attached()) return;  // the probe's file is not there yet: file_ready() comes back
             if (fill_[cur_] > 0) {
                 maybe_flush(true);
                 if (write_in_flight_) return;
@@ -391,8 +452,10 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
             if (written_ == length_) {
                 retry_.on_success();
                 retire(Status(), {});
+                return;
             }
-            return;
+            error_ = Status(Code::internal, "chunk transfer ended with bytes left unwritten");
+            fatal_ = true;
         }
         // Failed attempt: what is written stays. Bytes that arrived in order before a transport
         // failure (a reset, a short body, a stall) are good: write them out first, so the
@@ -402,8 +465,12 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
             flush(false);
             if (write_in_flight_) return;
         }
-        salvaged_ = false;
         fill_[0] = fill_[1] = 0;
+        decide();
+    }
+
+    // The one place an attempt's failure is judged: give up, or schedule exactly one retry.
+    void decide() noexcept {
         if (fatal_) {
             retire(error_, refusal_);
             return;
@@ -427,6 +494,7 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
             retire(error_, refusal_);
             return;
         }
+        phase_ = Phase::waiting;
         d_->retries_.fetch_add(1, std::memory_order_relaxed);
         auto delay = decision.delay;
         XS3_LOG_WARN("chunk fetch failed; retrying", kv("object", d_->name_), kv("chunk", index_),
@@ -434,11 +502,12 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
                      kv("kind", std::string(s3::retry_kind_name(decision.kind))),
                      kv("error", error_.to_string()));
         std::weak_ptr<ChunkFetcher> weak = weak_from_this();
-        retry_timer_ = ring().add_timer(delay, [weak] {
-            if (auto self = weak.lock()) {
-                self->retry_timer_ = {};
-                if (!self->aborted_) self->start();
-            }
+        retry_timer_ = ring().add_timer(delay, [weak, after = attempt_] {
+            auto self = weak.lock();
+            if (!self) return;
+            self->retry_timer_ = {};
+            if (self->phase_ == Phase::waiting && self->attempt_ == after && !self->aborted_)
+                self->begin_attempt();
         });
     }
 
@@ -455,22 +524,21 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
         }
         auto every = std::max<std::chrono::milliseconds>(limit / 4, std::chrono::milliseconds(50));
         std::weak_ptr<ChunkFetcher> weak = weak_from_this();
-        stall_timer_ = ring().add_timer(every, [weak] {
+        stall_timer_ = ring().add_timer(every, [weak, attempt = attempt_] {
             if (auto self = weak.lock()) {
                 self->stall_timer_ = {};
-                self->check_stall();
+                self->check_stall(attempt);
             }
         });
     }
 
-    void check_stall() noexcept {
-        if (!transfer_active_ || aborted_) return;
+    void check_stall(unsigned attempt) noexcept {
+        if (!owns(attempt)) return;
         if (paused_) last_progress_ = ring::Clock::now();  // held back by us, not the origin
         bool stalled = received_ == stall_mark_ &&
                        ring::Clock::now() - last_progress_ >= d_->options_.low_speed_timeout;
         if (stalled) {
-            slot_.curl->cancel(tid_);
-            transfer_active_ = false;
+            stop_transfer();
             if (error_.ok())
                 error_ = Status(Code::timeout,
                                 "no bytes from the origin for " +
@@ -482,12 +550,14 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
     }
 
     void maybe_retire() noexcept {
-        if (!transfer_active_ && !write_in_flight_ && !retired_)
+        if (!write_in_flight_ && phase_ != Phase::retired)
             retire(Status(Code::cancelled, "aborted"), {});
     }
 
     void retire(Status status, Refusal refusal) noexcept {
-        retired_ = true;
+        phase_ = Phase::retired;
+        ring().cancel_timer(stall_timer_);
+        ring().cancel_timer(retry_timer_);
         if (local_failure_ && !status.ok())
             status = Status(status.code() == Code::no_space ? Code::no_space : Code::io_error,
                             status.message(), status.sys_errno());
@@ -525,14 +595,13 @@ class Download::ChunkFetcher final : public s3::TransferHandler,
     bool stall_timer_armed_once_ = false;
     ring::Ring::TimerId stall_timer_;
     bool paused_ = false;
-    bool transfer_active_ = false;
-    bool transfer_ok_ = false;
     bool http_ok_ = false;
     bool fatal_ = false;
     bool local_failure_ = false;
     bool aborted_ = false;
-    bool retired_ = false;
-    unsigned attempt_ = 0;
+    Phase phase_ = Phase::idle;
+    unsigned attempt_ = 0;                // the attempt that owns the chunk (numbered from 1)
+    std::unique_ptr<Transfer> transfer_;  // its curl handler
     s3::RetryState retry_;
     int head_status_ = 0;
     s3::HttpResponseHead head_;

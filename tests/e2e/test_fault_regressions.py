@@ -1,0 +1,39 @@
+"""Origin faults that once made the proxy serve wrong bytes, each as its user met it.
+
+Issue 12: the first GET of a cold object (the probe) cut by a reset 16 KiB into its body, before
+the owner had made the temp file. The failed attempt was judged twice — when the cut arrived and
+again when the file appeared — so two retries ran at once and filled the same buffers: clients
+got 200, the full Content-Length and wrong bytes (7 of 80 bodies in the report, 29 of 80 here),
+and a forgotten transfer called back into a freed fetcher (a double free; under ASan a
+heap-use-after-free in ChunkFetcher::refuse_or_retry)."""
+
+from __future__ import annotations
+
+from e2e_util import Emulator
+from test_miss_path import fetch
+
+MiB = 1024 * 1024
+
+
+def test_a_probe_reset_at_16k_on_40_objects_is_retried_once_and_serves_exact_bytes(
+        emulator_factory, proxy_factory):
+    n = 40
+    emu = emulator_factory(
+        [f"name=r{i}.bin,size=4MiB,seed={100 + i},sha224=no" for i in range(n)],
+        faults=[f"reset:object=r{i}.bin,request=1,offset=16384" for i in range(n)])
+    p = proxy_factory(Emulator.BUCKET, endpoint=emu.endpoint, workers=2,
+                      extra_args=["--chunk-size", "1MiB"])
+    for i in range(n):
+        for _ in range(2):
+            r = fetch(p.port, f"/r{i}.bin")
+            assert r.status == 200 and r.complete, (i, r.status, len(r.body))
+            emu.verify(f"r{i}.bin", 100 + i, r.body, size=4 * MiB)
+    stats = emu.stats()
+    assert stats["faults"]["reset"] == n
+    for i in range(n):
+        # The cut probe, its one retry, and chunks 1-3; the second request is a hit (or joins
+        # the finished download) and GETs nothing.
+        assert stats["objects"][f"r{i}.bin"]["get"] == 5, (i, stats["objects"][f"r{i}.bin"])
+    retries = [line for line in p.log_text().splitlines() if "chunk fetch failed; retrying" in line]
+    assert len(retries) == n, "\n".join(retries)
+    assert all("chunk=0 attempt=1" in line for line in retries)
