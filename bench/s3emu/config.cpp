@@ -119,7 +119,8 @@ usage: s3emu [options]
                            (repeatable; count=N makes K-0..K-{N-1}, or fills "{i}" in the name)
   --fault SPEC             TYPE[:object=K][,method=GET|HEAD][,rate=P][,request=N|after=N]
                            [,count=N][,offset=O][,seconds=D]; TYPE is 503, 500, reset, short,
-                           stall or etag-change (repeatable)
+                           stall or etag-change (repeatable); offset= aims a body fault at that
+                           byte, and a status fault at the GET asking for it
   --seed N                 seed for fault rates and latency jitter (1)
   --latency D              first-byte latency of every S3 reply (0; "20ms")
   --jitter D               plus a uniform random [0, D) (0)

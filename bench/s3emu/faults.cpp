@@ -107,10 +107,12 @@ Result<FaultRule> parse_fault_rule(std::string_view text) {
             return Status(Code::invalid_argument, "fault: unknown key " + std::string(k));
         }
     }
-    if (r.offset && (r.type == FaultType::slow_down || r.type == FaultType::internal_error ||
-                     r.type == FaultType::etag_change))
+    bool status_fault = r.type == FaultType::slow_down || r.type == FaultType::internal_error ||
+                        r.type == FaultType::etag_change;
+    if (r.offset && status_fault && r.method == FaultMethod::head)
         return Status(Code::invalid_argument,
-                      "fault: offset= applies to reset, short and stall only");
+                      "fault: offset= aims a status fault at the GET asking for that byte; "
+                      "it cannot apply to HEAD");
     return r;
 }
 
@@ -132,7 +134,10 @@ FaultDecision FaultPlan::decide(std::string_view object, bool is_head) noexcept 
         RuleState& s = *rules_[i];
         const FaultRule& r = s.rule;
         if (!r.object.empty() && r.object != object) continue;
-        if (r.method == FaultMethod::get && is_head) continue;
+        bool aimed =
+            r.offset && (r.type == FaultType::slow_down || r.type == FaultType::internal_error ||
+                         r.type == FaultType::etag_change);
+        if ((r.method == FaultMethod::get || aimed) && is_head) continue;
         if (r.method == FaultMethod::head && !is_head) continue;
         uint64_t n = s.matches.fetch_add(1, std::memory_order_relaxed) + 1;
         if (r.request != 0 && n != r.request) continue;
@@ -140,6 +145,10 @@ FaultDecision FaultPlan::decide(std::string_view object, bool is_head) noexcept 
             uint64_t h = mix64(seed_ ^ mix64(i + 1) ^ mix64(n * 0x9E3779B97F4A7C15ULL));
             double u = static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0);
             if (!(u < *r.rate)) continue;
+        }
+        if (aimed) {
+            d.request_rules.push_back(i);
+            continue;
         }
         switch (r.type) {
             case FaultType::slow_down:
@@ -156,6 +165,20 @@ FaultDecision FaultPlan::decide(std::string_view object, bool is_head) noexcept 
         }
     }
     return d;
+}
+
+void FaultPlan::resolve_request(FaultDecision& d, uint64_t start, uint64_t len) noexcept {
+    for (size_t i : d.request_rules) {
+        RuleState& s = *rules_[i];
+        const FaultRule& r = s.rule;
+        if (*r.offset < start || *r.offset - start >= len) continue;
+        if (r.type == FaultType::etag_change) {
+            if (!d.etag_change && take_fire(s)) d.etag_change = true;
+        } else if (d.error_status == 0 && take_fire(s)) {
+            d.error_status = r.type == FaultType::slow_down ? 503 : 500;
+        }
+    }
+    d.request_rules.clear();
 }
 
 void FaultPlan::resolve_body(FaultDecision& d, uint64_t start, uint64_t len) noexcept {

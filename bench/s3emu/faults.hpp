@@ -7,12 +7,19 @@
 //   --fault stall:seconds=3,offset=0,count=1   pause the body for 3 s at offset 0, once
 //   --fault etag-change:object=x,after=2       x is overwritten after its 2nd request
 //
+//   --fault 503:object=x,offset=2MiB,count=1    SlowDown to the first GET whose range holds 2 MiB
+//   --fault etag-change:object=x,offset=1MiB,count=1   x changes just before the first GET whose
+//                                              range holds 1 MiB is answered (its If-Match fails)
+//
 // A rule matches a request by object and method; `request=N` fires only on the N-th matching
 // request (1-based, counted per rule), `after=N` is request=N+1, `rate=P` fires with probability P
 // (a hash of the fault seed, the rule and the match number: the same run decides the same way),
 // `count=K` caps how many times it fires. A rule with neither request nor rate fires on every
 // match. Body faults (reset, short, stall) fire only when the response body covers their offset;
-// without offset= reset and short hit the middle of the body and stall its first byte.
+// without offset= reset and short hit the middle of the body and stall its first byte. Status
+// faults (503, 500, etag-change) with offset= apply to GETs only and fire only when the bytes the
+// GET asks for (its Range, else the whole object) hold that offset: this is how a test aims at one
+// chunk of a download whatever order the chunks are fetched in.
 #pragma once
 
 #include <array>
@@ -59,6 +66,8 @@ struct FaultDecision {
     std::chrono::milliseconds stall_for{0};
     // Rules whose body fault is pending resolution (indices into the plan).
     std::vector<size_t> body_rules;
+    // Status rules with offset= waiting for the GET's requested bytes (resolve_request).
+    std::vector<size_t> request_rules;
 };
 
 class FaultPlan {
@@ -68,6 +77,9 @@ class FaultPlan {
     bool empty() const noexcept { return rules_.empty(); }
     // Counts the request against every matching rule and decides the non-body faults.
     FaultDecision decide(std::string_view object, bool is_head) noexcept;
+    // Decides the status faults aimed at an offset, for a GET asking for object bytes
+    // [start, start + len). Call before answering (an ETag change must precede the If-Match check).
+    void resolve_request(FaultDecision& d, uint64_t start, uint64_t len) noexcept;
     // Places pending body faults for a body of object bytes [start, start + len).
     void resolve_body(FaultDecision& d, uint64_t start, uint64_t len) noexcept;
 

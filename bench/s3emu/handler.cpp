@@ -151,6 +151,21 @@ Reply S3Handler::handle(const http::Request& req, bool over_connection_limit) {
 
         Object* obj = catalog_.find(key);
         FaultDecision d = faults_.decide(key, is_head);
+        if (!d.request_rules.empty()) {
+            // Faults aimed at an offset fire on the GET asking for it: its Range, else all bytes.
+            uint64_t start = 0, len = obj ? obj->size() : 0;
+            const std::string* rh = req.headers.get("Range");
+            if (obj && rh) {
+                http::RangeResult range = http::parse_range(*rh, obj->size());
+                if (range.kind == http::RangeKind::single) {
+                    start = range.first;
+                    len = range.length();
+                } else if (range.kind == http::RangeKind::unsatisfiable) {
+                    len = 0;
+                }
+            }
+            faults_.resolve_request(d, start, len);
+        }
         if (obj && d.etag_change) {
             uint64_t g = obj->bump_generation();
             if (obj->spec().sha224) catalog_.request_sha224(*obj, g);

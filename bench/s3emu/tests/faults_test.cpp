@@ -30,7 +30,8 @@ TEST_CASE("fault rules parse and reject junk") {
     CHECK(parse_fault_rule("503:rate=0.25")->rate == 0.25);
     CHECK_FALSE(parse_fault_rule("404").ok());
     CHECK_FALSE(parse_fault_rule("503:rate=2").ok());
-    CHECK_FALSE(parse_fault_rule("503:offset=5").ok());
+    CHECK(parse_fault_rule("503:offset=5")->offset == 5u);  // aimed at the GET asking for it
+    CHECK_FALSE(parse_fault_rule("etag-change:offset=5,method=HEAD").ok());
     CHECK_FALSE(parse_fault_rule("reset:colour=1").ok());
     CHECK_FALSE(parse_fault_rule("500:request=0").ok());
 }
@@ -113,4 +114,28 @@ TEST_CASE("count caps firing; etag-change after=N") {
     }
     CHECK(n503 == 2);
     CHECK(changes == 1);
+}
+
+TEST_CASE("status faults aimed at an offset fire on the GET asking for it, never on a HEAD") {
+    auto p = plan({"503:object=a,offset=3000,count=1", "etag-change:object=e,offset=10"});
+    auto d = p.decide("a", true);  // HEAD: not a candidate, and not counted
+    p.resolve_request(d, 0, 5000);
+    CHECK(d.error_status == 0);
+    d = p.decide("a", false);
+    p.resolve_request(d, 0, 3000);  // bytes 0-2999: not 3000
+    CHECK(d.error_status == 0);
+    d = p.decide("a", false);
+    p.resolve_request(d, 2000, 1001);  // 2000-3000
+    CHECK(d.error_status == 503);
+    d = p.decide("a", false);
+    p.resolve_request(d, 0, 5000);  // count=1: once only
+    CHECK(d.error_status == 0);
+    d = p.decide("e", false);
+    p.resolve_request(d, 0, 0);  // asks for nothing (an unsatisfiable range)
+    CHECK_FALSE(d.etag_change);
+    d = p.decide("e", false);
+    p.resolve_request(d, 0, 11);
+    CHECK(d.etag_change);
+    CHECK(p.fired(FaultType::slow_down) == 1);
+    CHECK(p.fired(FaultType::etag_change) == 1);
 }

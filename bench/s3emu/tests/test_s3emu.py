@@ -347,6 +347,24 @@ def test_fault_etag_change(emu_factory):
     assert s["faults"]["etag-change"] == 1 and s["objects"]["a.bin"]["generation"] == 1
 
 
+def test_status_faults_aimed_at_an_offset(emu_factory):
+    e = emu_factory(*OBJS, "--fault", "503:object=a.bin,offset=600000,count=1",
+                    "--fault", "etag-change:object=a.bin,offset=900000,count=1")
+    assert e.request("HEAD", "/bench/a.bin", {})[0] == 200  # a HEAD is never aimed at
+    st, h0, _ = e.get("/bench/a.bin", Range="bytes=0-99")
+    assert st == 206  # does not ask for byte 600000
+    assert e.get("/bench/a.bin", Range="bytes=500000-600000")[0] == 503
+    st, _, body = e.get("/bench/a.bin", Range="bytes=500000-600000")
+    assert st == 206 and verify("a.bin", 7, body, offset=500000)[0] == 0  # count=1
+    # The object changes just before the GET asking for byte 900000 is answered: its If-Match
+    # on the old ETag fails.
+    st, h1, _ = e.get("/bench/a.bin", **{"Range": "bytes=800000-999999", "If-Match": h0["etag"]})
+    assert st == 412
+    s = e.stats()
+    assert s["faults"]["503"] == 1 and s["faults"]["etag-change"] == 1
+    assert s["objects"]["a.bin"]["generation"] == 1
+
+
 def test_fault_rate_is_deterministic(emu_factory):
     runs = []
     for _ in range(2):
