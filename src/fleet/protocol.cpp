@@ -74,4 +74,25 @@ AuthVerdict verify_peer_request(std::string_view token, std::string_view value,
     return diff == 0 ? AuthVerdict::ok : AuthVerdict::bad_signature;
 }
 
+HopVerdict judge_hop(const HopRequest& r, bool in_fleet, std::string_view token,
+                     bool remote_is_member) {
+    using K = HopVerdict::Kind;
+    if (r.hop == nullptr) return {K::client, ""};
+    if (!in_fleet) return {K::refused, "this node is not in a fleet"};
+    if (r.hop->empty()) return {K::refused, "empty x-xs3-hop"};
+    if (!token.empty()) {
+        if (r.auth == nullptr) return {K::refused, "no x-xs3-fleet-auth (a fleet token is set)"};
+        AuthVerdict v = verify_peer_request(token, *r.auth, *r.hop, r.method, r.target, r.now_unix);
+        if (v != AuthVerdict::ok)
+            return {K::refused, "x-xs3-fleet-auth: " + std::string(verdict_name(v))};
+        return {K::peer, ""};
+    }
+    if (!remote_is_member)
+        return {K::refused, "from " +
+                                (r.remote_ip.empty() ? std::string("an unknown address")
+                                                     : std::string(r.remote_ip)) +
+                                ", not a member's address (and no fleet token is set)"};
+    return {K::peer, ""};
+}
+
 }  // namespace xs3::fleet

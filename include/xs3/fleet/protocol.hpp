@@ -35,4 +35,28 @@ AuthVerdict verify_peer_request(std::string_view token, std::string_view header_
                                 std::string_view hop, std::string_view method,
                                 std::string_view target, int64_t now_unix);
 
+// What the owner decides about a request that may be a peer fill (proxy asks before its client
+// rules; `membership_ip` says whether an address is a current member's).
+struct HopRequest {
+    const std::string* hop = nullptr;   // the x-xs3-hop value, if any
+    const std::string* auth = nullptr;  // the x-xs3-fleet-auth value, if any
+    std::string_view method;
+    std::string_view target;     // as received: path and query
+    std::string_view remote_ip;  // canonical text of the connection's peer address ("" unknown)
+    int64_t now_unix = 0;
+};
+struct HopVerdict {
+    enum class Kind {
+        client,   // no hop header: an ordinary client request
+        peer,     // a trusted peer fill: skip the client rules, never forward
+        refused,  // a hop header we cannot honour: 403
+    };
+    Kind kind = Kind::client;
+    std::string why;  // for refused: what was wrong (logged, not sent)
+};
+// `in_fleet`: this node has a membership. With a token, the signature decides (the address is
+// not enough: pod IPs are reused); without one, the remote address must be a member's.
+HopVerdict judge_hop(const HopRequest& r, bool in_fleet, std::string_view token,
+                     bool remote_is_member);
+
 }  // namespace xs3::fleet

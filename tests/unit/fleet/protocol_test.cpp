@@ -65,3 +65,55 @@ TEST_CASE("malformed values") {
           AuthVerdict::bad_signature);
     CHECK(verdict_name(AuthVerdict::expired) == "expired");
 }
+
+TEST_CASE("judging hop requests") {
+    using K = HopVerdict::Kind;
+    const std::string hop = "10.0.0.2:8080";
+    const int64_t now = 1700000000;
+    HopRequest r;
+    r.method = "GET";
+    r.target = "/data/a.bin";
+    r.remote_ip = "10.0.0.2";
+    r.now_unix = now;
+
+    // No hop header: a client, whatever else it carries.
+    CHECK(judge_hop(r, true, "", true).kind == K::client);
+    CHECK(judge_hop(r, false, "", false).kind == K::client);
+    std::string stray_auth = "t=1,sig=x";
+    r.auth = &stray_auth;
+    CHECK(judge_hop(r, true, "tok", true).kind == K::client);
+    r.auth = nullptr;
+
+    r.hop = &hop;
+    // Without a token: the address decides.
+    CHECK(judge_hop(r, true, "", true).kind == K::peer);
+    auto v = judge_hop(r, true, "", false);
+    CHECK(v.kind == K::refused);
+    CHECK(v.why == "from 10.0.0.2, not a member's address (and no fleet token is set)");
+    r.remote_ip = "";
+    CHECK(judge_hop(r, true, "", false).why ==
+          "from an unknown address, not a member's address (and no fleet token is set)");
+    // Not in a fleet: nothing to honour.
+    CHECK(judge_hop(r, false, "", true).why == "this node is not in a fleet");
+    std::string empty;
+    r.hop = &empty;
+    CHECK(judge_hop(r, true, "", true).why == "empty x-xs3-hop");
+    r.hop = &hop;
+
+    // With a token: the signature decides, the address does not.
+    CHECK(judge_hop(r, true, "tok", true).why == "no x-xs3-fleet-auth (a fleet token is set)");
+    std::string good = sign_peer_request("tok", hop, "GET", "/data/a.bin", now);
+    r.auth = &good;
+    CHECK(judge_hop(r, true, "tok", false).kind == K::peer);
+    CHECK(judge_hop(r, true, "other", true).why == "x-xs3-fleet-auth: bad signature");
+    std::string old = sign_peer_request("tok", hop, "GET", "/data/a.bin", now - 301);
+    r.auth = &old;
+    CHECK(judge_hop(r, true, "tok", true).why == "x-xs3-fleet-auth: expired");
+    std::string junk = "junk";
+    r.auth = &junk;
+    CHECK(judge_hop(r, true, "tok", true).why == "x-xs3-fleet-auth: malformed");
+    // Signed for another target: refused.
+    std::string elsewhere = sign_peer_request("tok", hop, "GET", "/other", now);
+    r.auth = &elsewhere;
+    CHECK(judge_hop(r, true, "tok", true).kind == K::refused);
+}
