@@ -15,9 +15,13 @@
 #include <vector>
 
 #include "xs3/app/cache_lifecycle.hpp"
+#include "xs3/app/fleet_setup.hpp"
 #include "xs3/base/log.hpp"
 #include "xs3/config/config.hpp"
+#include "xs3/fleet/membership.hpp"
+#include "xs3/fleet/rendezvous.hpp"
 #include "xs3/net/listener.hpp"
+#include "xs3/ops/fleet_report.hpp"
 #include "xs3/ops/prometheus.hpp"
 #include "xs3/proxy/server.hpp"
 #include "xs3/s3/credential_chain.hpp"
@@ -285,6 +289,14 @@ int main(int argc, char** argv) {
         }
     }
     check_secret_file_mode(cfg);
+    // The fleet's members are resolved before credentials are looked up: a typo in --peers
+    // should not cost an IMDS timeout, and nothing may stop start-up once a refresh thread runs.
+    std::optional<fleet::MembershipOptions> fleet_options;
+    if (app::fleet_configured(cfg)) {
+        auto fo = app::fleet_membership_options(cfg);
+        if (!fo.ok()) die(fo.status().message());
+        fleet_options = std::move(fo).value();
+    }
     bool aws_endpoint = false;
     s3::BucketOptions origin = configure_s3(cfg, aws_endpoint);
     std::vector<s3::BucketOptions> origins = bucket_origins(cfg, origin, aws_endpoint);
@@ -351,6 +363,21 @@ int main(int argc, char** argv) {
         shared->cache_writable.store(false);
     }
 
+    // The fleet's membership thread (DNS lookups, probes) runs from here to the end.
+    std::unique_ptr<fleet::Membership> membership;
+    if (fleet_options) {
+        size_t members = fleet_options->static_peers.size();
+        membership = std::make_unique<fleet::Membership>(std::move(*fleet_options));
+        const auto& mo = membership->options();
+        XS3_LOG_INFO(
+            "fleet", kv("self", mo.self.id),
+            kv("source", mo.dns ? "dns " + mo.dns->host + ":" + std::to_string(mo.dns->port)
+                                : std::string("static")),
+            kv("static_members", members), kv("signed", !mo.token.empty()));
+        shared->fleet = membership.get();
+        membership->start();
+    }
+
     // Bind every listener before any thread starts, so a bad address fails start-up clearly.
     // With --port 0 the first socket picks a free port and the others join it (SO_REUSEPORT):
     // one port, whatever the number of workers.
@@ -407,8 +434,31 @@ int main(int argc, char** argv) {
             t.counter("xs3_retries_refused_total", "Retries refused because the budget was spent",
                       shared->retry_budget.refused());
             t.gauge("xs3_connections", "Open client connections", shared->connections.load());
+            if (shared->fleet != nullptr) ops::append_fleet_metrics(t, shared->fleet->report());
             return t.text();
         };
+        if (membership) {
+            admin.fleet = [&shared](const ops::FleetQuery& q) -> Result<std::string> {
+                const fleet::Membership& m = *shared->fleet;
+                std::optional<ops::FleetOwner> owner;
+                if (q.key) {
+                    ops::FleetOwner o;
+                    o.bucket = q.bucket.value_or(shared->default_origin().bucket());
+                    if (shared->origin_for(o.bucket) == nullptr)
+                        return Status(Code::invalid_argument,
+                                      "bucket '" + o.bucket + "' is not served");
+                    o.key = *q.key;
+                    o.version = q.version.value_or("");
+                    std::string ring_key = fleet::object_ring_key(o.bucket, o.key, o.version);
+                    auto live = m.owner(ring_key);
+                    o.owner_is_self = live.self;
+                    o.owner = live.self ? m.self().id : live.peer.id;
+                    o.nominal = m.nominal_owner(ring_key);
+                    owner = std::move(o);
+                }
+                return ops::fleet_json(m.report(), owner);
+            };
+        }
         admin.warm = [&shared](const std::vector<std::string>& keys) {
             auto started = shared->warm(keys);
             ops::WarmReply reply;
@@ -476,6 +526,7 @@ int main(int argc, char** argv) {
     for (auto& t : threads)
         t.join();
     // 4. Finish blocking work (its answers land in the stopped rings' queues), then free.
+    if (membership) membership->stop();
     shared->shutdown();
     ws.clear();
     shared.reset();

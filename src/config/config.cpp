@@ -75,6 +75,29 @@ Status validate(Config& c, const std::vector<bool>& provided) {
         return bad("--retry-base-delay (" + std::to_string(c.retry_base_delay.count()) +
                    "ms) must not exceed --retry-max-delay (" +
                    std::to_string(c.retry_max_delay.count()) + "ms)");
+    // Fleet (issue 17).
+    auto given = [&](std::string_view name) {
+        for (const auto& o : option_table())
+            if (o.name == name) return static_cast<bool>(provided[option_index(o)]);
+        return false;
+    };
+    if (c.peers && c.peers_dns) return bad("--peers and --peers-dns cannot both be set");
+    if (!c.peers && !c.peers_dns) {
+        for (std::string_view n : {"peer-self", "peers-dns-interval", "peer-probe-interval",
+                                   "peer-backoff", "fleet-token"})
+            if (given(n))
+                return bad(
+                    (n == "fleet-token" ? std::string("fleet_token") : "--" + std::string(n)) +
+                    " is set but no fleet is configured (--peers or --peers-dns)");
+    } else if (c.port == 0) {
+        return bad("a fleet (--peers/--peers-dns) needs a fixed --port, not 0");
+    }
+    if (c.peers_dns && !c.peer_self)
+        return bad(
+            "--peers-dns needs --peer-self (this node's address as the other members know it, "
+            "e.g. the pod IP from the downward API)");
+    if (given("peers-dns-interval") && !c.peers_dns)
+        return bad("--peers-dns-interval is set but --peers-dns is not");
     if (c.max_upstream_connections_total != 0 && c.max_upstream_connections_total < c.workers)
         return bad("--max-upstream-connections-total (" +
                    std::to_string(c.max_upstream_connections_total) +

@@ -198,6 +198,25 @@ const OptionRow kRows[] = {
     {"h2-rapid-reset-limit", bind<&Config::h2_rapid_reset_limit, Whole<0, 65535>>(), "<N>", "96",
      "Client resets (before the answer completed) among them that close the connection with "
      "GOAWAY ENHANCE_YOUR_CALM"},
+    // Fleet (issue 17)
+    {"peers", bind<&Config::peers, PeerList>(), "<HOST:PORT,...>", nullptr,
+     "Fleet members (this node included) as a static list; each object's owner among them is "
+     "shown by the admin listener's /fleet"},
+    {"peers-dns", bind<&Config::peers_dns, HostAndPort>(), "<NAME:PORT>", nullptr,
+     "Fleet members as the A/AAAA records of a DNS name (a Kubernetes headless Service), looked "
+     "up every --peers-dns-interval"},
+    {"peer-self", bind<&Config::peer_self, HostMaybePort>(), "<IP[:PORT]>", nullptr,
+     "This node's address as the other members know it (e.g. the pod IP; port: --port); "
+     "required with --peers-dns"},
+    {"peers-dns-interval", bind<&Config::peers_dns_interval, Duration<kPositive>>(), "<DURATION>",
+     "5s", "How often --peers-dns is looked up"},
+    {"peer-probe-interval", bind<&Config::peer_probe_interval, Duration<kPositive>>(),
+     "<DURATION>", "2s", "How often each member's /healthz is probed"},
+    {"peer-backoff", bind<&Config::peer_backoff, Duration<kPositive>>(), "<DURATION>", "10s",
+     "How long a member that failed is skipped (doubled while it keeps failing, up to 12x)"},
+    {"fleet-token", bind<&Config::fleet_token, Token>(), "<SECRET>", nullptr,
+     "Shared secret (16+ characters) that signs peer requests (then required on every one)",
+     kFileOnly},
 };
 // clang-format on
 

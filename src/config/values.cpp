@@ -5,6 +5,7 @@
 
 #include "xs3/base/ascii.hpp"
 #include "xs3/base/units.hpp"
+#include "xs3/fleet/peer.hpp"
 #include "xs3/s3/operation.hpp"
 
 namespace xs3::config {
@@ -148,6 +149,31 @@ Result<uint64_t> WindowSize::parse(std::string_view t) {
     auto v = parse_size(t);
     if (!v) return v.status();
     if (*v < 1 || *v > max) return bad(quoted(t) + " is out of range (1B..2GiB-1)");
+    return v;
+}
+
+Result<std::string> PeerList::parse(std::string_view t) {
+    auto l = fleet::parse_host_port_list(t);
+    if (!l) return l.status();
+    return std::string(t);
+}
+
+Result<std::string> HostAndPort::parse(std::string_view t) {
+    auto hp = fleet::parse_host_port(t, std::nullopt);
+    if (!hp) return hp.status();
+    return std::string(t);
+}
+
+Result<std::string> HostMaybePort::parse(std::string_view t) {
+    auto hp = fleet::parse_host_port(t, uint16_t{1});  // the real default port is decided later
+    if (!hp) return hp.status();
+    return std::string(t);
+}
+
+Result<std::string> Token::parse(std::string_view t) {
+    auto v = parse_secret(t);
+    if (!v) return v.status();
+    if (v->size() < 16) return bad("the value must be at least 16 characters");
     return v;
 }
 

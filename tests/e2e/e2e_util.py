@@ -473,6 +473,8 @@ class Proxy:
     env: dict[str, str | None] = field(default_factory=dict)
     region: str | None = REGION
     port: int = 0
+    # A port chosen before start (fleet members must know each other's); 0: a free one.
+    fixed_port: int = 0
     proc: subprocess.Popen | None = None
     killed: bool = False
     exit_codes: list[int] = field(default_factory=list)
@@ -492,7 +494,7 @@ class Proxy:
                 f"xs3lerator binary not found at {self.binary}: build it with `ninja -C build` "
                 f"or point XS3_BINARY at it")
         for attempt in range(3):
-            self.port = free_port()
+            self.port = self.fixed_port or free_port()
             env = self.environment()
             with open(self.log_path, "ab") as log, open(self.stdout_path, "ab") as out:
                 log.write(f"=== start: {' '.join(self.command())}\n".encode())

@@ -133,6 +133,15 @@ struct Config {
     unsigned retry_budget = 0;                    // retry tokens; 0: no budget
     unsigned max_upstream_connections = 0;        // per worker
     unsigned max_upstream_connections_total = 0;  // all workers; 0: no total cap
+
+    // Fleet (issue 17): peer fill across cache nodes. One of peers / peers_dns makes a fleet.
+    std::optional<std::string> peers;      // "host:port,host:port,..." (syntax checked)
+    std::optional<std::string> peers_dns;  // "name:port" of a headless Service
+    std::optional<std::string> peer_self;  // "ip[:port]" (port defaults to --port)
+    std::chrono::milliseconds peers_dns_interval{0};
+    std::chrono::milliseconds peer_probe_interval{0};
+    std::chrono::milliseconds peer_backoff{0};
+    std::optional<std::string> fleet_token;  // config file only; never echoed
 };
 
 // One option: its name, the Config member it fills and how (a value type from values.hpp),

@@ -134,4 +134,27 @@ struct WindowSize {
     static Result<uint64_t> parse(std::string_view t);
 };
 
+// Fleet (issue 17): the text is kept as written (start-up resolves it, app/fleet_setup), after
+// its syntax is checked here so the message names the option.
+// A comma-separated host:port list.
+struct PeerList {
+    static constexpr ValueKind kind = ValueKind::string;
+    static Result<std::string> parse(std::string_view t);
+};
+// One host:port (the port is required).
+struct HostAndPort {
+    static constexpr ValueKind kind = ValueKind::string;
+    static Result<std::string> parse(std::string_view t);
+};
+// An IP or host, with or without :port.
+struct HostMaybePort {
+    static constexpr ValueKind kind = ValueKind::string;
+    static Result<std::string> parse(std::string_view t);
+};
+// A shared secret of at least 16 characters (never echoed).
+struct Token {
+    static constexpr ValueKind kind = ValueKind::string;
+    static Result<std::string> parse(std::string_view t);
+};
+
 }  // namespace xs3::config

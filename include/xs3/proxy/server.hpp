@@ -18,6 +18,7 @@
 #include "xs3/cache/index.hpp"
 #include "xs3/cache/store.hpp"
 #include "xs3/fetch/download.hpp"
+#include "xs3/fleet/membership.hpp"
 #include "xs3/http/date.hpp"
 #include "xs3/http/h1_parser.hpp"
 #include "xs3/http/h2_codec.hpp"
@@ -146,6 +147,8 @@ struct SharedState {
     // object's content key is found first.
     std::atomic<bool> names_complete{false};
     std::atomic<bool> cache_writable{true};
+    // The fleet's membership (owners of keys, peer health), when --peers/--peers-dns is set.
+    fleet::Membership* fleet = nullptr;
     std::atomic<uint64_t> connections{0};
     Counters counters;
 
