@@ -97,8 +97,10 @@ def test_a_killed_member_is_suspected_its_keys_move_and_come_back(proxy_factory,
     doc = fleet_doc(ports.admin[0])
     dead_entry = next(p for p in doc["peers"] if p["peer"] == dead)
     assert dead_entry["failures"] >= 1
-    assert dead_entry["last_error"] in ("connect: Connection refused", "timeout",
-                                        "closed before answering")
+    # Refused once it is gone; a probe in flight when it died sees the reset or the close.
+    err = dead_entry["last_error"]
+    assert (err in ("connect: Connection refused", "timeout", "closed before answering")
+            or err.startswith("recv: ") or err.startswith("send: ")), err
     assert doc["live"] == 2
     assert f'xs3_fleet_peer_up{{peer="{dead}"}} 0\n' in metrics_text(ports.admin[0])
 
