@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building, testing and the demo need on Debian bookworm: the toolchain and
-# libraries from apt, and the local S3 server used by the tests (npm ci in tests/e2e/s3rver).
+# libraries from apt, the S3 clients the end-to-end tests drive (AWS CLI, boto3, rclone, s3cmd,
+# s3fs), the local S3 server (npm ci in tests/e2e/s3rver) and the JavaScript SDK v3 client
+# (npm ci in tests/e2e/jsclient).
 # Idempotent: installs only what is missing, so a second run does nothing.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 S3RVER_DIR="$ROOT/tests/e2e/s3rver"
+JSCLIENT_DIR="$ROOT/tests/e2e/jsclient"
 
 say() { printf '[setup] %s\n' "$*"; }
 die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -16,6 +19,7 @@ PACKAGES=(
   doctest-dev node-llhttp
   curl nghttp2-client wrk nginx openssl
   python3-pytest python3-boto3 python3-botocore awscli gnuplot-nox
+  rclone s3cmd s3fs
 )
 # Node: keep one that is already installed (it may not come from Debian).
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
@@ -52,6 +56,15 @@ if [[ ! -d "$S3RVER_DIR/node_modules/@20minutes/s3rver" ||
   (cd "$S3RVER_DIR" && npm ci --no-audit --no-fund --loglevel=error)
 else
   say "local S3 server: present"
+fi
+
+# The JavaScript SDK v3 for the client tests, the same way.
+if [[ ! -d "$JSCLIENT_DIR/node_modules/@aws-sdk/client-s3" ||
+      "$JSCLIENT_DIR/package-lock.json" -nt "$JSCLIENT_DIR/node_modules/.package-lock.json" ]]; then
+  say "installing the JavaScript SDK v3 (npm ci in tests/e2e/jsclient)"
+  (cd "$JSCLIENT_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+else
+  say "JavaScript SDK v3: present"
 fi
 
 say "done"

@@ -14,7 +14,8 @@
 // and a few fixes so it behaves like S3 where the proxy depends on it: suffix ranges
 // (bytes=-n), bytes=0-0, multi-range and invalid ranges (served as 200 full body), any range of
 // an empty object (416 InvalidRange), If-Match (412 PreconditionFailed).
-// The read-only operations the proxy relays answer as S3 does where s3rver has none of its own:
+// The read-only operations the proxy relays answer as S3 does where s3rver has none of its own
+// (or a broken one: GetObjectAcl):
 // GetObjectAttributes, ListObjectVersions (an unversioned bucket: every object is version "null"),
 // ListParts of an unknown upload (404 NoSuchUpload), GetObjectRetention / GetObjectLegalHold of a
 // bucket without Object Lock (400 InvalidRequest).
@@ -148,6 +149,21 @@ async function list_object_versions(ctx) {
   ctx.type = 'application/xml';
   ctx.body = xml;
 }
+
+// GetObjectAcl as S3 answers it (s3rver's stub puts <Permission> outside <Grant>, which s3cmd
+// cannot parse); the object must exist.
+objectCtrl.getObjectAcl = async function (ctx) {
+  const { bucket, key } = ctx.params;
+  if (!(await ctx.store.existsObject(bucket, key)))
+    throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+  const owner = '<ID>79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be</ID><DisplayName>S3RVER</DisplayName>';
+  ctx.type = 'application/xml';
+  ctx.body =
+    '<?xml version="1.0" encoding="UTF-8"?>\n<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+    `<Owner>${owner}</Owner><AccessControlList><Grant>` +
+    `<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">${owner}</Grantee>` +
+    '<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>';
+};
 
 // s3rver's answers to the relayed reads it lacks, turned into S3's (after authentication: these
 // are the route handlers' own errors).
