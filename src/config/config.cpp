@@ -37,7 +37,8 @@ Status validate(Config& c, const std::vector<bool>& provided) {
         // With a bucket list the bucket comes with each request (/<bucket>/<key>).
         if (o.name == "bucket" && !c.buckets.empty()) continue;
         if (o.required && !provided[option_index(o)])
-            return bad(option_flag(o) + " is required (or set " + o.env + ")");
+            return bad(option_flag(o) + " is required (or set " + o.env + ")" +
+                       (o.name == "bucket" ? ", unless the --config file lists [[buckets]]" : ""));
     }
     if (c.min_chunk_size > c.max_chunk_size)
         return bad("--min-chunk-size (" + format_size(c.min_chunk_size) +

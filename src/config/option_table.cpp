@@ -63,7 +63,7 @@ const OptionRow kRows[] = {
     {"bind-ip", bind<&Config::bind_ip, Address>(), "<IP>", "0.0.0.0",
      "IP address to listen on"},
     {"port", bind<&Config::port, Port>(), "<PORT>", "8080",
-     "TCP port to listen on"},
+     "TCP port to listen on (0: a free port, the same for every worker; the log says which)"},
     {"bucket", bind<&Config::bucket, Text>(), "<BUCKET>", nullptr,
      "S3 bucket name (served at /<key>; optional when the config file lists [[buckets]])", kRequired},
     {"region", bind<&Config::region, Text>(), "<REGION>", nullptr,

@@ -519,14 +519,14 @@ TEST_CASE("command-line syntax errors") {
 
 TEST_CASE("required options") {
     CHECK(error_of(load({"--cache-dir", "/c", "--max-cache-size", "1GiB"})) ==
-          "--bucket is required (or set XS3_BUCKET)");
+          "--bucket is required (or set XS3_BUCKET), unless the --config file lists [[buckets]]");
     CHECK(error_of(load({"--bucket", "b", "--max-cache-size", "1GiB"})) ==
           "--cache-dir is required (or set XS3_CACHE_DIR)");
     CHECK(error_of(load({"--bucket", "b", "--cache-dir", "/c"})) ==
           "--max-cache-size is required (or set XS3_MAX_CACHE_SIZE)");
     // An empty variable counts as unset, as Kubernetes manifests often leave them.
     CHECK(error_of(load({}, with(kRequired, {{"XS3_BUCKET", ""}}))) ==
-          "--bucket is required (or set XS3_BUCKET)");
+          "--bucket is required (or set XS3_BUCKET), unless the --config file lists [[buckets]]");
     CHECK_FALSE(load({}, with(kRequired, {{"XS3_REGION", ""}}))->region.has_value());
 }
 
@@ -665,7 +665,9 @@ TEST_CASE("--help lists every option with its variable, TOML key and default") {
                   std::string::npos);
         if (o.required) CHECK(entry.find("[required]") != std::string::npos);
     }
-    CHECK(help.find("      --port <PORT>\n          TCP port to listen on\n          [env: "
+    CHECK(help.find("      --port <PORT>\n          TCP port to listen on (0: a free port, the "
+                    "same for every "
+                    "worker; the log says which)\n          [env: "
                     "XS3_PORT] [toml: port] [default: 8080]\n") != std::string::npos);
     CHECK(help.find("      --bucket <BUCKET>\n          S3 bucket name (served at /<key>; optional "
                     "when the "
