@@ -19,9 +19,11 @@ constexpr size_t kMaxKeyBytes = 1024;
 
 // Never change an answer, never go to S3: the SigV4 presign parameters (the proxy signs its own
 // requests; the client's signature is for the proxy, if anyone) and the SDKs' operation marker.
+// X-Amz-Content-Sha256 may ride along in a presigned URL (the signed payload hash).
 constexpr std::string_view kHarmless[] = {
-    "X-Amz-Algorithm",     "X-Amz-Credential", "X-Amz-Date",           "X-Amz-Expires",
-    "X-Amz-SignedHeaders", "X-Amz-Signature",  "X-Amz-Security-Token", "x-id",
+    "X-Amz-Algorithm",      "X-Amz-Credential",     "X-Amz-Date",
+    "X-Amz-Expires",        "X-Amz-SignedHeaders",  "X-Amz-Signature",
+    "X-Amz-Security-Token", "X-Amz-Content-Sha256", "x-id",
 };
 
 // GetObject's response-* parameters and the response fields they set.

@@ -6,8 +6,9 @@
 // The rule that keeps object bytes from answering questions that are not "give me the object": a
 // GET or HEAD reaches the cache only when every query parameter is one GetObject/HeadObject
 // understands (versionId, partNumber, response-*) or one that never changes an answer (SigV4
-// presign parameters, the SDKs' x-id marker). Any other parameter makes the request another
-// operation (relayed when it is one of the read-only operations below) or 501 NotImplemented.
+// presign parameters, X-Amz-Content-Sha256 among them, and the SDKs' x-id marker). Any other
+// parameter makes the request another operation (relayed when it is one of the read-only operations
+// below) or 501 NotImplemented.
 //
 // Pure: no I/O, no configuration beyond AddressingRules; unit-tested byte by byte.
 #pragma once

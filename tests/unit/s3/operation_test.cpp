@@ -137,7 +137,8 @@ TEST_CASE("parameters GetObject understands stay on the cache path") {
     auto p = get("/bk1/k",
                  "x-id=GetObject&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20260101%"
                  "2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60&"
-                 "X-Amz-SignedHeaders=host&X-Amz-Signature=abc&X-Amz-Security-Token=t");
+                 "X-Amz-SignedHeaders=host&X-Amz-Signature=abc&X-Amz-Security-Token=t&"
+                 "X-Amz-Content-Sha256=UNSIGNED-PAYLOAD");
     CHECK(p.op == Operation::get_object);
     CHECK(p.presigned);
     CHECK(p.relay_query.empty());
