@@ -434,7 +434,15 @@ int main(int argc, char** argv) {
             t.counter("xs3_retries_refused_total", "Retries refused because the budget was spent",
                       shared->retry_budget.refused());
             t.gauge("xs3_connections", "Open client connections", shared->connections.load());
-            if (shared->fleet != nullptr) ops::append_fleet_metrics(t, shared->fleet->report());
+            if (shared->fleet != nullptr) {
+                ops::append_fleet_metrics(t, shared->fleet->report());
+                t.counter("xs3_fleet_peer_requests_total",
+                          "Peer fills this node served as an object's owner",
+                          c.peer_requests.load());
+                t.counter("xs3_fleet_peer_requests_refused_total",
+                          "Requests with the hop header that were refused (403)",
+                          c.peer_requests_refused.load());
+            }
             return t.text();
         };
         if (membership) {

@@ -2,6 +2,10 @@
 // by the worker once its last op is back.
 #include "xs3/proxy/client_connection.hpp"
 
+#include <sys/socket.h>
+
+#include "xs3/fleet/peer.hpp"
+
 #include "xs3/proxy/server.hpp"
 
 namespace xs3::proxy {
@@ -11,6 +15,17 @@ ClientConnection::ClientConnection(Worker& worker, uint64_t id, int fd)
 
 ClientConnection::~ClientConnection() {
     w_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+const std::string& ClientConnection::remote_ip() noexcept {
+    if (!remote_ip_asked_) {
+        remote_ip_asked_ = true;
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (::getpeername(fd(), reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+            remote_ip_ = fleet::canonical_ip(reinterpret_cast<sockaddr*>(&ss), len);
+    }
+    return remote_ip_;
 }
 
 void ClientConnection::on_io_finished() noexcept {

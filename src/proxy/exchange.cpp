@@ -5,6 +5,7 @@
 
 #include "xs3/base/log.hpp"
 #include "xs3/cache/key.hpp"
+#include "xs3/fleet/protocol.hpp"
 #include "xs3/http/conditional.hpp"
 #include "xs3/http/date.hpp"
 #include "xs3/http/headers.hpp"
@@ -229,6 +230,42 @@ bool Exchange::settle_range() {
 // ---------------------------------------------------------------------------------------------
 // Routing
 
+bool Exchange::admit_hop() {
+    fleet::HopRequest r;
+    r.hop = req_.headers.get(fleet::kHopHeader);
+    if (r.hop == nullptr) return true;
+    SharedState& shared = w_.shared();
+    const fleet::Membership* m = shared.fleet;
+    r.auth = req_.headers.get(fleet::kAuthHeader);
+    r.method = req_.method_name;
+    r.target = req_.target;
+    r.now_unix = static_cast<int64_t>(::time(nullptr));
+    bool member = false;
+    // The address is asked of the kernel only when it decides (no token).
+    if (m != nullptr && m->token().empty()) {
+        r.remote_ip = sink_.client_ip();
+        member = m->is_member_ip(r.remote_ip);
+    }
+    fleet::HopVerdict v = fleet::judge_hop(r, m != nullptr, m ? m->token() : "", member);
+    if (v.kind == fleet::HopVerdict::Kind::peer) {
+        peer_request_ = true;
+        shared.counters.peer_requests.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+    shared.counters.peer_requests_refused.fetch_add(1, std::memory_order_relaxed);
+    // Anyone can send the header: at most one line a second, with how many went unlogged.
+    static std::atomic<int64_t> last_logged{0};
+    static std::atomic<uint64_t> unlogged{0};
+    int64_t last = last_logged.load(std::memory_order_relaxed);
+    if (r.now_unix > last && last_logged.compare_exchange_strong(last, r.now_unix))
+        XS3_LOG_WARN("peer request refused", kv("hop", *r.hop), kv("why", v.why),
+                     kv("target", req_.target), kv("not_logged_since_last", unlogged.exchange(0)));
+    else
+        unlogged.fetch_add(1, std::memory_order_relaxed);
+    respond_error(403, "AccessDenied", "Access Denied");
+    return false;
+}
+
 void Exchange::start() {
     SharedState& shared = w_.shared();
     shared.counters.requests.fetch_add(1, std::memory_order_relaxed);
@@ -236,6 +273,7 @@ void Exchange::start() {
         respond_simple(200, "text/plain", "ok\n");
         return;
     }
+    if (!admit_hop()) return;
     const std::string* host = req_.headers.get("host");
     op_ = s3::classify_request(req_.method_name, req_.path, req_.query, host ? *host : "",
                                shared.addressing);

@@ -112,6 +112,7 @@ class H2Connection::Stream final : public ResponseSink {
         }
         conn_.on_response(*this, std::move(head), std::move(body));
     }
+    const std::string& client_ip() noexcept override { return conn_.remote_ip(); }
 
     H2Connection& conn_;
     const int32_t id;

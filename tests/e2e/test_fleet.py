@@ -156,3 +156,107 @@ def test_start_up_errors_name_the_option(tmp_path, args, message):
     rc, err = run_bad(args, tmp_path)
     assert rc == 2, err
     assert message in err
+
+
+# --- the owner's side: who may send a peer fill -------------------------------------------------
+
+import hashlib  # noqa: E402
+import hmac  # noqa: E402
+import socket  # noqa: E402
+import time  # noqa: E402
+
+from e2e_util import SMALL, build_request, url_path  # noqa: E402
+from e2e_util import HttpConnection  # noqa: E402
+
+
+def get_from(port: int, path: str, headers: dict, source_ip: str = "127.0.0.1"):
+    """A GET to the proxy on 127.0.0.1 from `source_ip` (any 127/8 address is ours)."""
+    conn = HttpConnection.__new__(HttpConnection)
+    conn.sock = socket.create_connection(("127.0.0.1", port), timeout=15,
+                                         source_address=(source_ip, 0))
+    conn.sock.settimeout(15)
+    conn.buf = b""
+    conn.eof = False
+    with conn:
+        conn.send(build_request("GET", path, headers))
+        return conn.read_response("GET")
+
+
+def signed(token: str, hop: str, target: str, t: int | None = None) -> str:
+    t = int(time.time()) if t is None else t
+    msg = f"xs3-fleet-v1\n{hop}\nGET\n{target}\n{t}".encode()
+    return f"t={t},sig=" + hmac.new(token.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def counter(admin: int, name: str) -> int:
+    m = re.search(rf"^{name} (\d+)$", metrics_text(admin), re.M)
+    return int(m.group(1)) if m else -1
+
+
+@pytest.mark.deadline(90)
+def test_hop_requests_are_honoured_only_from_members(proxy_factory, bucket):
+    ports, nodes = start_fleet(proxy_factory, bucket, n=2)
+    path = url_path(SMALL)
+    hop = {"x-xs3-hop": ports.ids[1], "Range": "bytes=0-99"}
+    # From a member's address (127.0.0.1): served, counted.
+    r = get_from(ports.ports[0], path, hop)
+    assert r.status == 206
+    assert r.body == bucket[SMALL].data[:100]
+    assert counter(ports.admin[0], "xs3_fleet_peer_requests_total") == 1
+    # From an address no member has: refused, whatever it claims to be.
+    r = get_from(ports.ports[0], path, hop, source_ip="127.0.0.9")
+    assert r.status == 403
+    assert b"<Code>AccessDenied</Code>" in r.body
+    assert counter(ports.admin[0], "xs3_fleet_peer_requests_refused_total") == 1
+    assert "peer request refused" in nodes[0].log_text()
+    # The same request without the hop header is an ordinary client's.
+    r = get_from(ports.ports[0], path, {"Range": "bytes=0-99"}, source_ip="127.0.0.9")
+    assert r.status == 206
+    # Probes reach /healthz from anywhere.
+    r = get_from(ports.ports[0], "/healthz", {"x-xs3-hop": "probe"}, source_ip="127.0.0.9")
+    assert r.status == 200
+    # A trusted hop request is still confined to the served bucket: the path is a key in it.
+    r = get_from(ports.ports[0], f"/not-served-{bucket.name}/x", hop)
+    assert r.status == 404 and b"<Code>NoSuchKey</Code>" in r.body
+
+
+@pytest.mark.deadline(90)
+def test_with_a_fleet_token_the_signature_decides(proxy_factory, bucket, tmp_path):
+    token = "fleet-secret-0123456789"
+    conf = tmp_path / "fleet.toml"
+    # With a bucket list (/<bucket>/<key>), to show a trusted peer cannot reach another bucket.
+    conf.write_text(f'fleet_token = "{token}"\n[[buckets]]\nname = "{bucket.name}"\n')
+    conf.chmod(0o600)
+    ports, nodes = start_fleet(proxy_factory, bucket, n=2, extra=["--config", str(conf)])
+    path = f"/{bucket.name}" + url_path(SMALL)
+    base = {"x-xs3-hop": ports.ids[1], "Range": "bytes=0-9"}
+    # A member's address is not enough any more.
+    assert get_from(ports.ports[0], path, base).status == 403
+    # A good signature is, from any address.
+    good = dict(base, **{"x-xs3-fleet-auth": signed(token, ports.ids[1], path)})
+    r = get_from(ports.ports[0], path, good, source_ip="127.0.0.9")
+    assert r.status == 206 and r.body == bucket[SMALL].data[:10]
+    for bad in (signed("another-token-0123456", ports.ids[1], path),  # wrong token
+                signed(token, ports.ids[0], path),                    # another hop
+                signed(token, ports.ids[1], "/other"),                # another target
+                signed(token, ports.ids[1], path, int(time.time()) - 600),  # too old
+                "t=1,sig=zz"):
+        assert get_from(ports.ports[0], path, dict(base, **{"x-xs3-fleet-auth": bad})).status \
+            == 403, bad
+    assert counter(ports.admin[0], "xs3_fleet_peer_requests_total") == 1
+    assert counter(ports.admin[0], "xs3_fleet_peer_requests_refused_total") == 6
+    # Signed right, for a bucket this node does not serve: refused like any client's request.
+    other = f"/not-{bucket.name}/x.bin"
+    r = get_from(ports.ports[0], other,
+                 dict(base, **{"x-xs3-fleet-auth": signed(token, ports.ids[1], other)}))
+    assert r.status == 403 and b"<Code>AccessDenied</Code>" in r.body
+    assert counter(ports.admin[0], "xs3_fleet_peer_requests_total") == 2
+    # The members probe each other with signed probes: they see each other live.
+    assert set(states(ports.admin[0]).values()) == {"live"}
+    assert token not in nodes[0].log_text()
+
+
+def test_a_node_without_a_fleet_refuses_hop_requests(proxy, bucket):
+    r = proxy.get(url_path(SMALL), {"x-xs3-hop": "10.0.0.1:8080"})
+    assert r.status == 403
+    assert "this node is not in a fleet" in proxy.log_text()

@@ -5,6 +5,8 @@
 // socket, its input and output and the close that waits for every op are net::Connection's.
 #pragma once
 
+#include <string>
+
 #include <cstdint>
 
 #include "xs3/net/connection.hpp"
@@ -29,6 +31,8 @@ class ClientConnection : public net::Connection {
     virtual bool idle() const noexcept = 0;
 
     uint64_t id() const noexcept { return id_; }
+    // The client's IP (canonical text), asked of the kernel on first use; "" when unknown.
+    const std::string& remote_ip() noexcept;
 
   protected:
     // The Worker counts the connection in SharedState::connections before it makes it (so the
@@ -40,6 +44,10 @@ class ClientConnection : public net::Connection {
 
     Worker& w_;
     const uint64_t id_;
+
+  private:
+    std::string remote_ip_;
+    bool remote_ip_asked_ = false;
 };
 
 }  // namespace xs3::proxy

@@ -61,6 +61,9 @@ class ResponseSink {
     // The response: a head (without Server/Date/connection fields: the transport adds what its
     // protocol needs) and a body to pull from (nullptr: none, e.g. for HEAD). Called once.
     virtual void respond(http::ResponseHead head, std::unique_ptr<Body> body) noexcept = 0;
+    // The client's IP address (canonical text, "" when unknown), for the fleet's check of a
+    // peer fill without a token.
+    virtual const std::string& client_ip() noexcept = 0;
 
   protected:
     ~ResponseSink() = default;
@@ -91,7 +94,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     const char* cache_status() const noexcept { return cache_status_; }
     bool responded() const noexcept { return responded_; }
 
+    // The request is a trusted peer fill (fleet): served here, never forwarded to a peer.
+    bool peer_request() const noexcept { return peer_request_; }
+
   private:
+    // A request carrying the fleet's hop header: honoured (a trusted peer fill) or refused with
+    // 403 (false: answered). A request without it is a client's, and goes on.
+    bool admit_hop();
     // The operations that are not GetObject/HeadObject.
     void respond_refusal();
     void respond_list_buckets();
@@ -155,6 +164,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     s3::S3Operation op_;  // what the classifier made of the request
     bool is_head_ = false;
     bool responded_ = false;
+    bool peer_request_ = false;
     bool error_probed_ = false;
     bool retried_ = false;
     bool started_download_ = false;  // this request created the download it reads

@@ -52,6 +52,7 @@ class H1Connection final : public ClientConnection, public ResponseSink {
 
     // ResponseSink
     void respond(http::ResponseHead head, std::unique_ptr<Body> body) noexcept override;
+    const std::string& client_ip() noexcept override { return remote_ip(); }
 
   private:
     // lingering: the last answer is out and our side is shut; what the client still sends (the

@@ -90,6 +90,9 @@ struct Counters {
     std::atomic<uint64_t> sha224_mismatches{0};
     std::atomic<uint64_t> chunk_retries{0};
     std::atomic<uint64_t> origin_bytes{0};
+    // Fleet: peer fills this node served as the owner, and hop requests it refused.
+    std::atomic<uint64_t> peer_requests{0};
+    std::atomic<uint64_t> peer_requests_refused{0};
 };
 
 class Worker;
