@@ -20,6 +20,9 @@ PACKAGES=(
   curl nghttp2-client wrk nginx openssl
   python3-pytest python3-boto3 python3-botocore awscli gnuplot-nox
   rclone s3cmd s3fs
+  # promtool (checks /metrics in the e2e tests). Where systemd runs, the package also starts a
+  # Prometheus server; `systemctl disable --now prometheus` if it is not wanted.
+  prometheus
 )
 # Node: keep one that is already installed (it may not come from Debian).
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)

@@ -16,13 +16,18 @@
 
 #include "xs3/app/cache_lifecycle.hpp"
 #include "xs3/app/fleet_setup.hpp"
+#include "xs3/base/histogram.hpp"
 #include "xs3/base/log.hpp"
+#include "xs3/base/trace.hpp"
 #include "xs3/config/config.hpp"
 #include "xs3/fleet/membership.hpp"
 #include "xs3/fleet/rendezvous.hpp"
 #include "xs3/net/listener.hpp"
 #include "xs3/ops/fleet_report.hpp"
+#include "xs3/ops/debug_report.hpp"
 #include "xs3/ops/prometheus.hpp"
+#include "xs3/ops/trace_writer.hpp"
+#include "xs3/proxy/debug_view.hpp"
 #include "xs3/proxy/server.hpp"
 #include "xs3/s3/credential_chain.hpp"
 #include "xs3/s3/credentials.hpp"
@@ -267,12 +272,26 @@ int main(int argc, char** argv) {
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGQUIT);
+    sigaddset(&sigs, SIGHUP);  // reopens the trace file
     pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
     signal(SIGPIPE, SIG_IGN);
     // A cache write past a file-size limit must fail with EFBIG (then: passthrough), not kill us.
     signal(SIGXFSZ, SIG_IGN);
 
     start_logger();
+    // --debug-trace: the writer lives until every thread that may emit is gone (the end of
+    // main), so it is made before anything that could emit.
+    std::unique_ptr<ops::TraceWriter> tracer;
+    if (cfg.debug_trace) {
+        ops::TraceWriterOptions to;
+        to.path = *cfg.debug_trace;
+        to.queue_events = cfg.debug_trace_queue;
+        auto started = ops::TraceWriter::start(to);
+        if (!started.ok()) die(started.status().message());
+        tracer = std::move(started).value();
+        trace::install(tracer.get());
+        XS3_LOG_INFO("tracing", kv("path", to.path), kv("queue_events", to.queue_events));
+    }
     raise_fd_limit(cfg);
     s3::curl_global_setup();
 
@@ -403,7 +422,7 @@ int main(int argc, char** argv) {
     {
         ops::AdminHooks admin;
         admin.ready = [&serving] { return serving.load(); };
-        admin.metrics = [&shared] {
+        admin.metrics = [&shared, &tracer] {
             const proxy::Counters& c = shared->counters;
             ops::PrometheusText t;
             t.counter("xs3_requests_total", "Requests received", c.requests.load());
@@ -443,8 +462,29 @@ int main(int argc, char** argv) {
                           "Requests with the hop header that were refused (403)",
                           c.peer_requests_refused.load());
             }
+            ops::TraceWriter::Stats ts = tracer ? tracer->stats() : ops::TraceWriter::Stats{};
+            t.counter("xs3_trace_events_written_total", "Trace events written (--debug-trace)",
+                      ts.written);
+            t.counter("xs3_trace_events_dropped_total",
+                      "Trace events dropped because the trace queue was full", ts.dropped);
+            t.counter("xs3_trace_write_errors_total",
+                      "Failed writes or reopenings of the trace file", ts.write_errors);
+            for (const HistogramFamily* f : histogram_families())
+                t.histogram(*f);
             return t.text();
         };
+        admin.debug_downloads = [&shared] {
+            return ops::downloads_json(proxy::download_views(*shared));
+        };
+        admin.debug_connections = [&shared] {
+            return ops::connections_json(
+                proxy::count_connections(*shared, std::chrono::milliseconds(2000)));
+        };
+        if (tracer)
+            admin.trace_reopen = [&tracer] {
+                tracer->reopen();
+                return tracer->path();
+            };
         if (membership) {
             admin.fleet = [&shared](const ops::FleetQuery& q) -> Result<std::string> {
                 const fleet::Membership& m = *shared->fleet;
@@ -505,7 +545,16 @@ int main(int argc, char** argv) {
     serving.store(true);
 
     int sig = 0;
-    sigwait(&sigs, &sig);
+    for (;;) {
+        sigwait(&sigs, &sig);
+        if (sig != SIGHUP) break;
+        if (tracer) {
+            XS3_LOG_INFO("SIGHUP: reopening the trace file", kv("path", tracer->path()));
+            tracer->reopen();
+        } else {
+            XS3_LOG_INFO("SIGHUP: nothing to reopen (no --debug-trace)");
+        }
+    }
     serving.store(false);
     cache_life.stop_admin();
     XS3_LOG_INFO("shutting down: draining connections", kv("signal", sig));
@@ -539,6 +588,10 @@ int main(int argc, char** argv) {
     ws.clear();
     shared.reset();
     cache_life.stop();
+    if (tracer) {
+        trace::install(nullptr);
+        tracer->stop();
+    }
     XS3_LOG_INFO("stopped");
     stop_logger();
     return failed.load() > 0 ? 1 : 0;

@@ -109,4 +109,10 @@ JsonWriter& JsonWriter::value(bool b) {
     return *this;
 }
 
+JsonWriter& JsonWriter::null_value() {
+    before_value();
+    out_ += "null";
+    return *this;
+}
+
 }  // namespace xs3

@@ -213,4 +213,8 @@ void set_log_worker_id(int id) noexcept {
     t_worker_id = id;
 }
 
+int log_worker_id() noexcept {
+    return t_worker_id;
+}
+
 }  // namespace xs3

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <utility>
 
+#include "xs3/base/trace.hpp"
+
 namespace xs3::cache {
 namespace {
 
@@ -290,6 +292,9 @@ std::vector<Removal> CacheIndex::evict_locked(uint64_t bytes) {
         if (e->pins == 0) {
             freed += e->disk_bytes;
             out.push_back(erase_locked(*e->id));
+            XS3_TRACE("cache.evict", trace::f("key", out.back().key.hex),
+                      trace::f("content", out.back().key.content_addressed),
+                      trace::f("bytes", out.back().disk_bytes), trace::f("wanted", bytes));
         }
         e = next;
     }

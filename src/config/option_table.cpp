@@ -91,7 +91,7 @@ const OptionRow kRows[] = {
     {"gc-target-percent", bind<&Config::gc_target_percent, Whole<1, 99>>(), "<P>", "90",
      "Eviction stops when the cache is down to this percentage of --max-cache-size"},
     {"debug-trace", bind<&Config::debug_trace, Text>(), "<PATH>", nullptr,
-     "Accepted for compatibility with the Rust xs3lerator; ignored"},
+     "Append a JSON Lines trace of requests, downloads and chunks to PATH (reopened on SIGHUP)"},
     // Options new in this implementation.
     {"workers", bind<&Config::workers, Whole<0, 1024>>(), "<N>", "0",
      "Worker threads, one io_uring each (0: one per online CPU)"},
@@ -123,6 +123,8 @@ const OptionRow kRows[] = {
      "virtual-hosted request for that bucket (the default of the JS and Go SDKs)"},
     {"access-log", bind<&Config::access_log, Flag>(), "", "false",
      "Log a line per request (client, method, target, status, x-cache, bytes, time, outcome)"},
+    {"debug-trace-queue", bind<&Config::debug_trace_queue, Whole<2, 1 << 24>>(), "<N>", "65536",
+     "Trace events queued for the trace writer; more are dropped and counted"},
     {"open-files", bind<&Config::open_files, Whole<0, 1000000>>(), "<N>", "1024",
      "Cache files of small objects kept open for the next hit (0: none)"},
     {"open-file-max-size", bind<&Config::open_file_max_bytes, Size<0, 64 * MiB>>(), "<SIZE>", "256KiB",

@@ -130,6 +130,20 @@ AdminResponse route_admin_request(const http::Request& req, const AdminHooks& ho
         r = post ? warm(req, hooks) : wrong_method("POST");
     } else if (path == "/fleet" && hooks.fleet) {
         r = get ? fleet(req, hooks) : wrong_method("GET, HEAD");
+    } else if (path == "/debug/downloads" && hooks.debug_downloads) {
+        r = get ? answer(200, kJson, hooks.debug_downloads() + "\n") : wrong_method("GET, HEAD");
+    } else if (path == "/debug/connections" && hooks.debug_connections) {
+        r = get ? answer(200, kJson, hooks.debug_connections() + "\n") : wrong_method("GET, HEAD");
+    } else if (path == "/debug/trace/reopen") {
+        if (!post) {
+            r = wrong_method("POST");
+        } else if (!hooks.trace_reopen) {
+            r = error(404, "tracing is off: start xs3lerator with --debug-trace <PATH>");
+        } else {
+            JsonWriter w;
+            w.begin_object().field("reopened", hooks.trace_reopen()).end_object();
+            r = answer(200, kJson, w.text() + "\n");
+        }
     } else {
         r = error(404, "no such endpoint");
     }

@@ -1,6 +1,8 @@
 // PrometheusText.
 #include "xs3/ops/prometheus.hpp"
 
+#include <cstdio>
+
 namespace xs3::ops {
 namespace {
 
@@ -69,6 +71,45 @@ void PrometheusText::counter(std::string_view name, std::string_view help, uint6
 void PrometheusText::gauge(std::string_view name, std::string_view help, uint64_t value) {
     family(name, "gauge", help);
     sample(name, {}, {}, value);
+}
+
+void PrometheusText::histogram(const HistogramFamily& family) {
+    auto series = family.all_series();
+    if (series.empty() || !valid_metric_name(family.name())) return;
+    for (const auto& l : family.label_names())
+        if (!valid_metric_name(l) || l.find(':') != std::string::npos || l == "le") return;
+    this->family(family.name(), "histogram", family.help());
+    auto seconds = [](uint64_t us, const char* fmt) {
+        char buf[40];
+        int n = std::snprintf(buf, sizeof buf, fmt, static_cast<double>(us) / 1e6);
+        return std::string(buf, static_cast<size_t>(n));
+    };
+    for (const auto* s : series) {
+        // The series' labels, then le where a bucket needs it.
+        std::string labels;
+        for (size_t i = 0; i < family.label_names().size(); ++i) {
+            if (!labels.empty()) labels += ',';
+            labels += family.label_names()[i];
+            labels += "=\"";
+            append_escaped(labels, s->label_values[i], true);
+            labels += '"';
+        }
+        Histogram::Snapshot snap = s->histogram.snapshot();
+        for (size_t i = 0; i <= snap.bounds_us.size(); ++i) {
+            out_ += family.name();
+            out_ += "_bucket{";
+            out_ += labels;
+            if (!labels.empty()) out_ += ',';
+            out_ += "le=\"";
+            out_ += i < snap.bounds_us.size() ? seconds(snap.bounds_us[i], "%g") : "+Inf";
+            out_ += "\"} ";
+            out_ += std::to_string(snap.cumulative[i]);
+            out_ += '\n';
+        }
+        std::string braces = labels.empty() ? std::string() : "{" + labels + "}";
+        out_ += family.name() + "_sum" + braces + " " + seconds(snap.sum_us, "%.6f") + "\n";
+        out_ += family.name() + "_count" + braces + " " + std::to_string(snap.count) + "\n";
+    }
 }
 
 }  // namespace xs3::ops

@@ -2,8 +2,26 @@
 #include "xs3/proxy/body.hpp"
 
 #include <algorithm>
+#include <chrono>
+
+#include "xs3/base/histogram.hpp"
+#include "xs3/base/trace.hpp"
 
 namespace xs3::proxy {
+namespace {
+
+// How long readers of a download in progress wait for bytes that are not written yet.
+Histogram& reader_wait_histogram() {
+    static HistogramFamily* family =
+        new HistogramFamily("xs3_reader_wait_seconds",
+                            "Time a response waited for bytes of a download in progress, per wait",
+                            {}, latency_bounds_us());
+    static Histogram& h = family->series({});
+    return h;
+}
+[[maybe_unused]] const bool g_registered = (reader_wait_histogram(), true);
+
+}  // namespace
 
 BodyChunk MemoryBody::next(uint64_t max) noexcept {
     if (pos_ >= size_) return BodyChunk::end();
@@ -29,13 +47,14 @@ BodyChunk FileBody::next(uint64_t max) noexcept {
 }
 
 DownloadBody::DownloadBody(ring::Ring& ring, std::shared_ptr<fetch::Download> download,
-                           uint64_t first, uint64_t end, Fallback fallback)
+                           uint64_t first, uint64_t end, Fallback fallback, uint64_t trace_id)
     : ring_(ring),
       download_(std::move(download)),
       reader_(download_->reader_token()),
       pos_(first),
       end_(end),
-      fallback_(std::move(fallback)) {}
+      fallback_(std::move(fallback)),
+      trace_id_(trace_id) {}
 
 DownloadBody::~DownloadBody() {
     if (wake_) *wake_ = nullptr;
@@ -98,7 +117,21 @@ void DownloadBody::wait(std::function<void()> wake) noexcept {
             if (fn) fn();
         }
     };
-    if (!download_->wait(pos_, ring_, fire)) ring_.defer(fire);
+    // A registered wait is timed from here to its wake-up (for the histogram and the trace).
+    auto since = std::chrono::steady_clock::now();
+    uint64_t pos = pos_, req = trace_id_, dl = download_->trace_id();
+    auto timed = [fire, since, pos, req, dl] {
+        auto waited = std::chrono::steady_clock::now() - since;
+        reader_wait_histogram().observe(waited);
+        XS3_TRACE("read.wake", trace::f("req", req), trace::f("dl", dl), trace::f("off", pos),
+                  trace::f("waited_us",
+                           std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
+        fire();
+    };
+    if (download_->wait(pos_, ring_, timed))
+        XS3_TRACE("read.wait", trace::f("req", req), trace::f("dl", dl), trace::f("off", pos));
+    else
+        ring_.defer(fire);
 }
 
 }  // namespace xs3::proxy

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "xs3/base/log.hpp"
+#include "xs3/base/trace.hpp"
 #include "xs3/cache/key.hpp"
 #include "xs3/fleet/protocol.hpp"
 #include "xs3/http/conditional.hpp"
@@ -310,17 +311,25 @@ void Exchange::start() {
         return;
     }
     name_key_ = name_key_of(origin_->bucket(), object_);
+    // req.route says which path the request takes (docs/trace.md).
+    auto route = [this](const char* r) {
+        XS3_TRACE("req.route", trace::f("req", req_.trace_id), trace::f("route", r),
+                  trace::f("key", key_));
+    };
     if (is_head_) {
+        route("head");
         start_head_request();
         return;
     }
     if (!shared.cache_writable.load(std::memory_order_relaxed)) {
+        route("pass_unwritable");
         shared.counters.misses.fetch_add(1, std::memory_order_relaxed);
         start_passthrough();
         return;
     }
     if (!object_.part_number.empty()) {
         // A part of a multipart object: relayed, never cached (its bytes are not the object's).
+        route("pass_part");
         shared.counters.misses.fetch_add(1, std::memory_order_relaxed);
         start_passthrough();
         return;
@@ -328,7 +337,9 @@ void Exchange::start() {
     name_ = {origin_->bucket(), key_, object_.version_id};
     known_ = shared.index.find_name(name_);
     if (!known_) {
-        if (shared.names_complete.load(std::memory_order_relaxed))
+        bool complete = shared.names_complete.load(std::memory_order_relaxed);
+        route(complete ? "cold" : "head_first");
+        if (complete)
             start_cold();
         else
             start_with_head();
@@ -339,6 +350,7 @@ void Exchange::start() {
     bool fresh =
         o.immutable || origin_->immutable() ||
         (o.metadata_ttl.count() > 0 && age * 1000 < static_cast<int64_t>(o.metadata_ttl.count()));
+    route(fresh ? "fresh" : "revalidate");
     if (fresh) {
         serve_from_cache(known_->key, known_->etag);
         return;
@@ -354,6 +366,8 @@ bool Exchange::serve_stale(const Status& why) {
         return false;
     XS3_LOG_WARN("S3 cannot be asked; serving the cached copy stale", kv("key", key_),
                  kv("age_s", age), kv("error", why.to_string()));
+    XS3_TRACE("cache.stale", trace::f("req", req_.trace_id), trace::f("age_s", age),
+              trace::f("error", why.to_string()));
     stale_ = true;
     serve_from_cache(known_->key, known_->etag);
     return true;
@@ -428,7 +442,10 @@ void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& 
         // An answer that keeps the ETag (a 304, or a 200 from a store that ignores If-None-Match)
         // confirms the cached copy.
         const std::string* etag = head.get("etag");
-        if (head.status == 304 || (head.status == 200 && etag && *etag == known_->etag)) {
+        bool same = head.status == 304 || (head.status == 200 && etag && *etag == known_->etag);
+        XS3_TRACE("cache.revalidated", trace::f("req", req_.trace_id),
+                  trace::f("status", head.status), trace::f("changed", !same));
+        if (same) {
             w_.shared().index.mark_validated(name_, known_->etag, time(nullptr));
             cache::NameInfo known = *known_;
             serve_from_cache(known.key, known.etag);
@@ -484,6 +501,8 @@ void Exchange::fetch_known(const s3::HttpResponseHead& head) {
     });
     download_ = dl;
     started_download_ = created;
+    XS3_TRACE("req.download", trace::f("req", req_.trace_id), trace::f("dl", dl->trace_id()),
+              trace::f("created", created), trace::f("first", first_));
     dl->prioritize(first_);
     if (created) launch_download(w_, dl, name_key_, *origin_, object_);
     await_download();
@@ -600,6 +619,8 @@ void Exchange::start_cold() {
         name_key_, [&] { return fetch::Download::probe(key_, first, shared.options.download); });
     download_ = dl;
     started_download_ = created;
+    XS3_TRACE("req.download", trace::f("req", req_.trace_id), trace::f("dl", dl->trace_id()),
+              trace::f("created", created), trace::f("first", first));
     if (created)
         launch_download(w_, dl, name_key_, *origin_, object_);
     else

@@ -161,7 +161,7 @@ void H1Connection::start_exchange(http::Request req) {
         discard_input_ = true;
         inbuf_.clear();
     }
-    if (w_.shared().options.access_log) begin_access(req);
+    begin_access(req);
     exchange_ = std::make_shared<Exchange>(w_, *this, std::move(req));
     // Keep the exchange alive while it runs: respond() may come synchronously from start().
     auto x = exchange_;
@@ -184,7 +184,7 @@ void H1Connection::respond_parse_error() {
     http::Request partial;
     partial.method_name = std::string(parser_.current_method());
     partial.target = std::string(parser_.current_target());
-    if (w_.shared().options.access_log) begin_access(partial);
+    begin_access(partial);
     size_t q = partial.target.find('?');
     auto path = http::percent_decode(std::string_view(partial.target).substr(0, q));
     auto [head, body] =
@@ -215,7 +215,8 @@ void H1Connection::on_timer() {
     if (parser_.mid_request()) {
         keep_alive_ = false;
         state_ = State::handling;
-        if (w_.shared().options.access_log) begin_access(http::Request{});
+        http::Request none;
+        begin_access(none);
         auto [head, body] = s3_error_response(
             408, "RequestTimeout", "request headers not received in time", "", w_.new_request_id());
         respond(std::move(head), std::make_unique<MemoryBody>(std::move(body)));
@@ -239,7 +240,7 @@ void H1Connection::respond(http::ResponseHead head, std::unique_ptr<Body> body) 
                      kv("key", exchange_ ? exchange_->key() : std::string()));
     state_ = State::sending;
     if (access_.active) {
-        note_response(access_, head, exchange_ ? exchange_->cache_status() : "");
+        access_.answered(head, exchange_ ? exchange_->cache_status() : "");
         access_.sent_at_start = output_.bytes_sent();
     }
     body_ = std::move(body);
@@ -322,15 +323,16 @@ void H1Connection::cut(const char* why, const Status& status) {
     close(why);
 }
 
-void H1Connection::begin_access(const http::Request& req) {
-    if (peer_.empty()) peer_ = peer_address(fd_);
-    access_.begin(req);
+void H1Connection::begin_access(http::Request& req) {
+    bool log = w_.shared().options.access_log;
+    if (log && peer_.empty()) peer_ = peer_address(fd_);
+    access_.begin(req, log, "h1", id_, 0);
 }
 
 void H1Connection::finish_access(const char* outcome) {
     if (!access_.active) return;
     access_.sent = access_.status != 0 ? output_.bytes_sent() - access_.sent_at_start : 0;
-    log_access(access_, "h1", peer_, outcome);
+    end_request(access_, peer_, outcome);
 }
 
 void H1Connection::response_done() {

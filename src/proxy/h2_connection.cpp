@@ -246,10 +246,9 @@ void H2Connection::start_stream(int32_t stream_id, http::Request request) {
     auto owned = std::make_unique<Stream>(*this, stream_id);
     Stream& s = *owned;
     streams_[stream_id] = std::move(owned);
-    if (w_.shared().options.access_log) {
-        if (peer_.empty()) peer_ = peer_address(fd_);
-        s.access.begin(request);
-    }
+    bool log = w_.shared().options.access_log;
+    if (log && peer_.empty()) peer_ = peer_address(fd_);
+    s.access.begin(request, log, "h2", id_, stream_id);
     s.exchange = std::make_shared<Exchange>(w_, s, std::move(request));
     // The exchange may answer (and the stream end) inside start(): keep it alive through it.
     auto x = s.exchange;
@@ -267,10 +266,10 @@ void H2Connection::end_stream(int32_t stream_id, uint32_t error_code, bool by_pe
                       kv("key", s->exchange ? s->exchange->key() : std::string()));
     s->closed = true;
     s->queue.clear();
-    log_access(s->access, "h2", peer_,
-               error_code == http::h2_error::no_error ? (s->responded ? "complete" : "aborted")
-               : by_peer                              ? "reset"
-                                                      : "cut");
+    end_request(s->access, peer_,
+                error_code == http::h2_error::no_error ? (s->responded ? "complete" : "aborted")
+                : by_peer                              ? "reset"
+                                                       : "cut");
     // The exchange or the body may be on the stack (their callback led here): free them late.
     w_.ring().dispose_later(std::move(s));
     if (streams_.empty()) arm_idle_timer();
@@ -301,7 +300,7 @@ void H2Connection::on_response(Stream& s, http::ResponseHead head,
         return;
     }
     s.responded = true;
-    note_response(s.access, head, s.exchange ? s.exchange->cache_status() : "");
+    s.access.answered(head, s.exchange ? s.exchange->cache_status() : "");
     if (head.status == 204 || head.status == 304) body.reset();
     head.headers.add("Server", std::string(http::server_header_value()));
     head.headers.add("Date", w_.dates().now());
@@ -666,7 +665,7 @@ void H2Connection::close(const char* why) {
     for (auto& [id, s] : streams_) {
         s->closed = true;
         s->queue.clear();
-        log_access(s->access, "h2", peer_, "aborted");
+        end_request(s->access, peer_, "aborted");
         w_.ring().dispose_later(std::move(s));
     }
     streams_.clear();

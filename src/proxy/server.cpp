@@ -69,7 +69,12 @@ std::string Worker::new_request_id() {
 }
 
 Worker::Worker(SharedState& shared, int id, int listen_fd)
-    : shared_(shared), id_(id), listen_fd_(listen_fd) {}
+    : shared_(shared),
+      id_(id),
+      listen_fd_(listen_fd),
+      // Connection ids are unique in the process (the worker in the top bits), so the trace's
+      // conn field names one connection whichever worker it is on.
+      next_conn_id_((static_cast<uint64_t>(id) << 40) + 1) {}
 
 Worker::~Worker() {
     if (listen_fd_ >= 0) ::close(listen_fd_);  // run() never got as far as the acceptor
@@ -255,6 +260,13 @@ void Worker::drain(std::chrono::milliseconds deadline) {
 
 void Worker::check_drained() {
     if (draining_ && connections_.empty()) drained_.store(true, std::memory_order_release);
+}
+
+bool Worker::post(std::function<void()> task) {
+    ring::Ring* r = ring_ptr_.load(std::memory_order_acquire);
+    if (r == nullptr) return false;
+    r->post(std::move(task));
+    return true;
 }
 
 void Worker::stop() {

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "xs3/base/ascii.hpp"
+#include "xs3/base/histogram.hpp"
 #include "xs3/base/log.hpp"
 #include "xs3/s3/strings.hpp"
 
@@ -96,6 +97,28 @@ const std::string* HttpResponseHead::get(std::string_view lower_name) const {
     return nullptr;
 }
 
+namespace {
+
+// S3's time to first byte: from start() to the complete response head, by how it went: ok
+// (a 1xx-3xx head), error (S3 answered 4xx/5xx), failed (no head: timeout, reset, refused; the
+// time until the failure).
+struct FirstByteHistograms {
+    HistogramFamily family{"xs3_s3_first_byte_seconds",
+                           "Time from sending a request to S3 until its response head",
+                           {"outcome"},
+                           latency_bounds_us()};
+    Histogram& ok = family.series({"ok"});
+    Histogram& error = family.series({"error"});
+    Histogram& failed = family.series({"failed"});
+};
+FirstByteHistograms& first_byte_histograms() {
+    static auto* h = new FirstByteHistograms();
+    return *h;
+}
+[[maybe_unused]] const bool g_registered = (first_byte_histograms(), true);
+
+}  // namespace
+
 struct CurlClient::Transfer {
     TransferId id = 0;
     CurlClient* client = nullptr;
@@ -114,12 +137,25 @@ struct CurlClient::Transfer {
     uint64_t resumes = 0;   // resume() calls, to notice one made inside on_body
     ring::Ring::TimerId first_byte_timer;
     std::chrono::milliseconds first_byte_timeout{0};
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    bool first_byte_observed = false;
     Status handler_error;  // a handler broke the on_body contract
     char error_buffer[CURL_ERROR_SIZE] = {};
 
     ~Transfer() {
         if (easy != nullptr) curl_easy_cleanup(easy);
         if (header_list != nullptr) curl_slist_free_all(header_list);
+    }
+
+    // Once per transfer: the head arrived (status known) or the transfer failed without one.
+    void observe_first_byte(bool failed) noexcept {
+        if (first_byte_observed) return;
+        first_byte_observed = true;
+        auto& h = first_byte_histograms();
+        (failed               ? h.failed
+         : head.status >= 400 ? h.error
+                              : h.ok)
+            .observe(std::chrono::steady_clock::now() - started);
     }
 
     void deliver_head() noexcept {
@@ -422,6 +458,7 @@ void CurlClient::on_first_byte_timeout(TransferId id) noexcept {
                                      ": no response head within " +
                                      std::to_string(done->first_byte_timeout.count()) + " ms");
     TransferHandler* handler = done->handler;
+    done->observe_first_byte(true);
     destroy_transfer(std::move(done));
     if (handler != nullptr) handler->on_complete(status);
 }
@@ -553,6 +590,7 @@ size_t CurlClient::header_callback(char* data, size_t size, size_t n, void* user
     if (body.empty()) {
         if (t->head.status >= 200) {
             t->head_final = true;
+            t->observe_first_byte(false);
             t->client->stop_first_byte_timer(*t);
         }
         return len;
@@ -772,6 +810,7 @@ void CurlClient::finish(std::unique_ptr<Transfer> t, int curl_code) noexcept {
                                                ": transfer ended without a response head");
     }
     TransferHandler* handler = t->handler;
+    if (!t->head_final) t->observe_first_byte(true);
     destroy_transfer(std::move(t));
     if (handler != nullptr) handler->on_complete(status);
 }

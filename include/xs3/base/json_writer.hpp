@@ -25,6 +25,7 @@ class JsonWriter {
     JsonWriter& value(int64_t n);
     JsonWriter& value(unsigned n) { return value(static_cast<uint64_t>(n)); }
     JsonWriter& value(bool b);
+    JsonWriter& null_value();
 
     // Shorthand for key(name).value(v).
     template <class T>

@@ -81,6 +81,8 @@ void stop_logger();
 uint64_t log_lines_dropped() noexcept;
 // Thread-local worker id shown as worker=N on lines from that thread (-1: not a worker).
 void set_log_worker_id(int id) noexcept;
+// The calling thread's worker id (-1: not a worker).
+int log_worker_id() noexcept;
 
 template <class... F>
 void log_write(LogLevel level, std::string_view msg, const F&... fields) {

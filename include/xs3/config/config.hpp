@@ -109,8 +109,9 @@ struct Config {
     uint32_t h2_rapid_reset_window = 0;
     uint32_t h2_rapid_reset_limit = 0;
 
-    // Accepted for compatibility with the Rust xs3lerator; not used.
+    // The Rust xs3lerator's --debug-trace: a JSON Lines trace file (base/trace.hpp).
     std::optional<std::string> debug_trace;
+    uint64_t debug_trace_queue = 0;  // events queued for the trace writer
 
     // S3 credentials and transport.
     // Static keys come only from the config file (never the command line, where `ps` shows

@@ -31,6 +31,7 @@
 #include "xs3/base/digest.hpp"
 #include "xs3/base/status.hpp"
 #include "xs3/base/thread_pool.hpp"
+#include "xs3/base/trace.hpp"
 #include "xs3/fetch/planner.hpp"
 #include "xs3/fetch/progress.hpp"
 #include "xs3/ring/ring.hpp"
@@ -65,6 +66,26 @@ struct DownloadOptions {
 // The signed ranged GET of object bytes [first, last], with If-Match unless `if_match` is empty.
 using RangeRequestFactory =
     std::function<s3::HttpRequest(uint64_t first, uint64_t last, const std::string& if_match)>;
+
+// A read-only look at one download in flight (GET /debug/downloads), taken from any thread.
+struct DownloadView {
+    uint64_t id = 0;  // the trace's dl
+    std::string name;
+    const char* state = "";
+    bool size_known = false;
+    uint64_t size = 0;
+    std::chrono::milliseconds age{0};
+    long readers = 0;    // responses reading it
+    size_t waiters = 0;  // of them, waiting for bytes right now
+    uint64_t bytes_fetched = 0;
+    unsigned retries = 0;  // chunk GETs retried
+    struct Chunk {
+        uint64_t offset = 0;
+        uint64_t length = 0;
+        uint64_t written = 0;  // contiguous bytes on disk from offset
+    };
+    std::vector<Chunk> chunks;  // empty until size and plan are known
+};
 
 class Download : public std::enable_shared_from_this<Download> {
   public:
@@ -119,6 +140,8 @@ class Download : public std::enable_shared_from_this<Download> {
 
     // --- reader side (any thread) ---
     const std::string& name() const noexcept { return name_; }
+    // This download's id in the --debug-trace (dl), unique in the process.
+    uint64_t trace_id() const noexcept { return trace_id_; }
     State state() const noexcept { return state_.load(std::memory_order_acquire); }
     // Valid once the state is past probing (and in failed when the origin told the size).
     bool size_known() const noexcept { return size_known_.load(std::memory_order_acquire); }
@@ -146,6 +169,10 @@ class Download : public std::enable_shared_from_this<Download> {
     // is set, the download stops (abandon_on_disconnect).
     std::shared_ptr<void> reader_token();
     void set_abandon_when_unread(bool on) noexcept { abandon_when_unread_ = on; }
+
+    // A snapshot for /debug/downloads (download_view.cpp); safe from any thread.
+    DownloadView view() const;
+    static const char* state_name(State s) noexcept;
 
     // Counters for tests and metrics.
     uint64_t bytes_fetched() const noexcept { return bytes_fetched_.load(); }
@@ -181,6 +208,8 @@ class Download : public std::enable_shared_from_this<Download> {
     void reader_left();
 
     const std::string name_;
+    const uint64_t trace_id_ = trace::next_id();
+    const std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
     const DownloadOptions options_;
     const s3::RetryPolicy retry_policy_;
     uint64_t size_ = 0;
@@ -245,6 +274,8 @@ class DownloadManager {
     // Forgets `key` if it still maps to `d` (after it completed or failed).
     void remove(const std::string& key, const Download* d);
     size_t active() const;
+    // The downloads registered now (for /debug/downloads).
+    std::vector<std::shared_ptr<const Download>> list() const;
     // Fails every registered download with `why` (shutdown); their owners then remove them.
     void fail_all(const Status& why);
 

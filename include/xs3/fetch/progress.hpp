@@ -32,6 +32,8 @@ class ChunkProgress {
     // Bytes [0, n) are all on disk.
     uint64_t contiguous_prefix() const noexcept;
     uint64_t written(size_t chunk) const noexcept;
+    // The chunks (empty before init).
+    const std::vector<ChunkRange>& chunks() const noexcept { return chunks_; }
 
     // Writer: chunk `chunk` now has `written` contiguous bytes on disk (never less than
     // before). Wakes the waiters.

@@ -3,6 +3,7 @@
 // reachable as http:: names.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,6 +35,8 @@ struct Request {
     // they are refused whatever the body holds. The connection cannot be reused after them
     // (keep_alive is false).
     bool body_unread = false;
+    // The request's id in the --debug-trace (0: not traced); set by the transport.
+    uint64_t trace_id = 0;
 };
 
 using xs3::parse_query;

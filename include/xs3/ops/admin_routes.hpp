@@ -11,6 +11,10 @@
 //   POST /cache/warm?key=K&key=L  202 JSON {"accepted":N,"rejected":[{"key":K,"reason":R}]}
 //   GET  /fleet[?key=K[&bucket=B][&version=V]]
 //                                 200 JSON: peers, their states, and the owner of K (fleet())
+//   GET  /debug/downloads         200 JSON: downloads in flight (ops/debug_report.hpp)
+//   GET  /debug/connections       200 JSON: client connections by protocol and state
+//   POST /debug/trace/reopen      200 JSON {"reopened":"<path>"}: the --debug-trace file is
+//                                 opened again (rotation); 404 when tracing is off
 //
 // GET routes answer HEAD too. Query values are percent-decoded ('+' is a plus sign, as in S3 keys;
 // spaces are %20). Request bodies are not read (the HTTP parser discards them), so warm takes its
@@ -70,6 +74,11 @@ struct AdminHooks {
     // The fleet's JSON document (ops/fleet_report.hpp); an invalid_argument status (a bucket
     // not served) is a 400, another error a 500. Empty when no fleet is configured.
     std::function<Result<std::string>(const FleetQuery&)> fleet;
+    // JSON documents of live state.
+    std::function<std::string()> debug_downloads;
+    std::function<std::string()> debug_connections;
+    // Reopens the trace file; returns its path. Empty when tracing is off.
+    std::function<std::string()> trace_reopen;
 };
 
 struct AdminResponse {

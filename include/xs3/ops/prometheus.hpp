@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "xs3/base/histogram.hpp"
+
 namespace xs3::ops {
 
 inline constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4";
@@ -20,6 +22,10 @@ class PrometheusText {
     void family(std::string_view name, std::string_view type, std::string_view help);
     void sample(std::string_view name, std::string_view label, std::string_view label_value,
                 uint64_t value);
+
+    // A histogram family: HELP and TYPE, then each series' _bucket (cumulative, le in seconds,
+    // +Inf last), _sum (seconds) and _count. A family with no series is left out.
+    void histogram(const HistogramFamily& family);
 
     const std::string& text() const noexcept { return out_; }
 

@@ -99,8 +99,9 @@ class FileBody final : public Body {
 class DownloadBody final : public Body {
   public:
     using Fallback = std::function<std::unique_ptr<Body>(uint64_t first, uint64_t end)>;
+    // `trace_id`: the request's, for the read.wait / read.wake trace events.
     DownloadBody(ring::Ring& ring, std::shared_ptr<fetch::Download> download, uint64_t first,
-                 uint64_t end, Fallback fallback = {});
+                 uint64_t end, Fallback fallback = {}, uint64_t trace_id = 0);
     ~DownloadBody() override;
     BodyChunk next(uint64_t max) noexcept override;
     void wait(std::function<void()> wake) noexcept override;
@@ -114,6 +115,7 @@ class DownloadBody final : public Body {
     uint64_t end_;
     Fallback fallback_;
     std::unique_ptr<Body> rest_;  // the fallback, once switched to
+    uint64_t trace_id_;
     // The registered wake-up goes through this token, so one that fires after the body is gone
     // (or after a newer wait) does nothing.
     std::shared_ptr<std::function<void()>> wake_;

@@ -5,9 +5,9 @@
 // socket, its input and output and the close that waits for every op are net::Connection's.
 #pragma once
 
-#include <string>
-
+#include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "xs3/net/connection.hpp"
 
@@ -29,6 +29,15 @@ class ClientConnection : public net::Connection {
     virtual void finish_after_response() = 0;
     // No request in progress.
     virtual bool idle() const noexcept = 0;
+
+    // What /debug/connections counts it as: its protocol ("h1", "h2"), its state, and its open
+    // streams (HTTP/2).
+    struct DebugState {
+        const char* protocol = "";
+        const char* state = "";
+        size_t streams = 0;
+    };
+    virtual DebugState debug_state() const noexcept = 0;
 
     uint64_t id() const noexcept { return id_; }
     // The client's IP (canonical text), asked of the kernel on first use; "" when unknown.

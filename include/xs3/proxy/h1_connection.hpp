@@ -49,6 +49,21 @@ class H1Connection final : public ClientConnection, public ResponseSink {
     bool idle() const noexcept override {
         return state_ == State::reading && !parser_.mid_request();
     }
+    DebugState debug_state() const noexcept override {
+        switch (state_) {
+            case State::reading:
+                return {"h1", parser_.mid_request() ? "reading" : "idle", 0};
+            case State::handling:
+                return {"h1", "handling", 0};
+            case State::sending:
+                return {"h1", "sending", 0};
+            case State::handing_over:
+                return {"h1", "handing_over", 0};
+            case State::closed:
+                break;
+        }
+        return {"h1", "closed", 0};
+    }
 
     // ResponseSink
     void respond(http::ResponseHead head, std::unique_ptr<Body> body) noexcept override;
@@ -79,7 +94,7 @@ class H1Connection final : public ClientConnection, public ResponseSink {
     void cut(const char* why, const Status& status = Status());
     void response_done();
     void linger();
-    void begin_access(const http::Request& req);
+    void begin_access(http::Request& req);
     void finish_access(const char* outcome);
     // A task that runs `fn` only if the connection is still open and on the same request.
     std::function<void()> for_this_request(std::function<void(H1Connection&)> fn);

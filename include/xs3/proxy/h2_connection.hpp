@@ -49,6 +49,13 @@ class H2Connection final : public ClientConnection, private http::H2BodySource {
     void close(const char* why) override;
     void finish_after_response() override;
     bool idle() const noexcept override { return streams_.empty(); }
+    DebugState debug_state() const noexcept override {
+        const char* st = state_ == State::open        ? (streams_.empty() ? "idle" : "open")
+                         : state_ == State::closing   ? "closing"
+                         : state_ == State::lingering ? "lingering"
+                                                      : "closed";
+        return {"h2", st, streams_.size()};
+    }
 
   private:
     class Stream;

@@ -240,6 +240,14 @@ class Worker {
     void hand_over_to_h2(int fd, std::string received, std::optional<H2Upgrade> upgrade,
                          std::string first_output);
     size_t connection_count() const noexcept { return connections_.size(); }
+    // On this worker's ring only: calls `f` with every registered connection.
+    template <class F>
+    void for_each_connection(F&& f) const {
+        for (const auto& [id, c] : connections_)
+            f(*c);
+    }
+    // From any thread: runs `task` on this worker's ring; false when the ring is not running.
+    bool post(std::function<void()> task);
     // Connections registered here or on their way (read by other workers to pick one).
     uint64_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
 

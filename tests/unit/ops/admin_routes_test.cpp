@@ -217,3 +217,36 @@ TEST_CASE("fleet: the document, with the owner of a key when asked") {
     AdminHooks none;
     CHECK(route_admin_request(request("GET", "/fleet"), none).head.status == 404);
 }
+
+TEST_CASE("debug routes: live state documents, and trace reopen only when tracing") {
+    AdminHooks hooks;
+    hooks.debug_downloads = [] { return std::string(R"({"downloads":[]})"); };
+    hooks.debug_connections = [] { return std::string(R"({"total":0})"); };
+    auto r = route_admin_request(request("GET", "/debug/downloads"), hooks);
+    CHECK(r.head.status == 200);
+    CHECK(header(r, "Content-Type") == "application/json");
+    CHECK(r.body == "{\"downloads\":[]}\n");
+    CHECK(header(r, "Content-Length") == std::to_string(r.body.size()));
+    r = route_admin_request(request("GET", "/debug/connections"), hooks);
+    CHECK(r.head.status == 200);
+    CHECK(r.body == "{\"total\":0}\n");
+    CHECK(route_admin_request(request("POST", "/debug/downloads"), hooks).head.status == 405);
+
+    // Tracing off: the route says how to turn it on.
+    r = route_admin_request(request("POST", "/debug/trace/reopen"), hooks);
+    CHECK(r.head.status == 404);
+    CHECK(r.body.find("--debug-trace") != std::string::npos);
+    int reopened = 0;
+    hooks.trace_reopen = [&reopened] {
+        ++reopened;
+        return std::string("/var/log/x \"t\".jsonl");
+    };
+    r = route_admin_request(request("POST", "/debug/trace/reopen"), hooks);
+    CHECK(r.head.status == 200);
+    CHECK(r.body == "{\"reopened\":\"/var/log/x \\\"t\\\".jsonl\"}\n");
+    CHECK(reopened == 1);
+    r = route_admin_request(request("GET", "/debug/trace/reopen"), hooks);
+    CHECK(r.head.status == 405);
+    CHECK(header(r, "Allow") == "POST");
+    CHECK(reopened == 1);
+}

@@ -1,0 +1,187 @@
+"""--debug-trace end to end: the events of a cold GET (with a retried chunk) and of a hit, tied
+together by their ids; rotation by SIGHUP and by the admin listener; and a trace that cannot be
+written (a full pipe) costing dropped events, counted, never a request."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import time
+import urllib.request
+from pathlib import Path
+
+from e2e_util import Emulator, build_request, free_port, wait_until
+from test_lifecycle import admin, metric, usage
+from test_miss_path import MiB, fetch
+
+CHUNKS = ["--chunk-size", "1MiB", "--min-chunk-size", "1MiB", "--max-concurrency", "4"]
+
+
+def events(path: Path) -> list[dict]:
+    out = []
+    if not path.exists():
+        return out
+    for line in path.read_text().splitlines():
+        out.append(json.loads(line))  # every line is one whole JSON object
+    return out
+
+
+def of(evs: list[dict], name: str, **match) -> list[dict]:
+    return [e for e in evs if e["ev"] == name and all(e.get(k) == v for k, v in match.items())]
+
+
+def traced_proxy(proxy_factory, emu: Emulator, trace: Path, extra=()):
+    admin_port = free_port()
+    p = proxy_factory(Emulator.BUCKET, endpoint=emu.endpoint,
+                      extra_args=[*CHUNKS, "--admin-port", str(admin_port), "--debug-trace",
+                                  str(trace), *extra])
+    p.admin_port = admin_port
+    wait_until(lambda: usage(admin_port)["scan"]["state"] == "done", 10, what="the scan")
+    return p
+
+
+def done_requests(path: Path, target: str) -> int:
+    """Requests for `target` that ended (the harness's /healthz probes are traced too)."""
+    evs = events(path)
+    reqs = {e["req"] for e in of(evs, "req.recv", target=target)}
+    return sum(1 for e in of(evs, "req.done") if e["req"] in reqs)
+
+
+def test_a_cold_get_and_a_hit_traced_with_consistent_ids(emulator_factory, proxy_factory,
+                                                         tmp_path):
+    # 2 MB/s per origin connection: the reader catches up with the chunks and waits for bytes.
+    emu = emulator_factory(["name=t.bin,size=3MiB,seed=80"],
+                           faults=["500:object=t.bin,method=GET,request=2"],
+                           args=["--conn-bandwidth", "2MB"])
+    trace = tmp_path / "trace.jsonl"
+    p = traced_proxy(proxy_factory, emu, trace, ["--retry-base-delay", "10ms"])
+    r = fetch(p.port, "/t.bin")
+    assert r.status == 200 and r.complete and r.headers["x-cache"] == "MISS"
+    emu.verify("t.bin", 80, r.body, size=3 * MiB)
+    wait_until(lambda: metric(p, "xs3_downloads_published_total") == 1, 20, what="publish")
+    h = fetch(p.port, "/t.bin")
+    assert h.status == 200 and h.complete and h.headers["x-cache"] == "HIT"
+    wait_until(lambda: done_requests(trace, "/t.bin") == 2, 10, what="both requests in the trace")
+
+    evs = events(trace)
+    assert evs[0]["ev"] == "trace.open" and evs[0]["pid"] == p.proc.pid
+    ts = [e["t"] for e in evs]
+    assert all(isinstance(t, int) for t in ts)
+    for e in evs:
+        assert set(e) >= {"t", "w", "ev"}, e
+
+    recv = of(evs, "req.recv", target="/t.bin")
+    assert len(recv) == 2
+    miss, hit = recv
+    assert miss["req"] != hit["req"]
+    assert miss["method"] == "GET" and miss["target"] == "/t.bin" and miss["proto"] == "h1"
+    assert miss["range"] == ""
+
+    # The miss: routed cold, started the download, waited for its bytes, answered and done.
+    assert [e["route"] for e in of(evs, "req.route", req=miss["req"])] == ["cold"]
+    joined = of(evs, "req.download", req=miss["req"])
+    assert len(joined) == 1 and joined[0]["created"] is True and joined[0]["first"] == 0
+    dl = joined[0]["dl"]
+    waits = of(evs, "read.wait", req=miss["req"])
+    wakes = of(evs, "read.wake", req=miss["req"])
+    assert waits and len(wakes) == len(waits)
+    assert all(e["dl"] == dl for e in waits + wakes)
+    assert all(w["waited_us"] >= 0 for w in wakes)
+    [answer] = of(evs, "req.answer", req=miss["req"])
+    assert answer["status"] == 200 and answer["cache"] == "MISS" and answer["ttfb_us"] >= 0
+    [done] = of(evs, "req.done", req=miss["req"])
+    assert done["status"] == 200 and done["cache"] == "MISS" and done["outcome"] == "complete"
+    assert done["bytes"] > 3 * MiB  # head and body
+    assert done["dur_us"] >= answer["ttfb_us"]
+    order = [e["ev"] for e in evs if e.get("req") == miss["req"]]
+    assert order[0] == "req.recv" and order[-1] == "req.done"
+    assert order.index("req.answer") < order.index("req.done")
+
+    # The hit: the name is known, S3 is asked (--metadata-ttl 0) and says it is unchanged.
+    assert [e["route"] for e in of(evs, "req.route", req=hit["req"])] == ["revalidate"]
+    [reval] = of(evs, "cache.revalidated", req=hit["req"])
+    assert reval["status"] == 304 and reval["changed"] is False
+    [answer] = of(evs, "req.answer", req=hit["req"])
+    assert answer["cache"] == "HIT"
+    assert not of(evs, "req.download", req=hit["req"])
+
+
+def test_sighup_and_the_admin_route_reopen_a_removed_trace(emulator_factory, proxy_factory,
+                                                          tmp_path):
+    emu = emulator_factory(["name=s.bin,size=1000,seed=81"])
+    trace = tmp_path / "trace.jsonl"
+    p = traced_proxy(proxy_factory, emu, trace)
+    assert fetch(p.port, "/s.bin").complete
+    wait_until(lambda: done_requests(trace, "/s.bin") == 1, 10, what="the first request in the trace")
+
+    # logrotate's way: move the file, then SIGHUP.
+    trace.rename(tmp_path / "trace.jsonl.1")
+    os.kill(p.proc.pid, signal.SIGHUP)
+    wait_until(lambda: trace.exists(), 10, what="a new trace file after SIGHUP")
+    assert fetch(p.port, "/s.bin").complete
+    wait_until(lambda: done_requests(trace, "/s.bin") == 1, 10, what="the second request in the new file")
+    new = events(trace)
+    assert new[0]["ev"] == "trace.open"
+    assert done_requests(tmp_path / "trace.jsonl.1", "/s.bin") == 1  # the old file kept the first only
+    assert "SIGHUP: reopening the trace file" in p.log_text()
+
+    # Removed, then the admin route.
+    trace.unlink()
+    status, body = admin(p.admin_port, "POST", "/debug/trace/reopen")
+    assert status == 200 and body == {"reopened": str(trace)}
+    wait_until(lambda: trace.exists(), 10, what="a new trace file after the admin route")
+    assert fetch(p.port, "/s.bin").complete
+    wait_until(lambda: done_requests(trace, "/s.bin") == 1, 10, what="the third request in the new file")
+    assert metric(p, "xs3_trace_write_errors_total") == 0
+    assert p.proc.poll() is None  # SIGHUP did not stop it
+
+
+def test_reopen_without_tracing_says_how_to_turn_it_on(emulator_factory, proxy_factory):
+    emu = emulator_factory(["name=s.bin,size=1000,seed=82"])
+    admin_port = free_port()
+    p = proxy_factory(Emulator.BUCKET, endpoint=emu.endpoint,
+                      extra_args=["--admin-port", str(admin_port)])
+    status, body = admin(admin_port, "POST", "/debug/trace/reopen")
+    assert status == 404 and "--debug-trace" in body["error"]
+    os.kill(p.proc.pid, signal.SIGHUP)  # no trace: nothing to reopen, and no harm done
+    wait_until(lambda: "SIGHUP: nothing to reopen" in p.log_text(), 10, what="the SIGHUP log")
+    assert fetch(p.port, "/s.bin").complete
+
+
+def test_a_trace_that_cannot_be_written_drops_events_not_requests(emulator_factory,
+                                                                  proxy_factory, tmp_path):
+    emu = emulator_factory(["name=d.bin,size=4096,seed=83"])
+    fifo = tmp_path / "trace.fifo"
+    os.mkfifo(fifo)
+    # A reader that never reads: once the pipe is full the writer thread is stuck in write().
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        p = traced_proxy(proxy_factory, emu, fifo,
+                         ["--debug-trace-queue", "64", "--metadata-ttl", "60s"])
+        first = fetch(p.port, "/d.bin")
+        assert first.complete
+        n = 3000
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", p.port), timeout=30) as s:
+            f = s.makefile("rb")
+            for _ in range(n):
+                s.sendall(build_request("GET", "/d.bin", {"Range": "bytes=0-99"}))
+                status = f.readline()
+                assert status.startswith(b"HTTP/1.1 206"), status
+                length = None
+                while (line := f.readline()) != b"\r\n":
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                assert length == 100
+                assert f.read(length) == first.body[:100]
+        took = time.monotonic() - started
+        dropped = metric(p, "xs3_trace_events_dropped_total")
+        # Every request was answered; the events that found the queue full were counted.
+        assert dropped > 0
+        # 4 events a request (recv, route, answer, done); at most 64 still queued.
+        assert metric(p, "xs3_trace_events_written_total") + dropped + 64 >= 4 * (n + 1)
+        print(f"{n} requests with a stuck trace file: {took:.2f}s, {dropped} events dropped")
+    finally:
+        os.close(reader)
