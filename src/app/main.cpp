@@ -341,6 +341,7 @@ int main(int argc, char** argv) {
     po.open_files = cfg.open_files;
     po.access_log = cfg.access_log;
     po.virtual_host_suffixes = cfg.virtual_host_suffixes;
+    po.max_ranges = cfg.max_ranges;
     po.open_file_max_bytes = cfg.open_file_max_bytes;
     po.pipe_size = static_cast<unsigned>(cfg.pipe_size);
     po.direct_io = cfg.direct_io;

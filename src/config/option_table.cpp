@@ -125,6 +125,8 @@ const OptionRow kRows[] = {
      "Log a line per request (client, method, target, status, x-cache, bytes, time, outcome)"},
     {"debug-trace-queue", bind<&Config::debug_trace_queue, Whole<2, 1 << 24>>(), "<N>", "65536",
      "Trace events queued for the trace writer; more are dropped and counted"},
+    {"max-ranges", bind<&Config::max_ranges, Whole<1, 1000>>(), "<N>", "64",
+     "Most parts of a multipart/byteranges answer; a Range with more gets the whole object"},
     {"open-files", bind<&Config::open_files, Whole<0, 1000000>>(), "<N>", "1024",
      "Cache files of small objects kept open for the next hit (0: none)"},
     {"open-file-max-size", bind<&Config::open_file_max_bytes, Size<0, 64 * MiB>>(), "<SIZE>", "256KiB",

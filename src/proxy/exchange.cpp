@@ -11,6 +11,7 @@
 #include "xs3/http/date.hpp"
 #include "xs3/http/headers.hpp"
 #include "xs3/proxy/download_launch.hpp"
+#include "xs3/proxy/multipart_body.hpp"
 #include "xs3/proxy/relay.hpp"
 #include "xs3/proxy/server.hpp"
 #include "xs3/proxy/stream_body.hpp"
@@ -160,8 +161,9 @@ void Exchange::respond_simple(int status, std::string_view content_type, std::st
 http::ResponseHead Exchange::object_head(const char* cache_status) const {
     http::ResponseHead head;
     bool partial = range_.kind == http::RangeKind::single;
-    head.status = partial ? 206 : 200;
-    head.headers.add("Content-Length", std::to_string(end_ - first_));
+    head.status = partial || multipart_ ? 206 : 200;
+    head.headers.add("Content-Length",
+                     std::to_string(multipart_ ? multipart_->content_length : end_ - first_));
     if (partial)
         head.headers.add("Content-Range",
                          http::content_range_value(range_.first, range_.last, size_));
@@ -182,12 +184,14 @@ http::ResponseHead Exchange::object_head(const char* cache_status) const {
         head.headers.add("x-amz-meta-" + name, value);
     for (const auto& [field, value] : overrides_)
         head.headers.set(field, value);
+    if (multipart_) head.headers.set("Content-Type", multipart_->content_type);
     if (cache_status != nullptr) head.headers.add("x-cache", stale_ ? "STALE" : cache_status);
     return head;
 }
 
-bool Exchange::settle_range() {
+bool Exchange::settle_range(bool multipart_ok) {
     range_ = {};
+    multipart_.reset();
     auto cond = http::evaluate_conditionals(
         req_.method, req_.headers, {meta_.etag, http::parse_http_date(meta_.last_modified)});
     if (cond.outcome == http::Precondition::not_modified) {
@@ -210,11 +214,28 @@ bool Exchange::settle_range() {
         return false;
     }
     if (range_header_ != nullptr && cond.range_applies) {
-        range_ = http::parse_range(*range_header_, size_);
-        if (range_.kind == http::RangeKind::unsatisfiable) {
+        // Several ranges become one multipart/byteranges answer (multipart_body.hpp), where the
+        // caller can serve one; S3 itself answers a single range, so passthrough cannot.
+        size_t max_parts = multipart_ok ? w_.shared().options.max_ranges : 1;
+        http::RangeSet set = http::parse_ranges(*range_header_, size_, max_parts);
+        if (set.kind == http::RangeKind::unsatisfiable) {
             respond_error(416, "InvalidRange", "The requested range is not satisfiable",
                           {{"Content-Range", http::unsatisfied_content_range(size_)}});
             return false;
+        }
+        if (set.kind == http::RangeKind::single)
+            range_ = {http::RangeKind::single, set.parts[0].first, set.parts[0].last};
+        if (set.kind == http::RangeKind::multi) {
+            first_ = end_ = set.parts[0].first;
+            for (const auto& p : set.parts) {  // the span, for joins and priorities
+                first_ = std::min(first_, p.first);
+                end_ = std::max(end_, p.last + 1);
+            }
+            std::string part_type = meta_.content_type;
+            for (const auto& [field, value] : overrides_)
+                if (http::iequals(field, "Content-Type")) part_type = value;
+            multipart_ = http::layout_multipart(set.parts, size_, part_type, random_boundary());
+            return true;
         }
     }
     if (range_.kind == http::RangeKind::single) {
@@ -579,6 +600,14 @@ void Exchange::on_lookup(Result<std::shared_ptr<const cache::Entry>> result,
         if (!settle_range()) return;
         w_.shared().counters.hits.fetch_add(1, std::memory_order_relaxed);
         cache_status_ = "HIT";
+        if (multipart_) {
+            auto pin = std::make_shared<cache::Pin>(index.pin(ck));
+            auto part = [entry, pin](uint64_t first, uint64_t end) -> std::unique_ptr<Body> {
+                return std::make_unique<FileBody>(entry, first, end);
+            };
+            respond(object_head("HIT"), std::make_unique<MultipartBody>(*multipart_, part));
+            return;
+        }
         respond(object_head("HIT"),
                 std::make_unique<FileBody>(std::move(entry), first_, end_, index.pin(ck)));
         return;
@@ -703,8 +732,18 @@ std::unique_ptr<Body> Exchange::download_body(std::shared_ptr<fetch::Download> d
             });
         return sb;
     };
+    if (multipart_) {
+        // Each part reads the download as its bytes arrive, with the same fallback.
+        ring::Ring* ring = &w_.ring();
+        uint64_t trace_id = req_.trace_id;
+        auto part = [ring, dl, fallback, trace_id](uint64_t first,
+                                                   uint64_t end) -> std::unique_ptr<Body> {
+            return std::make_unique<DownloadBody>(*ring, dl, first, end, fallback, trace_id);
+        };
+        return std::make_unique<MultipartBody>(*multipart_, part);
+    }
     return std::make_unique<DownloadBody>(w_.ring(), std::move(dl), first_, end_,
-                                          std::move(fallback));
+                                          std::move(fallback), req_.trace_id);
 }
 
 void Exchange::on_download_failed() {
@@ -751,7 +790,7 @@ void Exchange::start_passthrough() {
     std::string if_match;
     std::string raw_range;
     if (info_known_) {
-        if (!settle_range()) return;
+        if (!settle_range(/*multipart_ok=*/false)) return;
         if (size_ == 0 || first_ == end_) {
             respond(object_head("PASS"), nullptr);
             return;

@@ -49,14 +49,6 @@ def test_unsatisfiable_range_is_416(proxy, bucket, rng):
         assert_full_object(proxy.get(obj.path), obj)
 
 
-def test_multi_range_gives_full_body(proxy, bucket):
-    obj = bucket[SMALL]
-    r = proxy.get(obj.path, {"Range": "bytes=0-1,5-6"})
-    assert_full_object(r, obj)
-    r = proxy.get(obj.path, {"Range": "bytes=0-1,5-6"})
-    assert_full_object(r, obj, cache="HIT")
-
-
 def test_head_with_range(proxy, bucket):
     obj = bucket[SMALL]
     r = proxy.head(obj.path, {"Range": "bytes=10-19"})

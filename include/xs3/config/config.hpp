@@ -113,6 +113,9 @@ struct Config {
     std::optional<std::string> debug_trace;
     uint64_t debug_trace_queue = 0;  // events queued for the trace writer
 
+    // A Range with more parts (after coalescing) than this gets the whole object (200).
+    unsigned max_ranges = 0;
+
     // S3 credentials and transport.
     // Static keys come only from the config file (never the command line, where `ps` shows
     // them); the AWS_* variables are the environment's way in. Messages never echo them.

@@ -36,6 +36,7 @@
 #include "xs3/cache/key.hpp"
 #include "xs3/cache/store.hpp"
 #include "xs3/fetch/download.hpp"
+#include "xs3/http/multipart.hpp"
 #include "xs3/http/range.hpp"
 #include "xs3/http/request.hpp"
 #include "xs3/http/response.hpp"
@@ -139,8 +140,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                         const std::string& body);
     // Size and metadata are known (meta_, size_): evaluate the client's conditional fields
     // (304, 412) and work out the response's byte range (416). False when one of those answers
-    // was sent instead.
-    bool settle_range();
+    // was sent instead. Several ranges make multipart_ (a 206 multipart/byteranges answer) when
+    // multipart_ok; else they are answered with the whole object.
+    bool settle_range(bool multipart_ok = true);
     void fetch_known(const s3::HttpResponseHead& head);
     std::unique_ptr<Body> download_body(std::shared_ptr<fetch::Download> dl);
 
@@ -184,8 +186,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     bool info_known_ = false;
     uint64_t size_ = 0;
     http::RangeResult range_;
-    uint64_t first_ = 0;  // first object byte of the response body
-    uint64_t end_ = 0;    // one past its last
+    std::optional<http::MultipartLayout> multipart_;  // several ranges, one answer
+    uint64_t first_ = 0;                              // first object byte of the response body
+    uint64_t end_ = 0;                                // one past its last
     std::unique_ptr<s3::SmallCall> origin_call_;
     std::function<void(Exchange&)> origin_again_;  // how to ask the origin again (retries)
     s3::RetryState origin_retry_;

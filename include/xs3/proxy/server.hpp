@@ -70,6 +70,8 @@ struct ProxyOptions {
     bool access_log = false;  // a line per request (proxy/access_log.hpp)
     // Host names under which <bucket>.<name> is a virtual-hosted request (s3/operation.hpp).
     std::vector<std::string> virtual_host_suffixes;
+    // Most parts of a multipart/byteranges answer; a Range with more gets the whole object.
+    size_t max_ranges = 64;
     uint64_t open_file_max_bytes = 256 * 1024;
 };
 
