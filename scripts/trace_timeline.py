@@ -304,7 +304,8 @@ set ylabel 'MiB'
 set xlabel 'ms since the download started'
 set key inside top left font ',9'
 plot 'disk.dat' using 1:2 with steps lw 2 lc rgb '#3070c0' title 'on disk (all chunks)', \
-     'disk.dat' using 1:3 with steps lw 2 dt 2 lc rgb '#203060' title 'on disk from byte 0 (readable in order)'{", " + clients if clients else ""}
+     'disk.dat' using 1:3 with steps lw 2 dt 2 lc rgb '#203060' \
+       title 'on disk from byte 0 (readable in order)'{", " + clients if clients else ""}
 unset multiplot
 """
     with open(os.path.join(work, "timeline.gp"), "w") as f:

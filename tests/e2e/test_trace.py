@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import time
-import urllib.request
 from pathlib import Path
 
 from e2e_util import Emulator, build_request, free_port, wait_until
@@ -114,17 +113,20 @@ def test_sighup_and_the_admin_route_reopen_a_removed_trace(emulator_factory, pro
     trace = tmp_path / "trace.jsonl"
     p = traced_proxy(proxy_factory, emu, trace)
     assert fetch(p.port, "/s.bin").complete
-    wait_until(lambda: done_requests(trace, "/s.bin") == 1, 10, what="the first request in the trace")
+    wait_until(lambda: done_requests(trace, "/s.bin") == 1, 10,
+               what="the first request in the trace")
 
     # logrotate's way: move the file, then SIGHUP.
     trace.rename(tmp_path / "trace.jsonl.1")
     os.kill(p.proc.pid, signal.SIGHUP)
     wait_until(lambda: trace.exists(), 10, what="a new trace file after SIGHUP")
     assert fetch(p.port, "/s.bin").complete
-    wait_until(lambda: done_requests(trace, "/s.bin") == 1, 10, what="the second request in the new file")
+    wait_until(lambda: done_requests(trace, "/s.bin") == 1, 10,
+               what="the second request in the new file")
     new = events(trace)
     assert new[0]["ev"] == "trace.open"
-    assert done_requests(tmp_path / "trace.jsonl.1", "/s.bin") == 1  # the old file kept the first only
+    # The old file kept the first request only.
+    assert done_requests(tmp_path / "trace.jsonl.1", "/s.bin") == 1
     assert "SIGHUP: reopening the trace file" in p.log_text()
 
     # Removed, then the admin route.
@@ -133,7 +135,8 @@ def test_sighup_and_the_admin_route_reopen_a_removed_trace(emulator_factory, pro
     assert status == 200 and body == {"reopened": str(trace)}
     wait_until(lambda: trace.exists(), 10, what="a new trace file after the admin route")
     assert fetch(p.port, "/s.bin").complete
-    wait_until(lambda: done_requests(trace, "/s.bin") == 1, 10, what="the third request in the new file")
+    wait_until(lambda: done_requests(trace, "/s.bin") == 1, 10,
+               what="the third request in the new file")
     assert metric(p, "xs3_trace_write_errors_total") == 0
     assert p.proc.poll() is None  # SIGHUP did not stop it
 
