@@ -152,7 +152,10 @@ class Xs3lerator(Target):
             cmd += ["--splice-size", a["splice-size"]]
         if a.get("direct-io") in (True, "true", "on", "yes", "1"):
             cmd += ["--direct-io"]
-        return cmd + self.extra_args + self.h.args.xs3_arg
+        # "{workdir}" in a variant's arguments is this run's own directory (removed with it), so
+        # a variant can write files, e.g. --debug-trace {workdir}/trace.jsonl.
+        extra = [x.replace("{workdir}", self.workdir) for x in self.extra_args]
+        return cmd + extra + self.h.args.xs3_arg
 
     def start(self, log_level="warn", admin_port=None, wait=True):
         if not os.path.exists(self.h.args.xs3lerator):
