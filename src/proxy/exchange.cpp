@@ -317,6 +317,8 @@ void Exchange::start() {
         return;
     }
     if (s3::route_of(op_.op) == s3::Route::relay) {
+        XS3_TRACE("req.route", trace::f("req", req_.trace_id), trace::f("route", "relay"),
+                  trace::f("key", op_.key));
         start_relay();
         return;
     }

@@ -59,6 +59,8 @@ class H1Connection final : public ClientConnection, public ResponseSink {
                 return {"h1", "sending", 0};
             case State::handing_over:
                 return {"h1", "handing_over", 0};
+            case State::lingering:
+                return {"h1", "lingering", 0};
             case State::closed:
                 break;
         }
