@@ -48,6 +48,18 @@ def sample(text: str, name: str, **labels) -> float:
     raise AssertionError(f"{name}{{{want}}} not in /metrics")
 
 
+def settled_metrics(p) -> str:
+    """/metrics once every request received has ended: a request's duration is counted when its
+    last byte is sent, which may be just after the client has read it."""
+    def settled():
+        text = metrics_text(p)
+        ended = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                    if line.startswith("xs3_request_duration_seconds_count{"))
+        return text if ended == sample(text, "xs3_requests_total") else None
+
+    return wait_until(settled, 10, what="every request's duration counted")
+
+
 # --- /debug/connections -------------------------------------------------------------------------
 
 
@@ -132,7 +144,7 @@ def test_a_download_in_flight_is_shown_chunk_by_chunk(emulator_factory, proxy_fa
 def test_latency_histograms_count_each_request_once(emulator_factory, proxy_factory, tmp_path):
     emu = emulator_factory(["name=h.bin,size=5000,seed=92"])
     p = start(proxy_factory, emu)
-    before = metrics_text(p)  # the harness's /healthz probes are counted too
+    before = settled_metrics(p)  # the harness's /healthz probes are counted too
     assert fetch(p.port, "/h.bin").headers["x-cache"] == "MISS"  # one GET to S3 (the probe)
     wait_until(lambda: usage(p.admin_port)["objects"] == 1, 10, what="publish")
     assert fetch(p.port, "/h.bin").headers["x-cache"] == "HIT"  # one HEAD: 304
@@ -140,7 +152,7 @@ def test_latency_histograms_count_each_request_once(emulator_factory, proxy_fact
         s = h2.get("/h.bin")
         assert s.status == 200 and dict(s.headers)["x-cache"] == "HIT"  # one HEAD: 304
     assert fetch(p.port, "/nope.bin").status == 404  # one GET: 404
-    text = metrics_text(p)
+    text = settled_metrics(p)
 
     for family in ("xs3_request_duration_seconds", "xs3_request_ttfb_seconds"):
         for cache, proto, n in [("MISS", "h1", 1), ("HIT", "h1", 1), ("HIT", "h2", 1),
