@@ -18,24 +18,6 @@ bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-// Trims both ends and turns every inner run of whitespace into one space ("a   b" -> "a b"),
-// which also folds obsolete multi-line header values into one line.
-std::string canonical_header_value(std::string_view v) {
-    std::string out;
-    out.reserve(v.size());
-    bool pending_space = false;
-    for (char c : v) {
-        if (is_space(c)) {
-            pending_space = !out.empty();
-            continue;
-        }
-        if (pending_space) out += ' ';
-        pending_space = false;
-        out += c;
-    }
-    return out;
-}
-
 std::string trim(std::string_view v) {
     size_t b = 0, e = v.size();
     while (b < e && is_space(v[b]))
@@ -56,6 +38,51 @@ std::string format_utc(std::time_t t, const char* fmt) {
 constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
 
 }  // namespace
+
+// Trims both ends and turns every inner run of whitespace into one space ("a   b" -> "a b"),
+// which also folds obsolete multi-line header values into one line.
+std::string canonical_header_value(std::string_view v) {
+    std::string out;
+    out.reserve(v.size());
+    bool pending_space = false;
+    for (char c : v) {
+        if (is_space(c)) {
+            pending_space = !out.empty();
+            continue;
+        }
+        if (pending_space) out += ' ';
+        pending_space = false;
+        out += c;
+    }
+    return out;
+}
+
+std::string credential_scope(std::string_view date_stamp, std::string_view region,
+                             std::string_view service) {
+    std::string scope;
+    scope.reserve(date_stamp.size() + region.size() + service.size() + 16);
+    scope += date_stamp;
+    scope += '/';
+    scope += region;
+    scope += '/';
+    scope += service;
+    scope += "/aws4_request";
+    return scope;
+}
+
+std::string string_to_sign(std::string_view amz_date, std::string_view scope,
+                           std::string_view canonical_request) {
+    std::string sts;
+    sts.reserve(kAlgorithm.size() + amz_date.size() + scope.size() + 67);
+    sts += kAlgorithm;
+    sts += '\n';
+    sts += amz_date;
+    sts += '\n';
+    sts += scope;
+    sts += '\n';
+    sts += sha256_hex(canonical_request);
+    return sts;
+}
 
 std::string amz_date(std::time_t t) {
     return format_utc(t, "%Y%m%dT%H%M%SZ");
@@ -214,15 +241,9 @@ SigningResult SigV4Signer::sign(const SigningRequest& req, const Credentials& cr
     creq += '\n';
     creq += req.payload_hash;
 
-    const std::string scope = date_stamp + "/" + region_ + "/" + service_ + "/aws4_request";
-    std::string& sts = result.string_to_sign;
-    sts += kAlgorithm;
-    sts += '\n';
-    sts += date;
-    sts += '\n';
-    sts += scope;
-    sts += '\n';
-    sts += sha256_hex(creq);
+    const std::string scope = credential_scope(date_stamp, region_, service_);
+    result.string_to_sign = string_to_sign(date, scope, creq);
+    const std::string& sts = result.string_to_sign;
 
     const Sha256Digest key =
         derive_signing_key(creds.secret_access_key, date_stamp, region_, service_);

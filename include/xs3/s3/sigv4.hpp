@@ -42,6 +42,18 @@ std::string sigv4_uri_encode(std::string_view raw, bool keep_slash = false);
 // the wire after '?', so the signed and sent queries cannot disagree.
 std::string canonical_query_string(std::span<const std::pair<std::string, std::string>> query);
 
+// A header value as SigV4 signs it: both ends trimmed, every inner run of whitespace (SP, HTAB,
+// CR, LF) turned into one space. Shared by the signer and the verifier (s3/sigv4_verify.hpp).
+std::string canonical_header_value(std::string_view value);
+
+// "20150830/us-east-1/s3/aws4_request".
+std::string credential_scope(std::string_view date_stamp, std::string_view region,
+                             std::string_view service);
+
+// "AWS4-HMAC-SHA256\n<amz_date>\n<scope>\n<hex sha256 of the canonical request>".
+std::string string_to_sign(std::string_view amz_date, std::string_view scope,
+                           std::string_view canonical_request);
+
 // Removes "." and ".." segments and collapses repeated '/' (generic services only; S3 keys may
 // legitimately contain "//" and "..").
 std::string normalize_uri_path(std::string_view path);

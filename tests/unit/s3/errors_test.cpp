@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "xs3/s3/errors.hpp"
 
@@ -97,6 +98,19 @@ TEST_CASE("render_error_xml produces an S3-shaped body that parses back") {
           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
           "<Error><Code>MethodNotAllowed</Code><Message>m</Message><Method>PUT</Method>"
           "<Key>a&amp;b</Key><Resource>/b/a&amp;b</Resource><RequestId>ID1</RequestId></Error>");
+}
+
+TEST_CASE("render_error_xml with S3's extra elements, escaped, after the message") {
+    const std::vector<std::pair<std::string, std::string>> details = {
+        {"AWSAccessKeyId", "AKID"}, {"StringToSign", "AWS4-HMAC-SHA256\n<x>&"}};
+    CHECK(render_error_xml("SignatureDoesNotMatch", "no", "", "id-1", details) ==
+          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+          "<Error><Code>SignatureDoesNotMatch</Code><Message>no</Message>"
+          "<AWSAccessKeyId>AKID</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256\n&lt;x&gt;&amp;"
+          "</StringToSign><RequestId>id-1</RequestId></Error>");
+    auto e = parse_error_xml(render_error_xml("SignatureDoesNotMatch", "no", "", "", details));
+    REQUIRE(e.has_value());
+    CHECK(e->code == "SignatureDoesNotMatch");
 }
 
 TEST_CASE("s3_error_for_status") {
