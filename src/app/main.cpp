@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "xs3/app/cache_lifecycle.hpp"
+#include "xs3/app/client_access.hpp"
 #include "xs3/app/fleet_setup.hpp"
 #include "xs3/base/histogram.hpp"
 #include "xs3/base/log.hpp"
@@ -52,13 +53,18 @@ const char* env(const char* name) {
 
 // A config file that holds a secret should not be readable by others.
 void check_secret_file_mode(const config::Config& cfg) {
-    if (!cfg.secret_access_key || !cfg.config_file) return;
+    if (!cfg.config_file) return;
+    if (!cfg.secret_access_key && cfg.clients.empty() && !cfg.admin_token) return;
     struct stat st {};
     if (::stat(cfg.config_file->c_str(), &st) != 0) return;
     if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        XS3_LOG_WARN("the config file holds secret_access_key but others may read it; chmod 600",
+        XS3_LOG_WARN(cfg.secret_access_key
+                         ? "the config file holds secret_access_key but others may read it; "
+                           "chmod 600"
+                         : "the config file holds client secrets or the admin token but others "
+                           "may read it; chmod 600",
                      kv("file", *cfg.config_file), kv("mode", mode));
     }
 }
@@ -319,6 +325,8 @@ int main(int argc, char** argv) {
     bool aws_endpoint = false;
     s3::BucketOptions origin = configure_s3(cfg, aws_endpoint);
     std::vector<s3::BucketOptions> origins = bucket_origins(cfg, origin, aws_endpoint);
+    auto admin_token = app::admin_token(cfg);
+    if (!admin_token.ok()) die(admin_token.status().message());
 
     proxy::ProxyOptions po;
     po.limits.max_header_bytes = cfg.max_header_bytes;
@@ -360,6 +368,13 @@ int main(int argc, char** argv) {
     po.retry =
         s3::RetryOptions::standard(cfg.max_attempts, cfg.retry_base_delay, cfg.retry_max_delay);
     po.retry_budget = {cfg.retry_budget, 5, 10, 1};
+    // Client access control: a client may sign for the proxy's region or any served bucket's.
+    std::vector<std::string> client_regions;
+    for (const auto& o : origins)
+        client_regions.push_back(o.region);
+    client_regions.push_back(origin.region);
+    po.client_verifier = app::client_verifier(cfg, std::move(client_regions));
+    po.allow_clients = app::allowed_clients(cfg);
     po.download.retry = s3::RetryOptions::standard(cfg.chunk_retries + 1, cfg.retry_base_delay,
                                                    cfg.retry_max_delay);
     po.download.connect_timeout = cfg.upstream_connect_timeout;
@@ -437,6 +452,11 @@ int main(int argc, char** argv) {
                       c.responses_cut.load());
             t.counter("xs3_connections_refused_total", "Connections over --max-connections",
                       c.connections_refused.load());
+            t.counter("xs3_clients_refused_total", "Connections from outside --allow-clients",
+                      c.clients_refused.load());
+            t.counter("xs3_auth_refused_total",
+                      "Requests refused by the [[clients]] signature check or bucket list",
+                      c.auth_refused.load());
             t.counter("xs3_downloads_started_total", "Downloads into the cache started",
                       c.downloads_started.load());
             t.counter("xs3_downloads_published_total", "Downloads published into the cache",
@@ -508,6 +528,7 @@ int main(int argc, char** argv) {
                 return ops::fleet_json(m.report(), owner);
             };
         }
+        admin.bearer_token = *admin_token;
         admin.warm = [&shared](const std::vector<std::string>& keys) {
             auto started = shared->warm(keys);
             ops::WarmReply reply;
@@ -543,6 +564,7 @@ int main(int argc, char** argv) {
     XS3_LOG_INFO("xs3lerator listening", kv("address", cfg.bind_ip), kv("port", port),
                  kv("workers", workers), kv("buckets", shared->origins.size()),
                  kv("region", origin.region), kv("cache_dir", cfg.cache_dir));
+    app::log_client_access(cfg);
     serving.store(true);
 
     int sig = 0;

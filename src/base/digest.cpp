@@ -3,6 +3,7 @@
 // hash call.
 #include "xs3/base/digest.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -110,4 +111,9 @@ void EvpHasher::finish_into(uint8_t* out, size_t len) {
 }
 
 }  // namespace digest_detail
+bool secret_equal(std::string_view a, std::string_view b) {
+    const Sha256Digest da = sha256(a), db = sha256(b);
+    return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
+}
+
 }  // namespace xs3

@@ -54,6 +54,18 @@ Status validate(Config& c, const std::vector<bool>& provided) {
         return bad("--h2-rapid-reset-limit (" + std::to_string(c.h2_rapid_reset_limit) +
                    ") must be below --h2-rapid-reset-window (" +
                    std::to_string(c.h2_rapid_reset_window) + ")");
+    // Client access control.
+    for (const auto& client : c.clients)
+        for (const auto& b : client.buckets) {
+            bool served = b == c.bucket;
+            for (const auto& sb : c.buckets)
+                served = served || sb.name == b;
+            if (!served)
+                return bad("[[clients]] at line " + std::to_string(client.line) + ": bucket '" + b +
+                           "' is not served (neither --bucket nor in [[buckets]])");
+        }
+    if (c.admin_token && c.admin_token_file)
+        return bad("admin_token and --admin-token-file are both set; give one");
     if (c.admin_port != 0 && c.admin_port == c.port)
         return bad("--admin-port (" + std::to_string(c.admin_port) + ") must differ from --port");
     c.chunk_size = std::clamp(c.chunk_size, c.min_chunk_size, c.max_chunk_size);
@@ -199,6 +211,16 @@ Result<Config> load_config(int argc, const char* const* argv,
     return c;
 }
 
+Result<Config> load_config_text(std::string_view toml_text, std::string_view name) {
+    Config c = default_config();
+    std::vector<bool> provided(option_table().size(), false);
+    Status st = apply_toml_text(toml_text, std::string(name), c, provided);
+    if (!st) return st;
+    st = validate(c, provided);
+    if (!st) return st;
+    return c;
+}
+
 std::string version_text() {
     return std::string("xs3lerator ") + XS3_VERSION + "\n";
 }
@@ -251,6 +273,12 @@ std::string help_text() {
         out += o.help;
         out += '\n';
     }
+    out +=
+        "      [[clients]] access_key_id = <ID>, secret_access_key = <SECRET>, "
+        "buckets = [<BUCKET>...]\n"
+        "          Keys clients sign requests with (SigV4, as for S3); when any are given, "
+        "unsigned\n          requests are refused (buckets: what the key may read; "
+        "default: all)\n";
     out += "\n  -h, --help\n          Print this help\n";
     out += "  -V, --version\n          Print the version\n";
     return out;

@@ -11,6 +11,7 @@
 #include "xs3/base/file.hpp"
 #include "xs3/base/units.hpp"
 #include "xs3/config/option_table.hpp"
+#include "xs3/config/values.hpp"
 
 namespace xs3::config {
 namespace {
@@ -159,6 +160,86 @@ Status apply_buckets(const toml::node& node, const std::string& prefix, int line
     return {};
 }
 
+// [[clients]]: an array of tables, each a ClientConfig. Messages name fields and lines, never a
+// secret (nor a whole key id: it is half of a credential).
+Status apply_clients(const toml::node& node, const std::string& prefix, int line, Config& c) {
+    const toml::array* list = node.as_array();
+    if (list == nullptr)
+        return bad(prefix + "'clients' must be an array of tables ([[clients]]) at line " +
+                   std::to_string(line));
+    for (const auto& item : *list) {
+        const toml::table* t = item.as_table();
+        int at = static_cast<int>(item.source().begin.line);
+        std::string where = " in [[clients]] at line " + std::to_string(at);
+        if (t == nullptr) return bad(prefix + "each client must be a table" + where);
+        ClientConfig client;
+        client.line = at;
+        bool have_id = false, have_secret = false;
+        for (auto&& [k, v] : *t) {
+            std::string key(k.str());
+            if (key == "access_key_id" || key == "secret_access_key") {
+                auto s = v.as_string();
+                if (!s) return bad(prefix + "'" + key + "' must be a string" + where);
+                auto text = parse_secret(s->get());
+                if (!text) return bad(prefix + "'" + key + "': " + text.status().message() + where);
+                if (key == "access_key_id") {
+                    // The id is the first field of a SigV4 credential scope: no '/' in it.
+                    if (text->find('/') != std::string::npos || text->size() > 128)
+                        return bad(prefix +
+                                   "'access_key_id' must not contain '/' and is at most 128 "
+                                   "characters" +
+                                   where);
+                    client.access_key_id = std::move(text).value();
+                    have_id = true;
+                } else {
+                    client.secret_access_key = std::move(text).value();
+                    have_secret = true;
+                }
+            } else if (key == "buckets") {
+                const toml::array* names = v.as_array();
+                if (names == nullptr)
+                    return bad(prefix + "'buckets' must be an array of bucket names" + where);
+                for (const auto& n : *names) {
+                    auto s = n.as_string();
+                    if (!s || s->get().empty())
+                        return bad(prefix + "'buckets' must hold non-empty strings" + where);
+                    client.buckets.push_back(s->get());
+                }
+                if (client.buckets.empty())
+                    return bad(prefix +
+                               "'buckets' is empty (leave it out to allow every served bucket)" +
+                               where);
+            } else {
+                return bad(prefix + "unknown key " + quoted(key) + where +
+                           " (use access_key_id, secret_access_key, buckets)");
+            }
+        }
+        if (!have_id || !have_secret)
+            return bad(prefix + "a client needs both access_key_id and secret_access_key" + where);
+        for (const auto& other : c.clients)
+            if (other.access_key_id == client.access_key_id)
+                return bad(prefix + "the access_key_id" + where +
+                           " is already given to the client at line " + std::to_string(other.line));
+        c.clients.push_back(std::move(client));
+    }
+    return {};
+}
+
+// allow_clients = ["10.0.0.0/8", "::1"]: the list form of the comma-separated text; nullopt when
+// the array holds anything but strings.
+std::optional<std::string> joined_strings(const toml::node& node) {
+    const toml::array* list = node.as_array();
+    if (list == nullptr) return std::nullopt;
+    std::string joined;
+    for (const auto& item : *list) {
+        auto s = item.as_string();
+        if (!s) return std::nullopt;
+        if (!joined.empty()) joined += ',';
+        joined += s->get();
+    }
+    return joined;
+}
+
 }  // namespace
 
 Status apply_toml_file(const std::string& path, Config& c, std::vector<bool>& provided) {
@@ -166,7 +247,12 @@ Status apply_toml_file(const std::string& path, Config& c, std::vector<bool>& pr
     auto read = read_whole_file(path, 16 * MiB);
     if (!read) return bad(prefix + "cannot read it (" + read.status().message() + ")");
     if (!read->has_value()) return bad(prefix + "cannot open: " + std::strerror(ENOENT));
-    const std::string& text = **read;
+    return apply_toml_text(**read, path, c, provided);
+}
+
+Status apply_toml_text(std::string_view text, const std::string& path, Config& c,
+                       std::vector<bool>& provided) {
+    std::string prefix = "config file " + path + ": ";
     toml::table table;
     try {
         table = toml::parse(text, path);
@@ -189,9 +275,15 @@ Status apply_toml_file(const std::string& path, Config& c, std::vector<bool>& pr
             if (!st) return st;
             continue;
         }
+        if (key->str() == "clients") {
+            Status st = apply_clients(*node, prefix, static_cast<int>(key->source().begin.line), c);
+            if (!st) return st;
+            continue;
+        }
         const OptionDescriptor* o = find_option_by_toml_key(key->str());
         if (!o) return bad(prefix + "unknown key " + quoted(key->str()) + " at line " + line);
         auto value = toml_value_text(o->kind, *node);
+        if (!value && o->name == "allow-clients") value = joined_strings(*node);
         if (!value)
             return bad(prefix + option_flag(*o) + " expects " + toml_expectation(o->kind) +
                        ", got " + toml_type_name(node->type()) + " at line " + line);

@@ -6,6 +6,7 @@
 #include "xs3/base/ascii.hpp"
 #include "xs3/base/units.hpp"
 #include "xs3/fleet/peer.hpp"
+#include "xs3/net/cidr.hpp"
 #include "xs3/s3/operation.hpp"
 
 namespace xs3::config {
@@ -175,6 +176,12 @@ Result<std::string> Token::parse(std::string_view t) {
     if (!v) return v.status();
     if (v->size() < 16) return bad("the value must be at least 16 characters");
     return v;
+}
+
+Result<std::string> CidrList::parse(std::string_view t) {
+    auto set = net::CidrSet::parse(t);
+    if (!set) return set.status();
+    return set->describe();
 }
 
 }  // namespace xs3::config

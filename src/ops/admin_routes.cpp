@@ -1,7 +1,9 @@
 // route_admin_request.
 #include "xs3/ops/admin_routes.hpp"
 
+#include "xs3/base/digest.hpp"
 #include "xs3/base/json_writer.hpp"
+#include "xs3/http/headers.hpp"
 #include "xs3/ops/cache_report.hpp"
 #include "xs3/ops/prometheus.hpp"
 
@@ -28,6 +30,25 @@ AdminResponse error(int status, std::string_view message) {
 AdminResponse wrong_method(std::string_view allow) {
     AdminResponse r = error(405, "method not allowed");
     r.head.headers.add("Allow", std::string(allow));
+    return r;
+}
+
+// A mutating route's gate: nullopt when the request may go on, else the 401 (RFC 6750).
+std::optional<AdminResponse> refuse_without_token(const http::Request& req,
+                                                  const AdminHooks& hooks) {
+    if (hooks.bearer_token.empty()) return std::nullopt;
+    const std::string* auth = req.headers.get("authorization");
+    std::string_view given;
+    bool has_bearer = auth != nullptr && auth->size() > 7 && http::istarts_with(*auth, "Bearer ");
+    if (has_bearer) given = http::trim_ows(std::string_view(*auth).substr(7));
+    if (has_bearer && req.headers.count("authorization") == 1 &&
+        secret_equal(given, hooks.bearer_token))
+        return std::nullopt;
+    AdminResponse r =
+        error(401, has_bearer ? "invalid bearer token" : "a bearer token is required");
+    r.head.headers.add("WWW-Authenticate",
+                       has_bearer ? "Bearer realm=\"xs3lerator-admin\", error=\"invalid_token\""
+                                  : "Bearer realm=\"xs3lerator-admin\"");
     return r;
 }
 
@@ -125,9 +146,11 @@ AdminResponse route_admin_request(const http::Request& req, const AdminHooks& ho
         r = get ? answer(200, kJson, cache_usage_json(hooks.usage()) + "\n")
                 : wrong_method("GET, HEAD");
     } else if (path == "/cache/purge" && hooks.purge) {
-        r = post ? purge(req, hooks) : wrong_method("POST");
+        auto refused = post ? refuse_without_token(req, hooks) : std::nullopt;
+        r = !post ? wrong_method("POST") : refused ? std::move(*refused) : purge(req, hooks);
     } else if (path == "/cache/warm" && hooks.warm) {
-        r = post ? warm(req, hooks) : wrong_method("POST");
+        auto refused = post ? refuse_without_token(req, hooks) : std::nullopt;
+        r = !post ? wrong_method("POST") : refused ? std::move(*refused) : warm(req, hooks);
     } else if (path == "/fleet" && hooks.fleet) {
         r = get ? fleet(req, hooks) : wrong_method("GET, HEAD");
     } else if (path == "/debug/downloads" && hooks.debug_downloads) {
@@ -137,6 +160,8 @@ AdminResponse route_admin_request(const http::Request& req, const AdminHooks& ho
     } else if (path == "/debug/trace/reopen") {
         if (!post) {
             r = wrong_method("POST");
+        } else if (auto refused = refuse_without_token(req, hooks)) {
+            r = std::move(*refused);
         } else if (!hooks.trace_reopen) {
             r = error(404, "tracing is off: start xs3lerator with --debug-trace <PATH>");
         } else {

@@ -10,6 +10,7 @@
 #include "xs3/http/conditional.hpp"
 #include "xs3/http/date.hpp"
 #include "xs3/http/headers.hpp"
+#include "xs3/proxy/client_auth.hpp"
 #include "xs3/proxy/download_launch.hpp"
 #include "xs3/proxy/multipart_body.hpp"
 #include "xs3/proxy/relay.hpp"
@@ -288,6 +289,20 @@ bool Exchange::admit_hop() {
     return false;
 }
 
+bool Exchange::check_client() {
+    const auto& verifier = w_.shared().options.client_verifier;
+    if (!verifier) return true;
+    ClientVerdict verdict = check_request(*verifier, req_, time(nullptr));
+    if (verdict.refusal) {
+        w_.shared().counters.auth_refused.fetch_add(1, std::memory_order_relaxed);
+        s3::AuthError& e = *verdict.refusal;
+        respond_error(e.status, e.code, e.message, {}, std::move(e.details));
+        return false;
+    }
+    client_ = verdict.client;
+    return true;
+}
+
 void Exchange::start() {
     SharedState& shared = w_.shared();
     shared.counters.requests.fetch_add(1, std::memory_order_relaxed);
@@ -296,6 +311,9 @@ void Exchange::start() {
         return;
     }
     if (!admit_hop()) return;
+    // The client check comes before anything is classified, routed or fetched; a trusted
+    // peer's fill (admitted above by the fleet token) is the fleet's, not a client's.
+    if (!peer_request_ && !check_client()) return;
     const std::string* host = req_.headers.get("host");
     op_ = s3::classify_request(req_.method_name, req_.path, req_.query, host ? *host : "",
                                shared.addressing);
@@ -314,6 +332,11 @@ void Exchange::start() {
     if (origin_ == nullptr) {
         respond_error(403, "AccessDenied", "This proxy does not serve that bucket.", {},
                       {{"BucketName", op_.bucket}});
+        return;
+    }
+    if (client_ != nullptr && !client_->may_read(origin_->bucket())) {
+        shared.counters.auth_refused.fetch_add(1, std::memory_order_relaxed);
+        respond_error(403, "AccessDenied", "Access Denied");
         return;
     }
     if (s3::route_of(op_.op) == s3::Route::relay) {

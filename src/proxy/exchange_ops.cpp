@@ -52,7 +52,8 @@ void Exchange::respond_refusal() {
 void Exchange::respond_list_buckets() {
     std::vector<s3::BucketListing> buckets;
     for (const auto& o : w_.shared().origins)
-        buckets.push_back({o->bucket(), o->region()});
+        if (client_ == nullptr || client_->may_read(o->bucket()))  // a key sees its buckets
+            buckets.push_back({o->bucket(), o->region()});
     const std::string* prefix = query_value(op_, "prefix");
     const std::string* max = query_value(op_, "max-buckets");
     const std::string* token = query_value(op_, "continuation-token");

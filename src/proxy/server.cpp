@@ -7,6 +7,7 @@
 #include <random>
 
 #include "xs3/base/log.hpp"
+#include "xs3/proxy/client_auth.hpp"
 #include "xs3/proxy/download_launch.hpp"
 #include "xs3/proxy/h1_connection.hpp"
 #include "xs3/proxy/h2_connection.hpp"
@@ -155,6 +156,10 @@ Status Worker::run() {
 }
 
 void Worker::on_accept(int fd) {
+    if (!admit_connection(fd, shared_.options.allow_clients, shared_.counters.clients_refused)) {
+        ::close(fd);
+        return;
+    }
     uint64_t n = shared_.connections.fetch_add(1, std::memory_order_relaxed) + 1;
     if (n > shared_.options.max_connections || draining_) {
         shared_.connections.fetch_sub(1, std::memory_order_relaxed);

@@ -33,6 +33,10 @@ inline std::string hex_lower(std::string_view bytes) {
 // hex_lower(sha256(data)): the form SigV4 wants for payload and canonical-request hashes.
 std::string sha256_hex(std::string_view data);
 
+// Compares two secrets (tokens, signatures) in time that depends on neither their contents nor
+// their lengths: the SHA-256 of each is compared with CRYPTO_memcmp.
+bool secret_equal(std::string_view a, std::string_view b);
+
 namespace digest_detail {
 // Incremental hashing over one EVP context; the typed hashers below fix the algorithm and size.
 class EvpHasher {

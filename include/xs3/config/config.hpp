@@ -36,6 +36,16 @@ struct BucketConfig {
     int line = 0;            // where it was given, for messages
 };
 
+// One entry of the TOML file's [[clients]] list: a key pair clients sign their requests with
+// (SigV4, as for S3), and the buckets it may read (empty: all served). Config-file only: the
+// secret never comes from the command line or the environment, and no message echoes it.
+struct ClientConfig {
+    std::string access_key_id;
+    std::string secret_access_key;
+    std::vector<std::string> buckets;
+    int line = 0;  // where it was given, for messages
+};
+
 struct Config {
     // What main should do: run the proxy, or print help_text()/version_text() and exit 0.
     enum class Action { run, help, version };
@@ -102,6 +112,15 @@ struct Config {
     bool immutable = false;                       // cached objects never change: never revalidate
     std::chrono::milliseconds stale_if_error{0};  // serve stale this long past the TTL if S3 fails
     bool preallocate = true;  // reserve a download's blocks when its file is made
+
+    // Client access control. With clients, every request must be signed by one of
+    // them; with allow_clients, connections from other addresses are refused at accept.
+    std::vector<ClientConfig> clients;
+    std::optional<std::string> allow_clients;  // a validated CIDR list (net::CidrSet::parse)
+    // Bearer token the admin listener's mutating routes (purge, warm) require: the file's
+    // admin_token, or the first line of admin_token_file (read by main).
+    std::optional<std::string> admin_token;
+    std::optional<std::string> admin_token_file;
 
     // HTTP/2. The header list limit is max_header_bytes, as for HTTP/1.1.
     uint32_t h2_max_concurrent_streams = 0;
@@ -178,6 +197,10 @@ std::span<const OptionDescriptor> option_table();
 // action == help/version and nothing else is validated.
 Result<Config> load_config(int argc, const char* const* argv,
                            const std::function<const char*(const char*)>& getenv_fn);
+
+// The defaults and a TOML document only (no command line, no environment), with the same checks
+// as load_config; `name` stands for the file in messages. For tests and fuzzing.
+Result<Config> load_config_text(std::string_view toml_text, std::string_view name);
 
 // Only the table's defaults; required options stay empty. For tests and tools.
 Config default_config();

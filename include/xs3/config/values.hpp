@@ -127,6 +127,13 @@ struct FreeSpace {
     static Result<cache::FreeSpaceFloor> parse(std::string_view t);
 };
 
+// --allow-clients: comma-separated CIDR blocks (net/cidr.hpp), stored in their canonical form
+// ("10.0.0.0/8,::1/128").
+struct CidrList {
+    static constexpr ValueKind kind = ValueKind::string;
+    static Result<std::string> parse(std::string_view t);
+};
+
 // An HTTP/2 window: 1 .. 2^31-1 bytes (RFC 9113 6.5.2).
 struct WindowSize {
     static constexpr ValueKind kind = ValueKind::size;

@@ -18,7 +18,9 @@
 //
 // GET routes answer HEAD too. Query values are percent-decoded ('+' is a plus sign, as in S3 keys;
 // spaces are %20). Request bodies are not read (the HTTP parser discards them), so warm takes its
-// keys as repeated query parameters. Errors: 400 bad or missing parameters, 404 unknown path (or
+// keys as repeated query parameters. With a bearer token set, purge and warm answer 401 (with
+// WWW-Authenticate: Bearer) to a POST without that token. Errors: 400 bad or missing parameters,
+// 404 unknown path (or
 // a route whose callback is not wired, e.g. no cache), 405 wrong method (with Allow), 500 when a
 // callback fails.
 #pragma once
@@ -79,6 +81,11 @@ struct AdminHooks {
     std::function<std::string()> debug_connections;
     // Reopens the trace file; returns its path. Empty when tracing is off.
     std::function<std::string()> trace_reopen;
+    // When set, the mutating routes (POST /cache/purge, /cache/warm, /debug/trace/reopen) answer
+    // 401 unless the
+    // request carries "Authorization: Bearer <token>"; the read-only routes stay open (probes,
+    // scrapers). Compared in constant time.
+    std::string bearer_token;
 };
 
 struct AdminResponse {

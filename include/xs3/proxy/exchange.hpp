@@ -46,6 +46,7 @@
 #include "xs3/s3/errors.hpp"
 #include "xs3/s3/operation.hpp"
 #include "xs3/s3/retry.hpp"
+#include "xs3/s3/sigv4_verify.hpp"
 
 namespace xs3::s3 {
 class SmallCall;
@@ -102,6 +103,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     // A request carrying the fleet's hop header: honoured (a trusted peer fill) or refused with
     // 403 (false: answered). A request without it is a client's, and goes on.
     bool admit_hop();
+    // With [[clients]]: the request's signature (proxy/client_auth.hpp); false when a refusal
+    // was sent instead. Sets client_.
+    bool check_client();
     // The operations that are not GetObject/HeadObject.
     void respond_refusal();
     void respond_list_buckets();
@@ -172,6 +176,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     bool started_download_ = false;  // this request created the download it reads
     const char* cache_status_ = "";
     std::string key_;
+    const s3::ClientKey* client_ = nullptr;     // the signer, with [[clients]]
     const s3::BucketClient* origin_ = nullptr;  // the bucket's
     s3::ObjectId object_;                       // key_, and the version or part asked for
     std::vector<std::pair<std::string, std::string>> overrides_;  // response-* fields

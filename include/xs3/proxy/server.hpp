@@ -22,6 +22,7 @@
 #include "xs3/http/date.hpp"
 #include "xs3/http/h1_parser.hpp"
 #include "xs3/http/h2_codec.hpp"
+#include "xs3/net/cidr.hpp"
 #include "xs3/net/connection.hpp"
 #include "xs3/net/listener.hpp"
 #include "xs3/net/socket_output.hpp"
@@ -35,6 +36,7 @@
 #include "xs3/s3/curl_client.hpp"
 #include "xs3/s3/operation.hpp"
 #include "xs3/s3/retry.hpp"
+#include "xs3/s3/sigv4_verify.hpp"
 
 namespace xs3::proxy {
 
@@ -73,6 +75,11 @@ struct ProxyOptions {
     // Most parts of a multipart/byteranges answer; a Range with more gets the whole object.
     size_t max_ranges = 64;
     uint64_t open_file_max_bytes = 256 * 1024;
+    // [[clients]]: every request must carry a SigV4 signature of one of these keys (nullptr:
+    // no client keys, requests are not checked). Immutable, shared by every worker.
+    std::shared_ptr<const s3::SigV4Verifier> client_verifier;
+    // --allow-clients: connections from other addresses are closed at accept (empty: any).
+    net::CidrSet allow_clients;
 };
 
 // Counters shown by tests and /metrics.
@@ -84,6 +91,8 @@ struct Counters {
     std::atomic<uint64_t> responses_cut{0};
     std::atomic<uint64_t> open_file_hits{0};  // hits served from OpenFiles, no lookup
     std::atomic<uint64_t> connections_refused{0};
+    std::atomic<uint64_t> clients_refused{0};  // connections from outside --allow-clients
+    std::atomic<uint64_t> auth_refused{0};     // requests refused by the [[clients]] check
     // Downloads: started, published, failed for good, discarded for a sha224 mismatch; chunk
     // retries and object bytes received from the origin, summed when each download ends.
     std::atomic<uint64_t> downloads_started{0};

@@ -645,7 +645,9 @@ TEST_CASE("--help lists every option with its variable, TOML key and default") {
     for (const auto& o : option_table()) {
         CAPTURE(o.name);
         if (o.file_only) {
-            CHECK(help.find("--" + std::string(o.name)) == std::string::npos);
+            // Not as a flag ("--admin-token-file" is another option, not this one).
+            for (const char* after : {" ", "[", "=", "\n"})
+                CHECK(help.find("--" + std::string(o.name) + after) == std::string::npos);
             CHECK(help.find("      " + std::string(o.toml_key) + " = " + std::string(o.value_name) +
                             "\n") != std::string::npos);
             continue;
@@ -892,4 +894,124 @@ TEST_CASE("--write-size") {
     CHECK(error_of(load({"--write-size", "100000"}, kRequired)) ==
           "invalid value for --write-size (XS3_WRITE_SIZE): '100000' must be a multiple of 4KiB "
           "from 64KiB to 16MiB");
+}
+
+TEST_CASE("[[clients]]: keys clients sign with, each with the buckets it may read") {
+    TempFile file(
+        "cache_dir = \"/c\"\nmax_cache_size = \"1GiB\"\nbucket = \"alpha\"\n"
+        "[[buckets]]\nname = \"beta\"\n"
+        "[[clients]]\naccess_key_id = \"CLIENTONE\"\nsecret_access_key = \"s3cr3t/One+1\"\n"
+        "[[clients]]\naccess_key_id = \"CLIENTTWO\"\nsecret_access_key = \"s3cr3t-two\"\n"
+        "buckets = [\"beta\"]\n");
+    auto r = load({"--config", file.path.c_str()});
+    REQUIRE_MESSAGE(r.ok(), error_of(r));
+    REQUIRE(r->clients.size() == 2);
+    CHECK(r->clients[0].access_key_id == "CLIENTONE");
+    CHECK(r->clients[0].secret_access_key == "s3cr3t/One+1");
+    CHECK(r->clients[0].buckets.empty());
+    CHECK(r->clients[0].line == 6);
+    CHECK(r->clients[1].buckets == std::vector<std::string>{"beta"});
+    CHECK(r->clients[1].line == 9);
+}
+
+TEST_CASE("[[clients]] mistakes name the field and the line, never a secret") {
+    auto err = [](const std::string& body) {
+        TempFile file("cache_dir = \"/c\"\nmax_cache_size = \"1GiB\"\nbucket = \"alpha\"\n" + body);
+        return error_of(load({"--config", file.path.c_str()}));
+    };
+    std::string half = err("[[clients]]\nsecret_access_key = \"TOPSECRET\"\n");
+    CHECK(half.find("a client needs both access_key_id and secret_access_key in [[clients]] at "
+                    "line 4") != std::string::npos);
+    CHECK(half.find("TOPSECRET") == std::string::npos);
+    std::string spaced =
+        err("[[clients]]\naccess_key_id = \"K\"\nsecret_access_key = \"TOP SECRET\"\n");
+    CHECK(spaced.find("'secret_access_key': the value contains whitespace or control characters "
+                      "in [[clients]] at line 4") != std::string::npos);
+    CHECK(spaced.find("TOP SECRET") == std::string::npos);
+    CHECK(err("[[clients]]\naccess_key_id = \"A/B\"\nsecret_access_key = \"S\"\n")
+              .find("'access_key_id' must not contain '/'") != std::string::npos);
+    CHECK(err("[[clients]]\naccess_key_id = 7\nsecret_access_key = \"S\"\n")
+              .find("'access_key_id' must be a string in [[clients]] at line 4") !=
+          std::string::npos);
+    std::string twice =
+        err("[[clients]]\naccess_key_id = \"K\"\nsecret_access_key = \"S1\"\n"
+            "[[clients]]\naccess_key_id = \"K\"\nsecret_access_key = \"S2\"\n");
+    CHECK(twice.find("the access_key_id in [[clients]] at line 7 is already given to the client "
+                     "at line 4") != std::string::npos);
+    CHECK(err("[[clients]]\naccess_key_id = \"K\"\nsecret_access_key = \"S\"\nbuckets = []\n")
+              .find("'buckets' is empty") != std::string::npos);
+    CHECK(err("[[clients]]\naccess_key_id = \"K\"\nsecret_access_key = \"S\"\nbuckets = \"a\"\n")
+              .find("'buckets' must be an array of bucket names") != std::string::npos);
+    CHECK(err("[[clients]]\naccess_key_id = \"K\"\nsecret_access_key = \"S\"\n"
+              "buckets = [\"alpha\", \"gamma\"]\n") ==
+          "[[clients]] at line 4: bucket 'gamma' is not served (neither --bucket nor in "
+          "[[buckets]])");
+    CHECK(err("[[clients]]\naccess_key_id = \"K\"\nsecret_access_key = \"S\"\nregion = \"x\"\n")
+              .find("unknown key 'region' in [[clients]] at line 4") != std::string::npos);
+    CHECK(err("clients = \"K\"\n").find("'clients' must be an array of tables") !=
+          std::string::npos);
+    // The secret never comes from the command line or the environment.
+    CHECK(error_of(load({"--clients", "x"}, kRequired)) == "unknown option --clients");
+}
+
+TEST_CASE("--allow-clients: CIDR lists from the command line, the environment and the file") {
+    auto r = load({"--allow-clients", "10.0.0.0/8, ::1"}, kRequired);
+    REQUIRE_MESSAGE(r.ok(), error_of(r));
+    CHECK(r->allow_clients == "10.0.0.0/8,::1/128");
+    auto e = load({}, with(kRequired, {{"XS3_ALLOW_CLIENTS", "192.168.0.0/16"}}));
+    REQUIRE(e.ok());
+    CHECK(e->allow_clients == "192.168.0.0/16");
+    TempFile list("allow_clients = [\"10.1.0.0/16\", \"2001:db8::/32\"]\n");
+    auto f = load({"--config", list.path.c_str()}, kRequired);
+    REQUIRE_MESSAGE(f.ok(), error_of(f));
+    CHECK(f->allow_clients == "10.1.0.0/16,2001:db8::/32");
+    TempFile text("allow_clients = \"127.0.0.1\"\n");
+    auto t = load({"--config", text.path.c_str()}, kRequired);
+    REQUIRE(t.ok());
+    CHECK(t->allow_clients == "127.0.0.1/32");
+    CHECK_FALSE(load({}, kRequired)->allow_clients.has_value());
+
+    CHECK(error_of(load({"--allow-clients", "10.0.0.1/8"}, kRequired)) ==
+          "invalid value for --allow-clients (XS3_ALLOW_CLIENTS): '10.0.0.1/8' has bits set past "
+          "its prefix; did you mean 10.0.0.0/8?");
+    CHECK(error_of(load({"--allow-clients", "10.0.0.0/8,"}, kRequired))
+              .find("an empty entry in the list") != std::string::npos);
+    TempFile numbers("allow_clients = [1, 2]\n");
+    CHECK(error_of(load({"--config", numbers.path.c_str()}, kRequired))
+              .find("--allow-clients expects a string, got array at line 1") != std::string::npos);
+}
+
+TEST_CASE("the admin token: config file only, or a token file") {
+    TempFile file("admin_token = \"0123456789abcdef-token\"\n");
+    auto r = load({"--config", file.path.c_str()}, kRequired);
+    REQUIRE_MESSAGE(r.ok(), error_of(r));
+    CHECK(r->admin_token == "0123456789abcdef-token");
+    CHECK(error_of(load({"--admin-token", "0123456789abcdef-token"}, kRequired)) ==
+          "unknown option --admin-token");
+    auto env = load({}, with(kRequired, {{"XS3_ADMIN_TOKEN", "0123456789abcdef-token"}}));
+    REQUIRE(env.ok());
+    CHECK_FALSE(env->admin_token.has_value());
+    TempFile shorter("admin_token = \"short\"\n");
+    std::string msg = error_of(load({"--config", shorter.path.c_str()}, kRequired));
+    CHECK(msg.find("invalid value for admin_token at line 1: the value must be at least 16 "
+                   "characters") != std::string::npos);
+    CHECK(msg.find("short\"") == std::string::npos);
+
+    auto tf = load({"--admin-token-file", "/run/secrets/admin"}, kRequired);
+    REQUIRE(tf.ok());
+    CHECK(tf->admin_token_file == "/run/secrets/admin");
+    CHECK(error_of(load({"--config", file.path.c_str(), "--admin-token-file", "/x"}, kRequired)) ==
+          "admin_token and --admin-token-file are both set; give one");
+}
+
+TEST_CASE("load_config_text: a TOML document alone, with the file's checks") {
+    auto r = load_config_text("cache_dir = \"/c\"\nmax_cache_size = \"1GiB\"\nbucket = \"b\"\n",
+                              "mem.toml");
+    REQUIRE_MESSAGE(r.ok(), error_of(r));
+    CHECK(r->bucket == "b");
+    CHECK(r->port == 8080);  // defaults applied
+    CHECK(error_of(load_config_text("bucket = \"b\"\n", "mem.toml")) ==
+          "--cache-dir is required (or set XS3_CACHE_DIR)");
+    CHECK(error_of(load_config_text("port = [\n", "mem.toml")).rfind("config file mem.toml: ", 0) ==
+          0);
 }

@@ -250,3 +250,72 @@ TEST_CASE("debug routes: live state documents, and trace reopen only when tracin
     CHECK(header(r, "Allow") == "POST");
     CHECK(reopened == 1);
 }
+
+TEST_CASE("a bearer token guards purge and warm, and only them") {
+    Recorder rec;
+    AdminHooks hooks = rec.hooks();
+    hooks.bearer_token = "s3cr3t-t0ken-0123456789";
+    auto with_auth = [](http::Request r, const char* value) {
+        r.headers.add("Authorization", value);
+        return r;
+    };
+
+    auto none = route_admin_request(request("POST", "/cache/purge", "key=a"), hooks);
+    CHECK(none.head.status == 401);
+    CHECK(header(none, "WWW-Authenticate") == "Bearer realm=\"xs3lerator-admin\"");
+    CHECK(none.body == "{\"error\":\"a bearer token is required\"}\n");
+    auto wrong = route_admin_request(
+        with_auth(request("POST", "/cache/purge", "key=a"), "Bearer s3cr3t-t0ken-012345678"),
+        hooks);
+    CHECK(wrong.head.status == 401);
+    CHECK(header(wrong, "WWW-Authenticate") ==
+          "Bearer realm=\"xs3lerator-admin\", error=\"invalid_token\"");
+    auto longer = route_admin_request(
+        with_auth(request("POST", "/cache/purge", "key=a"), "Bearer s3cr3t-t0ken-01234567890"),
+        hooks);
+    CHECK(longer.head.status == 401);
+    auto basic = route_admin_request(
+        with_auth(request("POST", "/cache/warm", "key=a"), "Basic czNjcjN0LXQwa2Vu"), hooks);
+    CHECK(basic.head.status == 401);
+    auto warm_none = route_admin_request(request("POST", "/cache/warm", "key=a"), hooks);
+    CHECK(warm_none.head.status == 401);
+    CHECK(rec.purges.empty());
+    CHECK(rec.warms.empty());
+
+    auto ok = route_admin_request(
+        with_auth(request("POST", "/cache/purge", "key=a"), "Bearer s3cr3t-t0ken-0123456789"),
+        hooks);
+    CHECK(ok.head.status == 200);
+    REQUIRE(rec.purges.size() == 1);
+    CHECK(rec.purges[0].value == "a");
+    auto warm_ok = route_admin_request(
+        with_auth(request("POST", "/cache/warm", "key=b"), "Bearer  s3cr3t-t0ken-0123456789 "),
+        hooks);
+    CHECK(warm_ok.head.status == 202);
+    REQUIRE(rec.warms.size() == 1);
+    // Two Authorization fields are not guessed between.
+    auto two = with_auth(
+        with_auth(request("POST", "/cache/purge", "key=a"), "Bearer s3cr3t-t0ken-0123456789"),
+        "Bearer other");
+    CHECK(route_admin_request(two, hooks).head.status == 401);
+
+    // Reads stay open; a wrong method is still 405, token or not.
+    CHECK(route_admin_request(request("GET", "/metrics"), hooks).head.status == 200);
+    CHECK(route_admin_request(request("GET", "/cache/usage"), hooks).head.status == 200);
+    CHECK(route_admin_request(request("GET", "/healthz"), hooks).head.status == 200);
+    CHECK(route_admin_request(request("GET", "/cache/purge", "key=a"), hooks).head.status == 405);
+    CHECK(rec.purges.size() == 1);
+    // Reopening the trace file changes state too.
+    int reopened = 0;
+    hooks.trace_reopen = [&reopened] {
+        ++reopened;
+        return std::string("/t.jsonl");
+    };
+    CHECK(route_admin_request(request("POST", "/debug/trace/reopen"), hooks).head.status == 401);
+    CHECK(reopened == 0);
+    CHECK(route_admin_request(
+              with_auth(request("POST", "/debug/trace/reopen"), "Bearer s3cr3t-t0ken-0123456789"),
+              hooks)
+              .head.status == 200);
+    CHECK(reopened == 1);
+}
