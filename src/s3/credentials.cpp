@@ -1,6 +1,7 @@
 // Environment credentials, ISO 8601 expiry parsing and redacted descriptions.
 #include "xs3/s3/credentials.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -78,7 +79,10 @@ Result<std::chrono::system_clock::time_point> parse_iso8601(std::string_view s) 
     tm.tm_hour = hour;
     tm.tm_min = min;
     tm.tm_sec = sec;
-    const time_t t = timegm(&tm) - offset_seconds;
+    // Four-digit years always fit a time_t; they do not all fit system_clock's nanoseconds
+    // (which end in 2262), and an expiry in year 4198 overflowed there. Clamp to the span below.
+    const time_t t = std::clamp<time_t>(timegm(&tm) - offset_seconds, kEarliestIso8601,
+                                        kLatestIso8601);
     return std::chrono::system_clock::from_time_t(t);
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <optional>
 #include <string>
@@ -50,6 +51,11 @@ Result<std::optional<Credentials>> credentials_from_env(const GetenvFn& getenv_f
 
 // Parses the ISO 8601 UTC forms AWS services return for credential expiry:
 // "2015-08-30T12:36:00Z", with optional fractional seconds, and "+HH:MM"/"-HH:MM" offsets.
+// Instants before 1970 read as 1970-01-01T00:00:00Z (long expired) and after 2200 as
+// 2200-01-01T00:00:00Z (never, in practice): every result fits std::chrono's clocks with room
+// for the arithmetic refresh scheduling does on it.
+inline constexpr std::time_t kEarliestIso8601 = 0;
+inline constexpr std::time_t kLatestIso8601 = 7258118400;  // 2200-01-01T00:00:00Z
 Result<std::chrono::system_clock::time_point> parse_iso8601(std::string_view text);
 
 // "2015-08-30T12:36:00Z".

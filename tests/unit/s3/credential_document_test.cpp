@@ -106,3 +106,16 @@ TEST_CASE("credential_error_summary: code and message of an error answer") {
     CHECK(credential_error_summary(R"({"message":")" + std::string(500, 'm') + "\"}").size() ==
           200);
 }
+
+TEST_CASE("credential document: an expiry far in the future or past is clamped, not overflowed") {
+    // The fuzzing finding of issue 12: "4198-..." overflowed std::chrono (UBSan).
+    auto far = parse_credential_document(
+        R"({"AccessKeyId":"A","SecretAccessKey":"S","Expiration":"4198-01-01T00:00:00Z"})", "c",
+        kNow);
+    REQUIRE(far.ok());
+    REQUIRE(far->expiration.has_value());
+    CHECK(format_iso8601(*far->expiration) == "2200-01-01T00:00:00Z");
+    CHECK(error_of(R"({"AccessKeyId":"A","SecretAccessKey":"S","Expiration":"0001-01-01T00:00:00Z"})") ==
+          "test source: the credentials expired at 1970-01-01T00:00:00Z (the clock here says "
+          "2023-11-14T22:13:20Z)");
+}

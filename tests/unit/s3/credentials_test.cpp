@@ -116,6 +116,27 @@ TEST_CASE("parse_iso8601 accepts the forms AWS returns") {
     }
 }
 
+TEST_CASE("parse_iso8601 clamps instants std::chrono cannot hold (fuzzing finding)") {
+    // Year 4198 overflowed system_clock's nanoseconds (UBSan: signed integer overflow); 9999
+    // and the latest offset are the extremes of the syntax.
+    auto t = [](std::string_view s) {
+        auto r = parse_iso8601(s);
+        REQUIRE_MESSAGE(r.ok(), s);
+        return std::chrono::system_clock::to_time_t(*r);
+    };
+    CHECK(t("4198-01-01T00:00:00Z") == kLatestIso8601);
+    CHECK(t("9999-12-31T23:59:60-23:59") == kLatestIso8601);
+    CHECK(t("2200-01-01T00:00:00Z") == kLatestIso8601);
+    CHECK(t("2199-12-31T23:59:59Z") == kLatestIso8601 - 1);
+    CHECK(t("0000-01-01T00:00:00Z") == 0);
+    CHECK(t("1969-12-31T23:59:59Z") == 0);
+    CHECK(t("1970-01-01T00:00:00+00:01") == 0);
+    CHECK(format_iso8601(*parse_iso8601("4198-01-01T00:00:00Z")) == "2200-01-01T00:00:00Z");
+    // The refresh arithmetic on the clamped value stays inside the clock.
+    auto far = *parse_iso8601("9999-12-31T23:59:59Z");
+    CHECK((far + std::chrono::hours(24 * 365 * 50)) > far);
+}
+
 TEST_CASE("format_iso8601 round-trips") {
     const auto tp = std::chrono::system_clock::from_time_t(1440938160);
     CHECK(format_iso8601(tp) == "2015-08-30T12:36:00Z");
