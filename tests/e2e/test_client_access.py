@@ -7,6 +7,7 @@ client sending botocore-signed headers. Refused requests never reach the origin.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -428,3 +429,64 @@ def test_a_bad_token_file_stops_start_up(proxy_factory, bucket, tmp_path):
     r = subprocess.run(missing.command(), capture_output=True, timeout=30,
                        env=missing.environment())
     assert r.returncode == 2 and b"cannot open" in r.stderr
+
+
+@contextlib.contextmanager
+def names_to_loopback(suffix):
+    """<anything>.<suffix> resolves to 127.0.0.1 inside this process (virtual-hosted URLs)."""
+    real = socket.getaddrinfo
+
+    def fake(host, *args, **kwargs):
+        if isinstance(host, str) and (host == suffix or host.endswith("." + suffix)):
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    socket.getaddrinfo = fake
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = real
+
+
+def test_virtual_hosted_requests_and_listings_are_verified(proxy_factory, tmp_path, buckets,
+                                                           origin):
+    one, two = buckets
+    suffix = "guard.test"
+    p = guarded_proxy(proxy_factory, tmp_path, one, two,
+                      extra_args=["--virtual-host-suffix", suffix])
+    import boto3
+
+    def vclient(key, secret):
+        cfg = Config(s3={"addressing_style": "virtual"}, retries={"max_attempts": 1},
+                     signature_version="s3v4")
+        return boto3.client("s3", endpoint_url=f"http://{suffix}:{p.port}", region_name=REGION,
+                            aws_access_key_id=key, aws_secret_access_key=secret, config=cfg)
+
+    a = one["dir/a.bin"]
+    with names_to_loopback(suffix):
+        s3 = vclient(CLIENT_ID, CLIENT_SECRET)
+        got = s3.get_object(Bucket=one.name, Key="dir/a.bin")
+        assert sha256(got["Body"].read()) == a.sha256
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=one.name)["Contents"]]
+        assert keys == ["dir/a.bin", "sp ace/b+c.txt"]
+        url = s3.generate_presigned_url("get_object", ExpiresIn=600,
+                                        Params={"Bucket": one.name, "Key": "dir/a.bin"})
+        assert url.startswith(f"http://{one.name}.{suffix}:{p.port}/dir/a.bin?")
+        # Every served bucket for the unrestricted key; only its own for the reader.
+        names = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+        assert names == {one.name, two.name}
+        reader = vclient(READER_ID, READER_SECRET)
+        assert {b["Name"] for b in reader.list_buckets()["Buckets"]} == {two.name}
+        with pytest.raises(ClientError) as e:
+            reader.list_objects_v2(Bucket=one.name)
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+        with pytest.raises(ClientError) as e:
+            vclient(CLIENT_ID, "wrong").get_object(Bucket=one.name, Key="dir/a.bin")
+        assert e.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    # curl fetches the virtual-hosted presigned URL with the Host it was signed for.
+    code, body = curl_get(url, "--resolve", f"{one.name}.{suffix}:{p.port}:127.0.0.1")
+    assert code == 200 and sha256(body) == a.sha256
+    # The same signature presented path-style (another Host, another path) does not match.
+    parts = urllib.parse.urlsplit(url)
+    code, body = curl_get(f"http://127.0.0.1:{p.port}/{one.name}{parts.path}?{parts.query}")
+    assert code == 403 and error_code(body) == "SignatureDoesNotMatch"
