@@ -81,10 +81,9 @@ struct AdminHooks {
     std::function<std::string()> debug_connections;
     // Reopens the trace file; returns its path. Empty when tracing is off.
     std::function<std::string()> trace_reopen;
-    // When set, the mutating routes (POST /cache/purge, /cache/warm, /debug/trace/reopen) answer
-    // 401 unless the
-    // request carries "Authorization: Bearer <token>"; the read-only routes stay open (probes,
-    // scrapers). Compared in constant time.
+    // When set, the mutating routes (POST /cache/purge, /cache/warm, /debug/trace/reopen)
+    // answer 401 unless the request carries "Authorization: Bearer <token>"; the read-only
+    // routes stay open (probes, scrapers). Compared in constant time.
     std::string bearer_token;
 };
 
