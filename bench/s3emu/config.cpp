@@ -52,6 +52,8 @@ Status set_option(EmuConfig& c, std::string_view key, std::string_view v) {
         auto r = parse_fault_rule(v);
         if (!r) return r.status();
         c.faults.push_back(std::move(*r));
+    } else if (key == "quirk" || key == "quirks") {
+        return enable_quirk(c.handler.quirks, v);
     } else if (key == "seed") {
         return num(c.server.seed);
     } else if (key == "latency") {
@@ -121,6 +123,12 @@ usage: s3emu [options]
                            [,count=N][,offset=O][,seconds=D]; TYPE is 503, 500, reset, short,
                            stall or etag-change (repeatable); offset= aims a body fault at that
                            byte, and a status fault at the GET asking for it
+  --quirk NAME             answer like an S3-compatible store that differs from AWS
+                           (repeatable): range-ignored (200 whole object to a ranged GET),
+                           empty-range-206 (an empty object's ranged GET: 206 bytes 0-0/0),
+                           empty-range-200 (... 200, no Content-Range), bare-416 (no
+                           ActualObjectSize, no Content-Range), weak-etag (W/"..."; If-Match
+                           never matches), no-etag, if-match-ignored
   --seed N                 seed for fault rates and latency jitter (1)
   --latency D              first-byte latency of every S3 reply (0; "20ms")
   --jitter D               plus a uniform random [0, D) (0)

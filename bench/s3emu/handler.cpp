@@ -59,6 +59,29 @@ StatMethod stat_method(const http::Request& req) {
 
 }  // namespace
 
+Status enable_quirk(Quirks& q, std::string_view name) {
+    if (name == "range-ignored")
+        q.range_ignored = true;
+    else if (name == "empty-range-206")
+        q.empty_range_206 = true;
+    else if (name == "empty-range-200")
+        q.empty_range_200 = true;
+    else if (name == "bare-416")
+        q.bare_416 = true;
+    else if (name == "weak-etag")
+        q.weak_etag = true;
+    else if (name == "no-etag")
+        q.no_etag = true;
+    else if (name == "if-match-ignored")
+        q.if_match_ignored = true;
+    else
+        return Status(Code::invalid_argument,
+                      "unknown quirk " + std::string(name) +
+                          " (range-ignored, empty-range-206, empty-range-200, bare-416, "
+                          "weak-etag, no-etag, if-match-ignored)");
+    return {};
+}
+
 void S3Handler::common_headers(http::ResponseHead& head) {
     char id[40];
     std::snprintf(id, sizeof id, "%016llX",
@@ -191,12 +214,17 @@ Reply S3Handler::handle(const http::Request& req, bool over_connection_limit) {
 
 Reply S3Handler::object_reply(const http::Request& req, Object& obj, uint64_t gen,
                               FaultDecision faults, bool is_head, const std::string& resource) {
-    const std::string etag = obj.etag(gen);
+    const Quirks& quirks = options_.quirks;
+    const std::string etag = quirks.weak_etag ? "W/" + obj.etag(gen) : obj.etag(gen);
     const std::time_t mtime = obj.last_modified(gen);
 
     // Conditionals in RFC 9110 13.2.2 order.
-    if (const std::string* im = req.headers.get("If-Match")) {
-        if (!etag_list_matches(*im, etag, false))
+    const std::string* if_match = quirks.if_match_ignored ? nullptr : req.headers.get("If-Match");
+    if (if_match != nullptr) {
+        // A weak tag never matches If-Match (strong comparison), whatever was sent.
+        bool matches = quirks.weak_etag ? http::trim_ows(*if_match) == "*"
+                                        : etag_list_matches(*if_match, etag, false);
+        if (!matches)
             return error(412, "PreconditionFailed",
                          "At least one of the pre-conditions you specified did not hold", resource,
                          is_head, "<Condition>If-Match</Condition>");
@@ -209,7 +237,7 @@ Reply S3Handler::object_reply(const http::Request& req, Object& obj, uint64_t ge
     }
     bool not_modified = false;
     if (const std::string* inm = req.headers.get("If-None-Match")) {
-        not_modified = etag_list_matches(*inm, etag, true);
+        not_modified = etag_list_matches(*inm, obj.etag(gen), true);  // weak: W/ on neither side
     } else if (const std::string* ims = req.headers.get("If-Modified-Since")) {
         auto t = http::parse_http_date(*ims);
         not_modified = t && mtime <= *t;
@@ -219,7 +247,7 @@ Reply S3Handler::object_reply(const http::Request& req, Object& obj, uint64_t ge
     r.object = &obj;
     r.generation = gen;
     common_headers(r.head);
-    r.head.headers.add("ETag", etag);
+    if (!quirks.no_etag) r.head.headers.add("ETag", etag);
     r.head.headers.add("Last-Modified", http::format_http_date(mtime));
     if (not_modified) {
         r.head.status = 304;
@@ -237,7 +265,16 @@ Reply S3Handler::object_reply(const http::Request& req, Object& obj, uint64_t ge
                 range.kind = http::RangeKind::none;
         }
     }
-    if (range.kind == http::RangeKind::unsatisfiable) {
+    if (quirks.range_ignored) range.kind = http::RangeKind::none;
+    bool empty_206 = false;
+    if (range.kind == http::RangeKind::unsatisfiable && obj.size() == 0) {
+        if (quirks.empty_range_200) range.kind = http::RangeKind::none;
+        if (quirks.empty_range_206) empty_206 = true;
+    }
+    if (range.kind == http::RangeKind::unsatisfiable && !empty_206) {
+        if (quirks.bare_416)
+            return error(416, "InvalidRange", "The requested range is not satisfiable", resource,
+                         is_head);
         Reply e =
             error(416, "InvalidRange", "The requested range is not satisfiable", resource, is_head,
                   "<RangeRequested>" + xml_escape(*req.headers.get("Range")) +
@@ -248,7 +285,12 @@ Reply S3Handler::object_reply(const http::Request& req, Object& obj, uint64_t ge
     }
     r.head.headers.add("Accept-Ranges", "bytes");
     r.head.headers.add("Content-Type", obj.spec().content_type);
-    if (range.kind == http::RangeKind::single) {
+    if (empty_206) {
+        r.head.status = 206;
+        r.body_start = 0;
+        r.body_len = 0;
+        r.head.headers.add("Content-Range", "bytes 0-0/0");
+    } else if (range.kind == http::RangeKind::single) {
         r.head.status = 206;
         r.body_start = range.first;
         r.body_len = range.length();

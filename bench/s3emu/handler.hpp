@@ -18,8 +18,26 @@
 
 namespace xs3::s3emu {
 
+// Ways S3-compatible stores answer differently from AWS, switched on per run (--quirk NAME), so
+// the proxy can be tested against stores as they are.
+struct Quirks {
+    bool range_ignored = false;     // range-ignored: a ranged GET gets 200 and the whole object
+    bool empty_range_206 = false;   // empty-range-206: a ranged GET of an empty object gets
+                                    // 206 "Content-Range: bytes 0-0/0" (as s3rver does)
+    bool empty_range_200 = false;   // empty-range-200: ... 200 without Content-Range
+    bool bare_416 = false;          // bare-416: a 416 with neither ActualObjectSize nor
+                                    // Content-Range
+    bool weak_etag = false;         // weak-etag: ETags are W/"..." (an If-Match never matches a
+                                    // weak tag: RFC 9110's strong comparison)
+    bool no_etag = false;           // no-etag: no ETag field at all
+    bool if_match_ignored = false;  // if-match-ignored: If-Match is not evaluated
+};
+// Turns the quirk called `name` on; an error names the known ones.
+Status enable_quirk(Quirks& quirks, std::string_view name);
+
 struct HandlerOptions {
     std::vector<std::string> buckets{"bench"};
+    Quirks quirks;
 };
 
 struct Reply {

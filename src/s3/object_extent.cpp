@@ -1,6 +1,8 @@
 // Object size and body range from S3 answers.
 #include "xs3/s3/object_extent.hpp"
 
+#include <algorithm>
+
 #include "xs3/base/ascii.hpp"
 
 namespace xs3::s3 {
@@ -51,6 +53,19 @@ Result<ContentRange> parse_content_range(std::string_view value) {
     return cr;
 }
 
+namespace {
+
+// "bytes <anything>/0": the total says the object is empty, whatever the range claims.
+bool names_empty_object(std::string_view value) {
+    std::string_view v = trim(value);
+    size_t slash = v.rfind('/');
+    uint64_t total = 1;
+    return v.size() >= 6 && ascii_lowercase(v.substr(0, 6)) == "bytes " &&
+           slash != std::string_view::npos && parse_u64(v.substr(slash + 1), total) && total == 0;
+}
+
+}  // namespace
+
 Result<ObjectExtent> object_extent(const HttpResponseHead& head, std::string_view body) {
     ObjectExtent e;
     if (head.status == 200) {
@@ -58,11 +73,13 @@ Result<ObjectExtent> object_extent(const HttpResponseHead& head, std::string_vie
         if (cl == nullptr || !parse_u64(trim(*cl), e.size))
             return Status(Code::unavailable, "S3 answer has no valid Content-Length");
         e.length = e.size;
+        e.whole = true;
         return e;
     }
     if (head.status == 206) {
         const std::string* cr = head.get("content-range");
         if (cr == nullptr) return Status(Code::unavailable, "206 answer without Content-Range");
+        if (names_empty_object(*cr)) return e;  // s3rver: "bytes 0-0/0"
         auto r = parse_content_range(*cr);
         if (!r.ok()) return r.status();
         if (!r->satisfied) return bad("206 answer with an unsatisfied Content-Range", *cr);
@@ -89,10 +106,88 @@ Result<ObjectExtent> object_extent(const HttpResponseHead& head, std::string_vie
                 parse_u64(trim(body.substr(from, to - from)), e.size))
                 return e;
         }
-        return Status(Code::unavailable, "416 answer does not say the object's size");
+        return Status(Code::out_of_range, "416 answer does not say the object's size");
     }
     return Status(Code::unavailable,
                   "no object extent in a " + std::to_string(head.status) + " answer");
+}
+
+std::string if_match_value(std::string_view etag) {
+    std::string_view t = trim(etag);
+    if (t.size() < 2 || t.front() != '"' || t.back() != '"') return {};
+    return std::string(t);
+}
+
+ObjectVersion version_of(const HttpResponseHead& head) {
+    ObjectVersion v;
+    if (const std::string* e = head.get("etag")) v.etag = std::string(trim(*e));
+    if (const std::string* lm = head.get("last-modified")) v.last_modified = std::string(trim(*lm));
+    return v;
+}
+
+bool same_version(const ObjectVersion& version, const HttpResponseHead& answer) {
+    ObjectVersion a = version_of(answer);
+    if (!version.etag.empty() && !a.etag.empty()) return version.etag == a.etag;
+    if (!version.last_modified.empty() && !a.last_modified.empty())
+        return version.last_modified == a.last_modified;
+    return true;
+}
+
+RangeAnswer read_range_answer(const RangeAsk& ask, const HttpResponseHead& answer,
+                              const ObjectVersion* version, std::string_view body) {
+    using Kind = RangeAnswer::Kind;
+    RangeAnswer r;
+    auto unusable = [&r](std::string why) {
+        r.kind = Kind::unusable;
+        r.why = std::move(why);
+        return r;
+    };
+    if (answer.status != 200 && answer.status != 206 && answer.status != 416)
+        return unusable("a " + std::to_string(answer.status) + " answer");
+    if (version != nullptr && !same_version(*version, answer)) {
+        r.kind = Kind::other_version;
+        r.why = "the answer comes from another version of the object";
+        return r;
+    }
+    auto ext = object_extent(answer, body);
+    if (!ext.ok()) {
+        if (ext.status().code() == Code::out_of_range) {
+            r.kind = Kind::size_unknown;
+            return r;
+        }
+        return unusable(ext.status().message());
+    }
+    r.extent = *ext;
+    if (ask.size && ext->size != *ask.size) {
+        r.kind = Kind::other_version;
+        r.why = "the object's size is " + std::to_string(ext->size) + ", not " +
+                std::to_string(*ask.size);
+        return r;
+    }
+    if (ext->empty()) {
+        // However the store says it (416, s3rver's 206 "bytes 0-0/0", a 200 of no bytes).
+        r.kind = Kind::empty;
+        return r;
+    }
+    if (ext->unsatisfiable || ask.first >= ext->size) {
+        // A 416, or a 200 with the whole object from a store that ignored a range beyond its end.
+        r.kind = Kind::beyond_end;
+        return r;
+    }
+    const uint64_t want = std::min(ask.length, ext->size - ask.first);
+    if (ext->whole) {
+        r.kind = Kind::bytes;
+        r.skip = ask.first;
+        r.take = want;
+        return r;
+    }
+    if (ext->first != ask.first || ext->length != want)
+        return unusable("the answer holds bytes " + std::to_string(ext->first) + "+" +
+                        std::to_string(ext->length) + ", asked " + std::to_string(ask.first) + "+" +
+                        std::to_string(want));
+    r.kind = Kind::bytes;
+    r.take = want;
+    return r;
 }
 
 }  // namespace xs3::s3

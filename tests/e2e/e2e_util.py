@@ -329,7 +329,7 @@ class S3Origin:
         return self._harness("POST", "/__control", settings)
 
     def reset_control(self) -> None:
-        self.control(throttle_bytes_per_sec=0, throttle_keys=None, delay_ms={})
+        self.control(throttle_bytes_per_sec=0, throttle_keys=None, delay_ms={}, unpatched=[])
 
     def create_bucket(self, name: str) -> None:
         self.client.create_bucket(Bucket=name)

@@ -490,3 +490,57 @@ def test_big_object_waits_for_its_digest(emu_factory):
     st, h, _ = e.request("HEAD", "/bench/big")
     assert st == 200 and len(h["x-amz-meta-sha224"]) == 56
     assert e.stats()["sha224_pending"] == 0
+
+
+# --- --quirk: S3-compatible stores that answer differently from AWS ------------------------
+
+
+def test_quirk_range_ignored(emu_factory):
+    e = emu_factory(*OBJS, "--quirk", "range-ignored")
+    st, h, body = e.get("/bench/a.bin", Range="bytes=100-199")
+    assert st == 200 and "content-range" not in h and len(body) == 1 << 20
+    assert verify("a.bin", 7, body, size=1 << 20)[0] == 0
+    st, h, body = e.get("/bench/a.bin", Range="bytes=2000000-")  # beyond the end: ignored too
+    assert st == 200 and len(body) == 1 << 20
+
+
+def test_quirk_empty_object_ranges(emu_factory):
+    e = emu_factory(*OBJS, "--quirk", "empty-range-206")
+    st, h, body = e.get("/bench/empty", Range="bytes=0-99")
+    assert (st, h["content-range"], h["content-length"], body) == (206, "bytes 0-0/0", "0", b"")
+    # Only an empty object: a range beyond another object's end is still 416.
+    assert e.get("/bench/dir/b.txt", Range="bytes=5000-")[0] == 416
+    e2 = emu_factory(*OBJS, "--quirk", "empty-range-200")
+    st, h, body = e2.get("/bench/empty", Range="bytes=0-99")
+    assert (st, h.get("content-range"), body) == (200, None, b"")
+
+
+def test_quirk_bare_416(emu_factory):
+    e = emu_factory(*OBJS, "--quirk", "bare-416")
+    st, h, body = e.get("/bench/dir/b.txt", Range="bytes=5000-")
+    assert st == 416 and "content-range" not in h
+    assert b"<Code>InvalidRange</Code>" in body and b"ActualObjectSize" not in body
+
+
+def test_quirk_etags(emu_factory):
+    weak = emu_factory(*OBJS, "--quirk", "weak-etag")
+    st, h, _ = weak.get("/bench/a.bin", Range="bytes=0-9")
+    assert st == 206 and h["etag"].startswith('W/"')
+    # RFC 9110: If-Match compares strongly, so a weak tag never matches; If-None-Match weakly.
+    assert weak.get("/bench/a.bin", **{"If-Match": h["etag"]})[0] == 412
+    assert weak.get("/bench/a.bin", **{"If-Match": h["etag"][2:]})[0] == 412
+    assert weak.get("/bench/a.bin", **{"If-None-Match": h["etag"]})[0] == 304
+    none = emu_factory(*OBJS, "--quirk", "no-etag")
+    st, h, _ = none.get("/bench/a.bin", Range="bytes=0-9")
+    assert st == 206 and "etag" not in h and "last-modified" in h
+
+
+def test_quirk_if_match_ignored(emu_factory):
+    e = emu_factory(*OBJS, "--quirk", "if-match-ignored")
+    st, _, body = e.get("/bench/a.bin", **{"If-Match": '"0000"', "Range": "bytes=0-9"})
+    assert (st, len(body)) == (206, 10)
+
+
+def test_quirk_names(emu_factory):
+    with pytest.raises(RuntimeError, match="unknown quirk nope"):
+        emu_factory(*OBJS, "--quirk", "nope")

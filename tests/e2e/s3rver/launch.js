@@ -10,7 +10,8 @@
 //   POST /__control        JSON body merged into the settings:
 //        {"throttle_bytes_per_sec": N,      // 0 = unthrottled; applies to GET bodies
 //         "throttle_keys": ["b/k", ...],    // null = every key
-//         "delay_ms": {"b/k": ms, ...}}     // sleep before answering GETs of that key
+//         "delay_ms": {"b/k": ms, ...},     // sleep before answering GETs of that key
+//         "unpatched": ["empty-range"]}     // fixes below switched off: s3rver's own answers
 // and a few fixes so it behaves like S3 where the proxy depends on it: suffix ranges
 // (bytes=-n), bytes=0-0, multi-range and invalid ranges (served as 200 full body), any range of
 // an empty object (416 InvalidRange), If-Match (412 PreconditionFailed).
@@ -209,6 +210,11 @@ objectCtrl.getObject = async function (ctx) {
     if (range !== undefined) {
       const size = Number(metadata['content-length']);
       const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+      const native_empty = (control.unpatched || []).includes('empty-range');
+      if (m && size === 0 && native_empty) {
+        // s3rver's own answer, as a user of that store sees it: 206 "bytes 0-0/0".
+        return original_controller_get.call(this, ctx);
+      }
       if (m && size === 0 && !(m[1] === '' && m[2] === '')) {
         // S3: no byte range can be satisfied by an empty object (s3rver answers a broken 206).
         throw new S3Error('InvalidRange', 'The requested range is not satisfiable', {
@@ -244,7 +250,7 @@ function new_stats() {
 }
 
 let stats = new_stats();
-const control = { throttle_bytes_per_sec: 0, throttle_keys: null, delay_ms: {} };
+const control = { throttle_bytes_per_sec: 0, throttle_keys: null, delay_ms: {}, unpatched: [] };
 
 // Bucket and key of a path-style request, or null for the service or a bucket.
 function object_of(ctx) {
