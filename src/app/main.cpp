@@ -341,6 +341,7 @@ int main(int argc, char** argv) {
     po.h2.max_data_frame_payload = 64 * 1024;
     po.idle_timeout = cfg.idle_timeout;
     po.header_timeout = cfg.header_timeout;
+    po.send_timeout = cfg.send_timeout;
     po.max_connections = cfg.max_connections;
     po.output.file_mode =
         cfg.send_mode == "splice" ? net::FileSendMode::splice : net::FileSendMode::copy;
@@ -457,6 +458,15 @@ int main(int argc, char** argv) {
             t.counter("xs3_auth_refused_total",
                       "Requests refused by the [[clients]] signature check or bucket list",
                       c.auth_refused.load());
+            t.counter("xs3_connections_reclaimed_total",
+                      "Waiting connections closed to make room at --max-connections",
+                      c.connections_reclaimed.load());
+            t.counter("xs3_header_timeouts_total",
+                      "Request heads not complete within --header-timeout",
+                      c.header_timeouts.load());
+            t.counter("xs3_send_timeouts_total",
+                      "Answers given up after --send-timeout without progress",
+                      c.send_timeouts.load());
             t.counter("xs3_downloads_started_total", "Downloads into the cache started",
                       c.downloads_started.load());
             t.counter("xs3_downloads_published_total", "Downloads published into the cache",

@@ -106,7 +106,10 @@ const OptionRow kRows[] = {
     {"idle-timeout", bind<&Config::idle_timeout, Duration<kPositive>>(), "<DURATION>", "60s",
      "Close client connections idle for this long"},
     {"header-timeout", bind<&Config::header_timeout, Duration<kPositive>>(), "<DURATION>", "10s",
-     "Time a client has to send a complete request header"},
+     "Time a client has to send a complete request header, from its first byte"},
+    {"send-timeout", bind<&Config::send_timeout, Duration<kZeroAllowed>>(), "<DURATION>", "60s",
+     "Close a connection (reset an HTTP/2 stream) whose answer makes no progress for this long: "
+     "the client stopped reading (0: never)"},
     {"upstream-connect-timeout", bind<&Config::upstream_connect_timeout, Duration<kPositive>>(), "<DURATION>", "5s",
      "Connect timeout towards S3"},
     {"upstream-timeout", bind<&Config::upstream_timeout, Duration<kPositive>>(), "<DURATION>", "30s",

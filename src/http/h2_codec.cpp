@@ -573,6 +573,13 @@ bool H2Codec::resume_data(int32_t stream_id) {
     return nghttp2_session_resume_data(session_, stream_id) == 0;
 }
 
+int64_t H2Codec::send_window(int32_t stream_id) const noexcept {
+    if (session_ == nullptr || failed()) return 0;
+    int32_t stream = nghttp2_session_get_stream_remote_window_size(session_, stream_id);
+    if (stream < 0) return 0;
+    return std::min<int64_t>(stream, nghttp2_session_get_remote_window_size(session_));
+}
+
 Status H2Codec::reset_stream(int32_t stream_id, uint32_t error_code) {
     if (failed()) return status_;
     Stream* st = find(stream_id);

@@ -11,9 +11,12 @@
 namespace xs3::proxy {
 
 ClientConnection::ClientConnection(Worker& worker, uint64_t id, int fd)
-    : net::Connection(worker.connection_io(), fd), w_(worker), id_(id) {}
+    : net::Connection(worker.connection_io(), fd), w_(worker), id_(id) {
+    set_send_timeout(worker.shared().options.send_timeout);
+}
 
 ClientConnection::~ClientConnection() {
+    set_waiting(false);
     w_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -26,6 +29,14 @@ const std::string& ClientConnection::remote_ip() noexcept {
             remote_ip_ = fleet::canonical_ip(reinterpret_cast<sockaddr*>(&ss), len);
     }
     return remote_ip_;
+}
+
+void ClientConnection::set_waiting(bool waiting) noexcept {
+    if (waiting == waiting_) return;
+    if (waiting)
+        w_.link_waiting(this);
+    else
+        w_.unlink_waiting(this);
 }
 
 void ClientConnection::on_io_finished() noexcept {

@@ -35,6 +35,7 @@ H1Connection::H1Connection(Worker& worker, int fd, uint64_t id)
 H1Connection::~H1Connection() = default;
 
 void H1Connection::start() {
+    set_waiting(true);
     input_.start();
     arm_timer();
 }
@@ -133,6 +134,7 @@ bool H1Connection::try_upgrade(http::Request& req) {
 
 void H1Connection::begin_hand_over() {
     state_ = State::handing_over;
+    set_waiting(false);
     w_.ring().cancel_timer(timer_);
     input_.pause();  // on_input_quiet follows once the last recv is back
 }
@@ -151,9 +153,11 @@ void H1Connection::hand_over() noexcept {
 
 void H1Connection::start_exchange(http::Request req) {
     w_.ring().cancel_timer(timer_);
+    head_deadline_ = {};
     first_bytes_ = false;
     if (req.upgrade_h2c && !finish_after_ && try_upgrade(req)) return;
     state_ = State::handling;
+    set_waiting(false);
     keep_alive_ = req.keep_alive;
     if (req.body_unread) {
         // Answered at the end of its head (the proxy refuses it whatever the body holds);
@@ -180,6 +184,7 @@ void H1Connection::respond_parse_error() {
                             : status == 414 ? "KeyTooLongError"
                                             : "BadRequest";
     state_ = State::handling;
+    set_waiting(false);
     // Say which request it was, as far as it was read.
     http::Request partial;
     partial.method_name = std::string(parser_.current_method());
@@ -194,15 +199,32 @@ void H1Connection::respond_parse_error() {
 }
 
 void H1Connection::arm_timer() {
-    w_.ring().cancel_timer(timer_);
-    if (state_ != State::reading) return;
+    if (state_ != State::reading) {
+        w_.ring().cancel_timer(timer_);
+        return;
+    }
     const auto& o = w_.shared().options;
-    bool mid = parser_.mid_request();
-    auto after = mid ? o.header_timeout : o.idle_timeout;
-    if (after.count() <= 0) return;
+    const ring::Clock::time_point now = ring::Clock::now();
+    ring::Clock::time_point deadline;
+    if (parser_.mid_request() || !inbuf_.empty()) {
+        // A request head (or the HTTP/2 preface) has begun: it must be complete within
+        // header_timeout of its first byte. Bytes arriving do not move the deadline, so a client
+        // dribbling a byte a second is timed out like one sending nothing.
+        if (head_deadline_ == ring::Clock::time_point{}) head_deadline_ = now + o.header_timeout;
+        deadline = head_deadline_;
+    } else {
+        head_deadline_ = {};
+        if (o.idle_timeout.count() <= 0) {
+            w_.ring().cancel_timer(timer_);
+            return;
+        }
+        deadline = now + o.idle_timeout;
+    }
+    if (timer_ && timer_.deadline == deadline) return;
+    w_.ring().cancel_timer(timer_);
     Worker* w = &w_;
     uint64_t id = id_;
-    timer_ = w_.ring().add_timer(after, [w, id] {
+    timer_ = w_.ring().add_timer(deadline - now, [w, id] {
         if (auto* c = w->find<H1Connection>(id)) {
             c->timer_ = {};
             c->on_timer();
@@ -212,17 +234,33 @@ void H1Connection::arm_timer() {
 
 void H1Connection::on_timer() {
     if (state_ != State::reading) return;
+    if (parser_.mid_request() || !inbuf_.empty())
+        w_.shared().counters.header_timeouts.fetch_add(1, std::memory_order_relaxed);
     if (parser_.mid_request()) {
+        XS3_LOG_DEBUG("request head not complete in time: 408", kv("conn", id_));
         keep_alive_ = false;
         state_ = State::handling;
+        set_waiting(false);
         http::Request none;
         begin_access(none);
         auto [head, body] = s3_error_response(
             408, "RequestTimeout", "request headers not received in time", "", w_.new_request_id());
         respond(std::move(head), std::make_unique<MemoryBody>(std::move(body)));
+    } else if (!inbuf_.empty()) {
+        close("header timeout (a prefix of the HTTP/2 preface)");
     } else {
         close("idle timeout");
     }
+}
+
+void H1Connection::on_send_timeout() noexcept {
+    if (state_ == State::closed) return;
+    w_.shared().counters.send_timeouts.fetch_add(1, std::memory_order_relaxed);
+    XS3_LOG_INFO("send timeout: the client takes no bytes; closing", kv("conn", id_),
+                 kv("key", exchange_ ? exchange_->key() : std::string()),
+                 kv("sent", output_.bytes_sent()), kv("queued", output_.queued()));
+    finish_access("timeout");
+    close("send timeout");
 }
 
 void H1Connection::respond(http::ResponseHead head, std::unique_ptr<Body> body) noexcept {
@@ -257,6 +295,12 @@ void H1Connection::respond(http::ResponseHead head, std::unique_ptr<Body> body) 
 }
 
 void H1Connection::pump_body() noexcept {
+    pull_body();
+    // Whatever was queued, and however pulling ended, bytes waiting to go out are watched.
+    watch_output();
+}
+
+void H1Connection::pull_body() noexcept {
     if (state_ != State::sending) return;
     while (body_ && !body_waiting_) {
         uint64_t queued = output_.queued();
@@ -350,6 +394,7 @@ void H1Connection::response_done() {
         return;
     }
     state_ = State::reading;
+    set_waiting(true);
     process_input();
     if (state_ == State::reading) {
         if (peer_eof_) {
@@ -389,6 +434,7 @@ void H1Connection::close(const char* why) {
     XS3_LOG_DEBUG("connection closed", kv("conn", id_), kv("why", why));
     finish_access("aborted");
     state_ = State::closed;
+    set_waiting(false);
     ++req_gen_;
     w_.ring().cancel_timer(timer_);
     close_io();

@@ -118,12 +118,16 @@ class H2Connection::Stream final : public ResponseSink {
     const int32_t id;
     bool closed = false;
     bool responded = false;
-    bool waiting = false;   // the body has a wake-up registered
-    bool body_end = false;  // the body returned end: everything is in the queue
-    bool reading = false;   // a BlockRead is in flight
-    bool starved = false;   // in starved_: waiting for read budget
-    bool failed = false;    // the body cannot be completed: the stream is (being) reset
-    bool deferred = false;  // body_available() said deferred: the codec waits for resume_data
+    bool waiting = false;    // the body has a wake-up registered
+    bool body_end = false;   // the body returned end: everything is in the queue
+    bool reading = false;    // a BlockRead is in flight
+    bool starved = false;    // in starved_: waiting for read budget
+    bool failed = false;     // the body cannot be completed: the stream is (being) reset
+    bool deferred = false;   // body_available() said deferred: the codec waits for resume_data
+    bool timed_out = false;  // reset after --send-timeout with its window shut
+    // Since when the client's flow-control window has held this stream's ready bytes back (as
+    // seen by the stall check); zero while it is not held.
+    ring::Clock::time_point blocked_since{};
     std::unique_ptr<Body> body;
     H2BodyQueue queue;
     AccessRecord access;                 // for --access-log
@@ -147,6 +151,7 @@ H2Connection::H2Connection(Worker& worker, int fd, uint64_t id, std::string rece
 H2Connection::~H2Connection() {
     w_.ring().cancel_timer(idle_timer_);
     w_.ring().cancel_timer(shutdown_timer_);
+    w_.ring().cancel_timer(stall_timer_);
     streams_.clear();
 }
 
@@ -173,6 +178,71 @@ void H2Connection::start() {
     if (state_ == State::closed) return;
     input_.start();
     arm_idle_timer();
+}
+
+// ---- send timeout -------------------------------------------------------------------------
+
+void H2Connection::on_send_timeout() noexcept {
+    if (state_ == State::closed) return;
+    w_.shared().counters.send_timeouts.fetch_add(1, std::memory_order_relaxed);
+    XS3_LOG_INFO("send timeout: the client takes no bytes; closing", kv("conn", id_),
+                 kv("streams", streams_.size()), kv("sent", output_.bytes_sent()),
+                 kv("queued", output_.queued()));
+    close("send timeout");
+}
+
+void H2Connection::arm_stall_check() noexcept {
+    const auto timeout = send_timeout();
+    if (timeout.count() <= 0 || stall_timer_ || state_ == State::closed) return;
+    // A quarter of the timeout: a stream held by its window is reset between 1 and 1.25 times
+    // the timeout after it stopped, with one timer per connection that has answers under way.
+    auto period = std::max<ring::Clock::duration>(timeout / 4, std::chrono::milliseconds(100));
+    Worker* w = &w_;
+    uint64_t id = id_;
+    stall_timer_ = w_.ring().add_timer(period, [w, id] {
+        if (auto* c = w->find<H2Connection>(id)) {
+            c->stall_timer_ = {};
+            c->check_stalls();
+        }
+    });
+}
+
+void H2Connection::check_stalls() noexcept {
+    if (state_ == State::closed) return;
+    const auto now = ring::Clock::now();
+    bool watching = false;
+    std::vector<int32_t> stalled;
+    for (auto& [id, sp] : streams_) {
+        Stream& s = *sp;
+        if (!s.responded || s.failed || s.closed) continue;
+        if (!s.body && s.body_end && s.queue.empty()) continue;  // everything handed to the codec
+        watching = true;
+        // Held by the client: bytes are ready, and its window lets none of them go. (Bytes the
+        // body has not produced yet are the origin's delay, not the client's.)
+        if (codec_.send_window(id) > 0 || !body_ready_now(s)) {
+            s.blocked_since = {};
+            continue;
+        }
+        if (s.blocked_since == ring::Clock::time_point{})
+            s.blocked_since = now;
+        else if (now - s.blocked_since >= send_timeout())
+            stalled.push_back(id);
+    }
+    for (int32_t id : stalled) {
+        Stream* s = find_stream(id);
+        if (s == nullptr) continue;
+        s->timed_out = true;
+        s->failed = true;
+        w_.shared().counters.send_timeouts.fetch_add(1, std::memory_order_relaxed);
+        XS3_LOG_INFO("send timeout: the client's window has held the stream; resetting it",
+                     kv("conn", id_), kv("stream", id),
+                     kv("key", s->exchange ? s->exchange->key() : std::string()),
+                     kv("sent", s->access.sent));
+        Status st = codec_.reset_stream(id, http::h2_error::cancel);
+        (void)st;
+    }
+    if (!stalled.empty()) schedule_pump();
+    if (watching) arm_stall_check();
 }
 
 // ---- input --------------------------------------------------------------------------------
@@ -243,6 +313,7 @@ void H2Connection::schedule_pump() noexcept {
 
 void H2Connection::start_stream(int32_t stream_id, http::Request request) {
     w_.ring().cancel_timer(idle_timer_);
+    set_waiting(false);
     auto owned = std::make_unique<Stream>(*this, stream_id);
     Stream& s = *owned;
     streams_[stream_id] = std::move(owned);
@@ -269,6 +340,7 @@ void H2Connection::end_stream(int32_t stream_id, uint32_t error_code, bool by_pe
     end_request(s->access, peer_,
                 error_code == http::h2_error::no_error ? (s->responded ? "complete" : "aborted")
                 : by_peer                              ? "reset"
+                : s->timed_out                         ? "timeout"
                                                        : "cut");
     // The exchange or the body may be on the stack (their callback led here): free them late.
     w_.ring().dispose_later(std::move(s));
@@ -325,6 +397,7 @@ void H2Connection::on_response(Stream& s, http::ResponseHead head,
     s.body = std::move(body);
     if (s.body) top_up(s);
     schedule_pump();
+    arm_stall_check();
 }
 
 void H2Connection::top_up(Stream& s) noexcept {
@@ -541,6 +614,7 @@ void H2Connection::pump() noexcept {
         if (state_ != State::closed) handle_events();
     } while (pump_again_ && state_ != State::closed);
     pumping_ = false;
+    watch_output();
     maybe_finish();
 }
 
@@ -603,6 +677,7 @@ void H2Connection::maybe_finish() noexcept {
 void H2Connection::arm_idle_timer() {
     w_.ring().cancel_timer(idle_timer_);
     if (state_ != State::open || !streams_.empty()) return;
+    set_waiting(true);
     auto after = w_.shared().options.idle_timeout;
     if (after.count() <= 0) return;
     Worker* w = &w_;
@@ -656,8 +731,10 @@ void H2Connection::close(const char* why) {
                   kv("requests", codec_.stats().requests),
                   kv("client_resets", codec_.stats().peer_resets));
     state_ = State::closed;
+    set_waiting(false);
     w_.ring().cancel_timer(idle_timer_);
     w_.ring().cancel_timer(shutdown_timer_);
+    w_.ring().cancel_timer(stall_timer_);
     close_io();
     for (auto& r : reads_)
         if (r->busy) w_.ring().cancel(&r->op);

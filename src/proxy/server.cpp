@@ -161,6 +161,10 @@ void Worker::on_accept(int fd) {
         return;
     }
     uint64_t n = shared_.connections.fetch_add(1, std::memory_order_relaxed) + 1;
+    // At the cap, a connection that is working on no request (idle, or still in its head) makes
+    // room: the new client is served, the one that waited longest goes. The count drops when
+    // the closed one is freed, so it may pass the cap by the connections being closed.
+    if (n > shared_.options.max_connections && !draining_ && reclaim_waiting()) n = 0;
     if (n > shared_.options.max_connections || draining_) {
         shared_.connections.fetch_sub(1, std::memory_order_relaxed);
         shared_.counters.connections_refused.fetch_add(1, std::memory_order_relaxed);
@@ -227,6 +231,43 @@ void Worker::hand_over_to_h2(int fd, std::string received, std::optional<H2Upgra
     load_.fetch_add(1, std::memory_order_relaxed);
     raw->start();
     if (draining_) raw->finish_after_response();
+}
+
+void Worker::link_waiting(ClientConnection* c) noexcept {
+    c->waiting_ = true;
+    c->waiting_prev_ = waiting_tail_;
+    c->waiting_next_ = nullptr;
+    if (waiting_tail_ != nullptr)
+        waiting_tail_->waiting_next_ = c;
+    else
+        waiting_head_ = c;
+    waiting_tail_ = c;
+    ++waiting_count_;
+}
+
+void Worker::unlink_waiting(ClientConnection* c) noexcept {
+    if (c->waiting_prev_ != nullptr)
+        c->waiting_prev_->waiting_next_ = c->waiting_next_;
+    else
+        waiting_head_ = c->waiting_next_;
+    if (c->waiting_next_ != nullptr)
+        c->waiting_next_->waiting_prev_ = c->waiting_prev_;
+    else
+        waiting_tail_ = c->waiting_prev_;
+    c->waiting_prev_ = c->waiting_next_ = nullptr;
+    c->waiting_ = false;
+    --waiting_count_;
+}
+
+bool Worker::reclaim_waiting() noexcept {
+    ClientConnection* oldest = waiting_head_;
+    if (oldest == nullptr) return false;
+    shared_.counters.connections_reclaimed.fetch_add(1, std::memory_order_relaxed);
+    XS3_LOG_INFO("connection closed to make room: --max-connections reached",
+                 kv("conn", oldest->id()), kv("max_connections", shared_.options.max_connections));
+    oldest->close("connection cap reached: the longest waiting connection goes");
+    if (oldest->waiting()) oldest->set_waiting(false);  // closed: it waits for nothing now
+    return true;
 }
 
 void Worker::forget(ClientConnection* c) noexcept {

@@ -63,6 +63,7 @@ struct Config {
     uint64_t max_header_bytes = 0;
     std::chrono::milliseconds idle_timeout{0};
     std::chrono::milliseconds header_timeout{0};
+    std::chrono::milliseconds send_timeout{0};
     uint16_t admin_port = 0;  // 0: no admin listener
     LogLevel log_level = LogLevel::info;
 

@@ -173,6 +173,10 @@ class H2Codec {
     bool resume_data(int32_t stream_id);
     // Resets one stream (other streams carry on). The body source is not called again.
     Status reset_stream(int32_t stream_id, uint32_t error_code = h2_error::internal_error);
+    // How many DATA bytes the client lets us send on the stream now: the smaller of its stream
+    // window and the connection window (0 or less: flow control holds the stream; 0 for a
+    // stream nghttp2 does not know).
+    int64_t send_window(int32_t stream_id) const noexcept;
 
     // Graceful shutdown: GOAWAY(2^31-1) and a PING now; the final GOAWAY (last processed
     // stream) when the PING comes back, one round trip later. Streams in flight finish.

@@ -6,6 +6,12 @@
 //
 // Ops the owner runs for the connection besides recv and send (HTTP/2 file reads into blocks) are
 // counted with op_started() / op_finished(), so the connection is never freed under them.
+//
+// Send timeout: while bytes wait to go out (queued or in the kernel), the connection expects
+// progress — some of them taken by the socket — at least every send_timeout; a peer that stops
+// reading makes none, and on_send_timeout() runs (the owner closes). Nothing waiting, nothing
+// watched: a response held up by its origin is not the client's fault. One timer per connection,
+// re-armed once per timeout at most.
 #pragma once
 
 #include <cstdint>
@@ -64,6 +70,15 @@ class Connection {
     void op_started() noexcept { ++owner_ops_; }
     void op_finished() noexcept;
 
+    // The send timeout (0: none); set once, before the first send.
+    void set_send_timeout(ring::Clock::duration timeout) noexcept { send_timeout_ = timeout; }
+    // The owner queued output: start watching for progress if nothing is watched yet.
+    void watch_output() noexcept;
+    // No byte left for send_timeout while some were waiting. The owner closes the connection
+    // (or, for HTTP/2, decides what the stall means); the watch is off until watch_output().
+    virtual void on_send_timeout() noexcept = 0;
+    ring::Clock::duration send_timeout() const noexcept { return send_timeout_; }
+
     // Called when the input has no recv in flight after pause() or cancel(). Default: see whether
     // the connection is finished.
     virtual void on_input_quiet() noexcept { check_finished(); }
@@ -79,9 +94,15 @@ class Connection {
     SocketOutput output_;
 
   private:
+    void arm_send_watch(ring::Clock::time_point deadline) noexcept;
+    void on_send_watch() noexcept;
+
     unsigned owner_ops_ = 0;
     bool io_closed_ = false;
     bool finished_ = false;
+    ring::Clock::duration send_timeout_{};
+    ring::Clock::time_point last_send_progress_{};
+    ring::Ring::TimerId send_watch_;
 };
 
 }  // namespace xs3::net

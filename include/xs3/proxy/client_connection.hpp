@@ -43,6 +43,13 @@ class ClientConnection : public net::Connection {
     // The client's IP (canonical text), asked of the kernel on first use; "" when unknown.
     const std::string& remote_ip() noexcept;
 
+    // Waiting: working on no request — idle between requests, or still reading a request head.
+    // Waiting connections are what --max-connections gives up first: when the cap is reached,
+    // the worker closes the one that has been waiting longest (Worker::reclaim_waiting), so
+    // clients that never finish a request cannot lock everyone else out.
+    void set_waiting(bool waiting) noexcept;
+    bool waiting() const noexcept { return waiting_; }
+
   protected:
     // The Worker counts the connection in SharedState::connections before it makes it (so the
     // --max-connections check is exact); the destructor uncounts it.
@@ -57,6 +64,11 @@ class ClientConnection : public net::Connection {
   private:
     std::string remote_ip_;
     bool remote_ip_asked_ = false;
+    friend class Worker;
+    // The worker's list of waiting connections, oldest first (intrusive: no allocation).
+    bool waiting_ = false;
+    ClientConnection* waiting_prev_ = nullptr;
+    ClientConnection* waiting_next_ = nullptr;
 };
 
 }  // namespace xs3::proxy

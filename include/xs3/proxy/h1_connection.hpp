@@ -80,6 +80,7 @@ class H1Connection final : public ClientConnection, public ResponseSink {
     void on_input(const char* data, size_t n) noexcept;
     void on_input_end(int res) noexcept;
     void on_input_quiet() noexcept override;
+    void on_send_timeout() noexcept override;
     void after_input() noexcept;
     void process_input();
     // True when the bytes so far are (a prefix of) the HTTP/2 preface: then they are not HTTP/1.
@@ -92,6 +93,7 @@ class H1Connection final : public ClientConnection, public ResponseSink {
     void arm_timer();
     void on_timer();
     void pump_body() noexcept;
+    void pull_body() noexcept;
     void on_output_error(int error) noexcept;
     void cut(const char* why, const Status& status = Status());
     void response_done();
@@ -113,7 +115,8 @@ class H1Connection final : public ClientConnection, public ResponseSink {
     http::H1Parser parser_;
     std::string inbuf_;
     ring::Ring::TimerId timer_;
-    std::optional<H2Upgrade> upgrade_;  // while handing over an `Upgrade: h2c` request
+    ring::Clock::time_point head_deadline_{};  // the request head in progress must be done by
+    std::optional<H2Upgrade> upgrade_;         // while handing over an `Upgrade: h2c` request
 
     // The current request and response.
     std::shared_ptr<Exchange> exchange_;

@@ -87,6 +87,11 @@ class H2Connection final : public ClientConnection, private http::H2BodySource {
     void retry_starved() noexcept;
     void maybe_finish() noexcept;
     void arm_idle_timer();
+    void on_send_timeout() noexcept override;
+    // --send-timeout per stream: a stream whose ready bytes the client's flow-control window
+    // holds back for that long is reset (CANCEL); checked while answers are under way.
+    void arm_stall_check() noexcept;
+    void check_stalls() noexcept;
     void on_output_error(int error) noexcept;
     Stream* find_stream(int32_t stream_id) noexcept;
     // A task that runs `fn` only while the connection and the stream are still there.
@@ -115,6 +120,7 @@ class H2Connection final : public ClientConnection, private http::H2BodySource {
     std::vector<std::unique_ptr<BlockRead>> reads_;  // in flight: counted as the owner's ops
     ring::Ring::TimerId idle_timer_;
     ring::Ring::TimerId shutdown_timer_;
+    ring::Ring::TimerId stall_timer_;
 };
 
 }  // namespace xs3::proxy

@@ -46,6 +46,9 @@ struct ProxyOptions {
     http::H2Options h2;
     std::chrono::milliseconds idle_timeout{60000};
     std::chrono::milliseconds header_timeout{10000};
+    // An answer that makes no progress for this long (the client does not read) is given up:
+    // the connection is closed, or the HTTP/2 stream reset. 0: never.
+    std::chrono::milliseconds send_timeout{60000};
     uint64_t max_connections = 10000;
     net::OutputOptions output;        // how file bytes reach sockets (copy or splice)
     unsigned copy_size = 256 * 1024;  // bytes per read + send in copy mode
@@ -93,6 +96,12 @@ struct Counters {
     std::atomic<uint64_t> connections_refused{0};
     std::atomic<uint64_t> clients_refused{0};  // connections from outside --allow-clients
     std::atomic<uint64_t> auth_refused{0};     // requests refused by the [[clients]] check
+    // Waiting connections closed to make room at --max-connections; request heads not complete
+    // within --header-timeout; answers that made no progress for --send-timeout (connections
+    // closed, HTTP/2 streams reset).
+    std::atomic<uint64_t> connections_reclaimed{0};
+    std::atomic<uint64_t> header_timeouts{0};
+    std::atomic<uint64_t> send_timeouts{0};
     // Downloads: started, published, failed for good, discarded for a sha224 mismatch; chunk
     // retries and object bytes received from the origin, summed when each download ends.
     std::atomic<uint64_t> downloads_started{0};
@@ -246,6 +255,13 @@ class Worker {
         return it == connections_.end() ? nullptr : dynamic_cast<T*>(it->second.get());
     }
     void forget(ClientConnection* c) noexcept;  // the connection is finished; freed at end of turn
+    // The list of waiting connections (ClientConnection::set_waiting), oldest first.
+    void link_waiting(ClientConnection* c) noexcept;
+    void unlink_waiting(ClientConnection* c) noexcept;
+    // Closes the connection that has waited longest, to make room for a new one; false when no
+    // connection of this worker is waiting.
+    bool reclaim_waiting() noexcept;
+    size_t waiting_count() const noexcept { return waiting_count_; }
     // An HTTP/1.1 connection turned out to speak HTTP/2 (the preface, or Upgrade: h2c): `fd` and
     // the bytes read so far become an H2Connection, which first writes `first_output` (the 101).
     void hand_over_to_h2(int fd, std::string received, std::optional<H2Upgrade> upgrade,
@@ -286,6 +302,9 @@ class Worker {
     uint64_t next_conn_id_ = 1;
     uint64_t next_request_ = 0;
     std::unordered_map<uint64_t, std::unique_ptr<ClientConnection>> connections_;
+    ClientConnection* waiting_head_ = nullptr;  // waiting longest
+    ClientConnection* waiting_tail_ = nullptr;
+    size_t waiting_count_ = 0;
     bool draining_ = false;
     std::atomic<bool> drained_{false};
     std::atomic<bool> accepting_{false};  // running and not draining: may be given sockets
