@@ -65,11 +65,22 @@ bool send_all(int fd, std::string_view data) {
     return true;
 }
 
-void set_timeouts(int fd, std::chrono::milliseconds t) {
+timeval to_timeval(std::chrono::milliseconds t) {
+    if (t.count() < 1) t = std::chrono::milliseconds(1);  // 0 would mean "no timeout"
     timeval tv;
     tv.tv_sec = static_cast<time_t>(t.count() / 1000);
     tv.tv_usec = static_cast<suseconds_t>(t.count() % 1000 * 1000);
+    return tv;
+}
+
+void set_recv_timeout(int fd, std::chrono::milliseconds t) {
+    timeval tv = to_timeval(t);
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+// SO_SNDTIMEO: a send that moves no byte for this long fails (a peer that does not read).
+void set_send_timeout(int fd, std::chrono::milliseconds t) {
+    timeval tv = to_timeval(t);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
@@ -153,8 +164,16 @@ void AdminServer::accept_loop() {
         }
         reap(false);
         std::lock_guard lock(mu_);
-        if (connections_.size() >= options_.max_connections) {
-            set_timeouts(fd, std::chrono::milliseconds(1000));
+        size_t live = 0;
+        for (const auto& c : connections_)
+            live += c.reclaimed ? 0 : 1;
+        // Threads of reclaimed connections end as soon as their recv returns; still, never more
+        // than twice the cap at once.
+        bool room = live < options_.max_connections ||
+                    (connections_.size() < 2 * size_t(options_.max_connections) &&
+                     reclaim_oldest_waiting());
+        if (!room) {
+            set_send_timeout(fd, std::chrono::milliseconds(1000));
             AdminResponse busy = plain_error(503, "too many admin connections");
             send_all(fd, serialize(busy, false));
             ::close(fd);
@@ -162,30 +181,76 @@ void AdminServer::accept_loop() {
         }
         Connection& c = connections_.emplace_back();
         c.fd = fd;
+        c.since = std::chrono::steady_clock::now();
         c.thread = std::thread([this, &c] { serve(c); });
     }
 }
 
+void AdminServer::set_waiting(Connection& c, bool waiting) {
+    std::lock_guard lock(mu_);
+    c.waiting = waiting;
+    c.since = std::chrono::steady_clock::now();
+}
+
+bool AdminServer::reclaim_oldest_waiting() {
+    Connection* oldest = nullptr;
+    for (auto& c : connections_)
+        if (c.waiting && !c.reclaimed && !c.done.load() &&
+            (oldest == nullptr || c.since < oldest->since))
+            oldest = &c;
+    if (oldest == nullptr) return false;
+    oldest->reclaimed = true;
+    // Its blocked recv returns 0 now; the thread ends and reap() joins it.
+    ::shutdown(oldest->fd, SHUT_RDWR);
+    XS3_LOG_INFO("admin connection closed to make room",
+                 kv("max_connections", options_.max_connections));
+    return true;
+}
+
 void AdminServer::serve(Connection& c) {
-    set_timeouts(c.fd, options_.io_timeout);
+    using Clock = std::chrono::steady_clock;
+    set_send_timeout(c.fd, options_.io_timeout);
     http::H1Limits limits;
     limits.max_header_bytes = options_.max_header_bytes;
     http::H1Parser parser(limits);
     char buf[16384];
     bool open = true;
+    // The request head under way must be complete by this time (zero: none has begun).
+    Clock::time_point head_deadline{};
     while (open && !stopping_.load()) {
+        auto wait = options_.io_timeout;
+        if (head_deadline != Clock::time_point{}) {
+            wait =
+                std::chrono::duration_cast<std::chrono::milliseconds>(head_deadline - Clock::now());
+            if (wait.count() <= 0) {
+                AdminResponse late = plain_error(408, "request head not received in time");
+                send_all(c.fd, serialize(late, false));
+                break;
+            }
+        }
+        set_recv_timeout(c.fd, wait);
         ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;  // closed, timed out, or cut by stop()
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+            head_deadline != Clock::time_point{})
+            continue;       // the loop answers 408 once the deadline has passed
+        if (n <= 0) break;  // closed, idle too long, or cut by stop() or to make room
+        if (head_deadline == Clock::time_point{})
+            head_deadline = Clock::now() + options_.io_timeout;
         size_t off = 0;
         while (open && off < static_cast<size_t>(n)) {
             auto r = parser.feed(buf + off, static_cast<size_t>(n) - off);
             off += r.consumed;
             if (r.state == http::H1Parser::FeedResult::request_ready) {
                 http::Request req = parser.take_request();
+                set_waiting(c, false);
                 AdminResponse resp = route_admin_request(req, hooks_);
                 open = req.keep_alive && !stopping_.load();
                 if (!send_all(c.fd, serialize(resp, open))) open = false;
+                set_waiting(c, true);
+                // The next head's clock starts with its first byte (maybe already read).
+                head_deadline = off < static_cast<size_t>(n) ? Clock::now() + options_.io_timeout
+                                                             : Clock::time_point{};
             } else if (r.state == http::H1Parser::FeedResult::error) {
                 AdminResponse resp = plain_error(parser.error_status(), parser.error_reason());
                 send_all(c.fd, serialize(resp, false));

@@ -1,8 +1,13 @@
 // AdminServer: the admin listener (--admin-port on --admin-bind-ip). A small HTTP/1.1 server on
 // its own threads with plain blocking sockets, off the rings: admin traffic is a few requests a
-// second. One thread accepts; each connection gets a thread (at most max_connections at once, the
-// rest are answered 503), so a slow purge never holds up a health probe. Requests are parsed by
-// http::H1Parser and answered by route_admin_request().
+// second. One thread accepts; each connection gets a thread, so a slow purge never holds up a
+// health probe. Requests are parsed by http::H1Parser and answered by route_admin_request().
+//
+// Probes must get through whatever else connects: a request head must be complete within
+// io_timeout of its first byte (a client dribbling a byte a second does not extend it), and when
+// max_connections are open, the connection that has waited longest without a request in progress
+// (idle, or still sending its head) is closed to make room. Only when every connection is busy
+// answering is a newcomer answered 503.
 #pragma once
 
 #include <atomic>
@@ -46,12 +51,20 @@ class AdminServer {
         int fd = -1;
         std::thread thread;
         std::atomic<bool> done{false};
+        // Under mu_: no request being answered (idle, or reading a head) since `since`;
+        // `reclaimed`: shut down to make room, its thread is on its way out.
+        bool waiting = true;
+        std::chrono::steady_clock::time_point since;
+        bool reclaimed = false;
     };
 
     AdminServer(AdminServerOptions options, AdminHooks hooks, int listen_fd, uint16_t port);
     void accept_loop();
     void serve(Connection& c);
     void reap(bool all);
+    void set_waiting(Connection& c, bool waiting);
+    // Under mu_: shuts down the connection waiting longest; false if none is.
+    bool reclaim_oldest_waiting();
 
     const AdminServerOptions options_;
     const AdminHooks hooks_;

@@ -8,9 +8,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "unit/cache/cache_files.hpp"
 #include "unit/ops/loopback_client.hpp"
@@ -154,28 +158,120 @@ TEST_CASE("warm hands its keys to the callback") {
     CHECK(got == std::vector<std::string>{"a", "b/c"});
 }
 
-TEST_CASE("over the connection cap a client gets 503; stop() cuts idle connections") {
+TEST_CASE("over the cap the connection waiting longest makes room; stop() cuts idle ones") {
     AdminServerOptions opt;
     opt.max_connections = 2;
     auto server = AdminServer::start(opt, AdminHooks{});
     REQUIRE(server.ok());
     uint16_t port = (*server)->port();
     int a = connect_to(port), b = connect_to(port);
-    // Both are served (a request on each proves their threads are up).
+    // Both are served (a request on each proves their threads are up); a waits longest.
     std::string pa, pb;
+    // (The pauses let each server thread mark its connection waiting after its answer: which of
+    // two connections idle since the same millisecond waited longest is a coin toss.)
     send_text(a, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-    send_text(b, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(read_reply(a, pa).status == 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    send_text(b, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(read_reply(b, pb).status == 200);
-    Reply busy = exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-    CHECK(busy.status == 503);
-    CHECK(busy.body == "too many admin connections\n");
-
-    (*server)->stop();  // a and b are idle in recv(): stop must not wait for their timeouts
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Reply probe = exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(probe.status == 200);
     CHECK(peer_closed(a));
+    send_text(b, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(read_reply(b, pb).status == 200);
+
+    (*server)->stop();  // b is idle in recv(): stop must not wait for its timeout
     CHECK(peer_closed(b));
     ::close(a);
     ::close(b);
+}
+
+TEST_CASE("when every connection is busy answering, a newcomer gets 503") {
+    AdminServerOptions opt;
+    opt.max_connections = 2;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool release = false;
+    int inside = 0;
+    AdminHooks hooks;
+    hooks.warm = [&](const std::vector<std::string>& keys) {
+        std::unique_lock lock(mu);
+        ++inside;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+        return WarmReply{keys.size(), {}};
+    };
+    auto server = AdminServer::start(opt, hooks);
+    REQUIRE(server.ok());
+    uint16_t port = (*server)->port();
+    int a = connect_to(port), b = connect_to(port);
+    send_text(a, "POST /cache/warm?key=a HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(b, "POST /cache/warm?key=b HTTP/1.1\r\nHost: x\r\n\r\n");
+    {
+        std::unique_lock lock(mu);
+        REQUIRE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return inside == 2; }));
+    }
+    Reply busy = exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(busy.status == 503);
+    CHECK(busy.body == "too many admin connections\n");
+    {
+        std::lock_guard lock(mu);
+        release = true;
+    }
+    cv.notify_all();
+    std::string pa, pb;
+    CHECK(read_reply(a, pa).status == 202);
+    CHECK(read_reply(b, pb).status == 202);
+    ::close(a);
+    ::close(b);
+}
+
+TEST_CASE("a request head must be complete within io_timeout of its first byte") {
+    AdminServerOptions opt;
+    opt.io_timeout = std::chrono::milliseconds(600);
+    auto server = AdminServer::start(opt, AdminHooks{});
+    REQUIRE(server.ok());
+    int fd = connect_to((*server)->port());
+    // One byte every 100 ms: each one arrives well within the timeout, the head never does.
+    const std::string head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 0123456789\r\n\r\n";
+    auto start = std::chrono::steady_clock::now();
+    std::string pending;
+    bool answered = false;
+    for (size_t i = 0; i < head.size() && !answered; ++i) {
+        if (::send(fd, &head[i], 1, MSG_NOSIGNAL) != 1) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        char buf[512];
+        ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) {
+            pending.append(buf, static_cast<size_t>(n));
+            answered = true;
+        }
+    }
+    REQUIRE(answered);  // long before the 5.3 s the whole head would take
+    auto took = std::chrono::steady_clock::now() - start;
+    CHECK(pending.rfind("HTTP/1.1 408 ", 0) == 0);
+    CHECK(took < std::chrono::seconds(4));
+    ::close(fd);
+}
+
+TEST_CASE("probes get through more slow connections than the cap") {
+    AdminServerOptions opt;  // 16 connections, 10 s
+    auto server = AdminServer::start(opt, AdminHooks{});
+    REQUIRE(server.ok());
+    uint16_t port = (*server)->port();
+    std::vector<int> slow;
+    for (int i = 0; i < 24; ++i) {
+        slow.push_back(connect_to(port));
+        send_text(slow.back(), "GET /heal");  // a head begun, never finished
+    }
+    for (int i = 0; i < 5; ++i) {
+        Reply r = exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        CHECK(r.status == 200);
+        CHECK(r.body == "ok\n");
+    }
+    for (int fd : slow)
+        ::close(fd);
 }
 
 TEST_CASE("start fails clearly on a bad address or a port in use") {
