@@ -17,6 +17,7 @@
 #include "xs3/app/cache_lifecycle.hpp"
 #include "xs3/app/client_access.hpp"
 #include "xs3/app/fleet_setup.hpp"
+#include "xs3/base/heap.hpp"
 #include "xs3/base/histogram.hpp"
 #include "xs3/base/log.hpp"
 #include "xs3/base/trace.hpp"
@@ -436,10 +437,12 @@ int main(int argc, char** argv) {
     // files aside; until it ends, names the index does not know start with a HEAD) and the
     // evictor.
     std::atomic<bool> serving{false};
+    // Memory freed after a burst goes back to the kernel (base/heap.hpp).
+    HeapTrimmer heap_trimmer(HeapTrimmer::Options{});
     {
         ops::AdminHooks admin;
         admin.ready = [&serving] { return serving.load(); };
-        admin.metrics = [&shared, &tracer] {
+        admin.metrics = [&shared, &tracer, &heap_trimmer] {
             const proxy::Counters& c = shared->counters;
             ops::PrometheusText t;
             t.counter("xs3_requests_total", "Requests received", c.requests.load());
@@ -502,6 +505,13 @@ int main(int argc, char** argv) {
                       "Failed writes or reopenings of the trace file", ts.write_errors);
             for (const HistogramFamily* f : histogram_families())
                 t.histogram(*f);
+            HeapStats heap = heap_stats();
+            t.gauge("xs3_heap_in_use_bytes", "Memory handed out by malloc", heap.in_use);
+            t.gauge("xs3_resident_bytes", "Resident memory of the process", heap.rss);
+            t.counter("xs3_heap_trims_total",
+                      "Times freed heap memory was given back after a burst", heap_trimmer.trims());
+            t.counter("xs3_heap_trimmed_bytes_total", "Resident memory the trims gave back",
+                      heap_trimmer.released());
             return t.text();
         };
         admin.debug_downloads = [&shared] {
