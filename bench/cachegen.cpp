@@ -81,7 +81,7 @@ bool write_file(const std::string& path, const std::string& bytes) {
     return ::close(fd) == 0;
 }
 
-// The metadata the proxy stores after a HEAD of this object (object_meta_from_head): the headers
+// The metadata the proxy stores after a HEAD of this object (fetch::object_meta): the headers
 // s3emu sends for generation 0.
 xs3::cache::ObjectMeta meta_for(const Object& obj, const std::string& bucket,
                                 const std::string& sha224) {

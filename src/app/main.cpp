@@ -25,12 +25,12 @@
 #include "xs3/fleet/membership.hpp"
 #include "xs3/fleet/rendezvous.hpp"
 #include "xs3/net/listener.hpp"
-#include "xs3/ops/fleet_report.hpp"
 #include "xs3/ops/debug_report.hpp"
+#include "xs3/ops/fleet_report.hpp"
 #include "xs3/ops/prometheus.hpp"
 #include "xs3/ops/trace_writer.hpp"
 #include "xs3/proxy/debug_view.hpp"
-#include "xs3/proxy/server.hpp"
+#include "xs3/proxy/worker.hpp"
 #include "xs3/s3/credential_chain.hpp"
 #include "xs3/s3/credentials.hpp"
 #include "xs3/s3/curl_client.hpp"
@@ -396,8 +396,7 @@ int main(int argc, char** argv) {
     if (!writable.ok()) {
         XS3_LOG_WARN("cache directory is not usable; starting in passthrough mode",
                      kv("cache_dir", cfg.cache_dir), kv("error", writable.to_string()));
-        shared->cache_failed(writable);
-        shared->cache_writable.store(false);
+        shared->writability.unusable(writable);
     }
 
     // The fleet's membership thread (DNS lookups, probes) runs from here to the end.
@@ -558,7 +557,7 @@ int main(int argc, char** argv) {
         };
         Status admin_started = cache_life.start_admin(std::move(admin));
         if (!admin_started.ok()) die("cannot start the admin listener: " + admin_started.message());
-        if (shared->cache_writable.load()) {
+        if (shared->writability.writable()) {
             proxy::SharedState* sp = shared.get();
             cache_life.start_cache(
                 [sp](const cache::ScanStats&) { sp->names_complete.store(true); });
@@ -613,9 +612,9 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     // 2. Stop the downloads still warming the cache, and wait until their chunk fetches (which
     //    may run on any ring) are gone, so no ring's curl client goes away under one of them.
-    shared->downloads.fail_all(Status(Code::cancelled, "shutting down"));
-    for (int i = 0;
-         i < 300 && (fetch::Download::live_fetchers() > 0 || shared->downloads.active() > 0); ++i)
+    shared->fills.fail_all(Status(Code::cancelled, "shutting down"));
+    for (int i = 0; i < 300 && (fetch::Download::live_fetchers() > 0 || shared->fills.active() > 0);
+         ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (fetch::Download::live_fetchers() > 0)
         XS3_LOG_WARN("chunk fetches still running at shutdown",

@@ -982,38 +982,4 @@ void Download::hash_step() {
     });
 }
 
-// --- manager ---------------------------------------------------------------------------------
-
-std::pair<std::shared_ptr<Download>, bool> DownloadManager::get_or_create(
-    const std::string& key, const std::function<std::shared_ptr<Download>()>& make) {
-    std::lock_guard lk(mu_);
-    auto it = downloads_.find(key);
-    if (it != downloads_.end()) return {it->second, false};
-    auto d = make();
-    downloads_.emplace(key, d);
-    return {d, true};
-}
-
-void DownloadManager::remove(const std::string& key, const Download* d) {
-    std::lock_guard lk(mu_);
-    auto it = downloads_.find(key);
-    if (it != downloads_.end() && it->second.get() == d) downloads_.erase(it);
-}
-
-size_t DownloadManager::active() const {
-    std::lock_guard lk(mu_);
-    return downloads_.size();
-}
-
-void DownloadManager::fail_all(const Status& why) {
-    std::vector<std::shared_ptr<Download>> all;
-    {
-        std::lock_guard lk(mu_);
-        for (auto& [k, d] : downloads_)
-            all.push_back(d);
-    }
-    for (auto& d : all)
-        d->fail(why);
-}
-
 }  // namespace xs3::fetch

@@ -1,5 +1,5 @@
-// Download::view and DownloadManager::list: the read-only look /debug/downloads takes at the
-// downloads in flight. Everything read here is atomic or fixed before readers may see it.
+// Download::view: the read-only look /debug/downloads takes at a download in flight (Fills::
+// downloads lists them). Everything read here is atomic or fixed before readers may see it.
 #include "xs3/fetch/download.hpp"
 
 namespace xs3::fetch {
@@ -44,15 +44,6 @@ DownloadView Download::view() const {
             v.chunks.push_back({chunks[i].offset, chunks[i].length, progress_.written(i)});
     }
     return v;
-}
-
-std::vector<std::shared_ptr<const Download>> DownloadManager::list() const {
-    std::lock_guard lk(mu_);
-    std::vector<std::shared_ptr<const Download>> out;
-    out.reserve(downloads_.size());
-    for (const auto& [key, d] : downloads_)
-        out.push_back(d);
-    return out;
 }
 
 }  // namespace xs3::fetch

@@ -5,8 +5,7 @@
 #include <sys/socket.h>
 
 #include "xs3/fleet/peer.hpp"
-
-#include "xs3/proxy/server.hpp"
+#include "xs3/proxy/worker.hpp"
 
 namespace xs3::proxy {
 

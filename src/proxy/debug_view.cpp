@@ -8,7 +8,7 @@
 #include <memory>
 #include <mutex>
 
-#include "xs3/proxy/server.hpp"
+#include "xs3/proxy/worker.hpp"
 
 namespace xs3::proxy {
 
@@ -65,7 +65,7 @@ ConnectionCounts count_connections(SharedState& shared, std::chrono::millisecond
 
 std::vector<fetch::DownloadView> download_views(const SharedState& shared) {
     std::vector<fetch::DownloadView> out;
-    for (const auto& d : shared.downloads.list())
+    for (const auto& d : shared.fills.downloads())
         out.push_back(d->view());
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.age > b.age; });
     return out;

@@ -11,32 +11,15 @@
 #include "xs3/http/date.hpp"
 #include "xs3/http/headers.hpp"
 #include "xs3/proxy/client_auth.hpp"
-#include "xs3/proxy/download_launch.hpp"
 #include "xs3/proxy/multipart_body.hpp"
 #include "xs3/proxy/relay.hpp"
-#include "xs3/proxy/server.hpp"
 #include "xs3/proxy/stream_body.hpp"
+#include "xs3/proxy/worker.hpp"
 #include "xs3/s3/errors.hpp"
 #include "xs3/s3/object_extent.hpp"
 #include "xs3/s3/small_call.hpp"
 
 namespace xs3::proxy {
-namespace {
-
-// The first byte a Range asks for before the size is known: "a-b" and "a-" name it; a suffix
-// ("-n"), several ranges or junk start the fetch at byte 0.
-uint64_t first_byte_wanted(const std::string* range) {
-    if (range == nullptr) return 0;
-    auto r = http::parse_range(*range, std::numeric_limits<uint64_t>::max());
-    if (r.kind != http::RangeKind::single) return 0;
-    std::string_view v = http::trim_ows(*range);
-    size_t eq = v.find('=');
-    if (eq != std::string_view::npos && http::trim_ows(v.substr(eq + 1)).substr(0, 1) == "-")
-        return 0;
-    return r.first;
-}
-
-}  // namespace
 
 std::pair<http::ResponseHead, std::string> s3_error_response(
     int status, std::string_view code, std::string_view message, std::string_view resource,
@@ -356,7 +339,6 @@ void Exchange::start() {
         respond_error(400, "InvalidURI", valid.message());
         return;
     }
-    name_key_ = name_key_of(origin_->bucket(), object_);
     // req.route says which path the request takes (docs/trace.md).
     auto route = [this](const char* r) {
         XS3_TRACE("req.route", trace::f("req", req_.trace_id), trace::f("route", r),
@@ -367,7 +349,7 @@ void Exchange::start() {
         start_head_request();
         return;
     }
-    if (!shared.cache_writable.load(std::memory_order_relaxed)) {
+    if (!shared.writability.writable()) {
         route("pass_unwritable");
         shared.counters.misses.fetch_add(1, std::memory_order_relaxed);
         start_passthrough();
@@ -383,12 +365,14 @@ void Exchange::start() {
     name_ = {origin_->bucket(), key_, object_.version_id};
     known_ = shared.index.find_name(name_);
     if (!known_) {
+        // Until the start-up scan has catalogued every name, a name the index does not know may
+        // be cached under its content key: ask a HEAD first, to find it.
         bool complete = shared.names_complete.load(std::memory_order_relaxed);
         route(complete ? "cold" : "head_first");
         if (complete)
             start_cold();
         else
-            start_with_head();
+            start_head_request();
         return;
     }
     const auto& o = shared.options;
@@ -462,10 +446,6 @@ void Exchange::start_head_request() {
     call_origin(std::move(origin_->head(object_)).value());
 }
 
-void Exchange::start_with_head() {
-    start_head_request();
-}
-
 void Exchange::revalidate(const cache::NameInfo& known) {
     origin_again_ = [known](Exchange& x) { x.revalidate(known); };
     call_origin(
@@ -520,8 +500,10 @@ void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& 
         respond_error(502, "BadGateway", "S3 HEAD answer has no valid Content-Length");
         return;
     }
-    size_ = ext->size;
-    meta_ = object_meta_from_head(head, size_, origin_->bucket(), object_);
+    // Size, metadata and cache key, computed once: a fill started from here takes them as they are.
+    fetch::ObjectInfo info = fetch::describe_object(origin_->bucket(), object_, head, ext->size);
+    size_ = info.size;
+    meta_ = info.meta;
     info_known_ = true;
     if (!settle_range()) return;
     if (is_head_) {
@@ -530,28 +512,15 @@ void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& 
     }
     // A changed object, or a name not known to be cached: its content key may be cached
     // (the same bytes under another name or from an earlier run); else fetch this version.
-    head_info_ = head;
+    cache::CacheKey key = info.key;
+    head_info_ = std::move(info);
     if (known_) {
         // Changed at S3: the old copy must not be served again, from now on.
         w_.shared().index.invalidate(name_);
         known_.reset();
         XS3_LOG_INFO("the object changed since it was cached; fetching it again", kv("key", key_));
     }
-    serve_from_cache(cache_key_for(origin_->bucket(), object_, head), meta_.etag);
-}
-
-void Exchange::fetch_known(const s3::HttpResponseHead& head) {
-    SharedState& shared = w_.shared();
-    auto [dl, created] = shared.downloads.get_or_create(name_key_, [&] {
-        return fetch::Download::known(key_, size_, head, shared.options.download);
-    });
-    download_ = dl;
-    started_download_ = created;
-    XS3_TRACE("req.download", trace::f("req", req_.trace_id), trace::f("dl", dl->trace_id()),
-              trace::f("created", created), trace::f("first", first_));
-    dl->prioritize(first_);
-    if (created) launch_download(w_, dl, name_key_, *origin_, object_);
-    await_download();
+    serve_from_cache(key, meta_.etag);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -647,9 +616,9 @@ void Exchange::on_lookup(Result<std::shared_ptr<const cache::Entry>> result,
     }
     if (head_info_) {
         // A HEAD told size and metadata and nothing is cached: fetch this version.
-        s3::HttpResponseHead head = std::move(*head_info_);
+        fetch::ObjectInfo info = std::move(*head_info_);
         head_info_.reset();
-        fetch_known(head);
+        join_fill(std::move(info));
         return;
     }
     // Evicted or replaced meanwhile: what we knew is stale; start over as a cold request.
@@ -661,240 +630,6 @@ void Exchange::on_lookup(Result<std::shared_ptr<const cache::Entry>> result,
     }
     retried_ = true;
     start_cold();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Misses
-
-void Exchange::start_cold() {
-    SharedState& shared = w_.shared();
-    uint64_t first = first_byte_wanted(range_header_);
-    auto [dl, created] = shared.downloads.get_or_create(
-        name_key_, [&] { return fetch::Download::probe(key_, first, shared.options.download); });
-    download_ = dl;
-    started_download_ = created;
-    XS3_TRACE("req.download", trace::f("req", req_.trace_id), trace::f("dl", dl->trace_id()),
-              trace::f("created", created), trace::f("first", first));
-    if (created)
-        launch_download(w_, dl, name_key_, *origin_, object_);
-    else
-        dl->prioritize(first);
-    await_download();
-}
-
-void Exchange::await_download() {
-    fetch::Download& dl = *download_;
-    using State = fetch::Download::State;
-    State st = dl.state();
-    // The answer can go out as soon as size and metadata are known, before the temp file exists:
-    // if the cache then cannot take the object, the body switches to the origin (DownloadBody).
-    // An empty object's metadata comes from a HEAD after its probe: wait until the file is there.
-    bool info = st != State::probing && (st != State::preparing || dl.size() > 0);
-    if (!info) {
-        auto again = if_alive([](Exchange& x) { x.await_download(); });
-        if (!dl.wait(0, w_.ring(), again)) w_.ring().defer(again);
-        return;
-    }
-    if (st == State::failed) {
-        on_download_failed();
-        return;
-    }
-    size_ = dl.size();
-    meta_ = object_meta_from_head(dl.origin_head(), size_, origin_->bucket(), object_);
-    info_known_ = true;
-    if (st == State::redirected) {
-        auto where = dl.redirected_to();
-        cache::CacheKey ck = cache_key_for(origin_->bucket(), object_, dl.origin_head());
-        download_.reset();
-        if (where == fetch::Download::Redirect::cached) {
-            serve_from_cache(ck, meta_.etag);
-            return;
-        }
-        w_.shared().counters.misses.fetch_add(1, std::memory_order_relaxed);
-        start_passthrough();
-        return;
-    }
-    if (!settle_range()) return;
-    // A request that joins a download holding every byte of its answer already (it is being
-    // verified or published) is served like a hit; the one that started it is a miss.
-    bool all_there = first_ < end_ && dl.available_from(first_) >= end_ - first_;
-    bool hit = !started_download_ && (st == State::complete || all_there);
-    cache_status_ = hit ? "HIT" : "MISS";
-    (cache_status_[0] == 'H' ? w_.shared().counters.hits : w_.shared().counters.misses)
-        .fetch_add(1, std::memory_order_relaxed);
-    auto body = download_body(std::move(download_));
-    respond(object_head(cache_status_), std::move(body));
-}
-
-std::unique_ptr<Body> Exchange::download_body(std::shared_ptr<fetch::Download> dl) {
-    // If the cache fails under the download (a full disk), the rest of this response comes
-    // straight from the origin: the same version (If-Match), from where the file stopped.
-    Worker* w = &w_;
-    const s3::BucketClient* origin = origin_;
-    s3::ObjectId id = object_;
-    std::string key = key_;
-    std::string etag = meta_.etag;
-    DownloadBody::Fallback fallback = [w, origin, id, key, etag](uint64_t first, uint64_t end) {
-        std::unique_ptr<StreamBody> sb;
-        auto req = origin->get(id, std::make_pair(first, end - 1), etag);
-        if (!req.ok()) return sb;
-        sb = std::make_unique<StreamBody>(w->ring(), w->curl());
-        StreamBody* raw = sb.get();
-        uint64_t want = end - first;
-        XS3_LOG_WARN("the cache failed under a download; the rest comes from the origin",
-                     kv("key", key), kv("from", first), kv("bytes", want));
-        sb->start(
-            std::move(req).value(),
-            [raw, want, first, end](const s3::HttpResponseHead& h) {
-                // Exactly the bytes asked for, or the body fails (never wrong bytes).
-                auto ext = s3::object_extent(h);
-                if (ext.ok() && ext->first == first && ext->length == end - first)
-                    raw->accept(want);
-            },
-            [key](const Status& st, const s3::HttpResponseHead& h, const std::string&) {
-                XS3_LOG_WARN("the origin GET for the rest failed", kv("key", key),
-                             kv("status", h.status), kv("error", st.to_string()));
-            });
-        return sb;
-    };
-    if (multipart_) {
-        // Each part reads the download as its bytes arrive, with the same fallback.
-        ring::Ring* ring = &w_.ring();
-        uint64_t trace_id = req_.trace_id;
-        auto part = [ring, dl, fallback, trace_id](uint64_t first,
-                                                   uint64_t end) -> std::unique_ptr<Body> {
-            return std::make_unique<DownloadBody>(*ring, dl, first, end, fallback, trace_id);
-        };
-        return std::make_unique<MultipartBody>(*multipart_, part);
-    }
-    return std::make_unique<DownloadBody>(w_.ring(), std::move(dl), first_, end_,
-                                          std::move(fallback), req_.trace_id);
-}
-
-void Exchange::on_download_failed() {
-    fetch::Download& dl = *download_;
-    Status why = dl.failure();
-    int refusal = dl.refusal_status();
-    if (dl.size_known()) {
-        size_ = dl.size();
-        info_known_ = true;
-    }
-    bool fetched = dl.bytes_fetched() > 0;
-    std::string code = dl.refusal_code();
-    download_.reset();
-    if (refusal == 416 && info_known_ && !retried_ && range_header_ != nullptr) {
-        // The download's first chunk was beyond the end; is this request's range satisfiable?
-        range_ = http::parse_range(*range_header_, size_);
-        if (range_.kind != http::RangeKind::unsatisfiable) {
-            retried_ = true;
-            start_cold();
-            return;
-        }
-    }
-    if (refusal != 0) {
-        respond_origin_error(refusal, code, Status());
-        return;
-    }
-    if ((why.code() == Code::io_error || why.code() == Code::no_space) && !fetched) {
-        XS3_LOG_WARN("cache unavailable for this object; passthrough", kv("key", key_),
-                     kv("why", why.to_string()));
-        start_passthrough();
-        return;
-    }
-    respond_origin_error(0, "", why);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Passthrough
-
-void Exchange::start_passthrough() {
-    SharedState& shared = w_.shared();
-    if (cache_status_[0] != 'P') shared.counters.passes.fetch_add(1, std::memory_order_relaxed);
-    cache_status_ = "PASS";
-    std::optional<std::pair<uint64_t, uint64_t>> range;
-    std::string if_match;
-    std::string raw_range;
-    if (info_known_) {
-        if (!settle_range(/*multipart_ok=*/false)) return;
-        if (size_ == 0 || first_ == end_) {
-            respond(object_head("PASS"), nullptr);
-            return;
-        }
-        if (range_.kind == http::RangeKind::single) range = std::make_pair(first_, end_ - 1);
-        if_match = meta_.etag;
-    } else if (range_header_ != nullptr) {
-        // Nothing known yet: forward a single range as asked; S3 resolves suffixes and ends.
-        auto r = http::parse_range(*range_header_, std::numeric_limits<uint64_t>::max());
-        if (r.kind == http::RangeKind::single || r.kind == http::RangeKind::unsatisfiable)
-            raw_range = std::string(http::trim_ows(*range_header_));
-    }
-    auto get_req = raw_range.empty() ? origin_->get(object_, range, if_match)
-                                     : origin_->build("GET", object_, {{"range", raw_range}});
-    if (!get_req.ok()) {
-        respond_error(400, "InvalidURI", get_req.status().message());
-        return;
-    }
-    passthrough_ = std::make_unique<StreamBody>(w_.ring(), w_.curl());
-    passthrough_->start(
-        std::move(get_req).value(),
-        [this](const s3::HttpResponseHead& h) { on_passthrough_head(h); },
-        [this](const Status& st, const s3::HttpResponseHead& h, const std::string& body) {
-            on_passthrough_failed(st, h, body);
-        });
-}
-
-void Exchange::on_passthrough_head(const s3::HttpResponseHead& head) {
-    auto ext = s3::object_extent(head);
-    if (!ext.ok()) {
-        // Dropping the body cancels the transfer.
-        w_.ring().dispose_later(std::move(passthrough_));
-        respond_error(502, "BadGateway", "S3 answered without a usable size");
-        return;
-    }
-    if (info_known_) {
-        // The GET asked for exactly first_..end_ of this version.
-        if (ext->first != first_ || ext->length != end_ - first_ || ext->size != size_) {
-            w_.ring().dispose_later(std::move(passthrough_));
-            respond_error(502, "BadGateway", "S3 answered a different range than asked");
-            return;
-        }
-    } else {
-        size_ = ext->size;
-        meta_ = object_meta_from_head(head, size_, origin_->bucket(), object_);
-        info_known_ = true;
-        first_ = ext->first;
-        end_ = ext->first + ext->length;
-        if (head.status == 206) {
-            range_.kind = http::RangeKind::single;
-            range_.first = first_;
-            range_.last = end_ - 1;
-        } else {
-            range_.kind = http::RangeKind::none;
-        }
-    }
-    passthrough_->accept(end_ - first_);
-    respond(object_head("PASS"), std::move(passthrough_));
-}
-
-void Exchange::on_passthrough_failed(const Status& status, const s3::HttpResponseHead& head,
-                                     const std::string& body) {
-    // The handler is on its own stack: free it next turn.
-    w_.ring().dispose_later(std::move(passthrough_));
-    if (retry_later(pass_retry_, status, head, body, [](Exchange& x) { x.start_passthrough(); }))
-        return;
-    if (head.status == 0) {
-        respond_origin_error(0, "", status);
-        return;
-    }
-    if (head.status == 416 && !info_known_) {
-        auto ext = s3::object_extent(head, body);
-        if (ext.ok()) {
-            size_ = ext->size;
-            info_known_ = true;
-        }
-    }
-    auto err = s3::parse_error_xml(body);
-    respond_origin_error(static_cast<int>(head.status), err ? err->code : std::string(), status);
 }
 
 }  // namespace xs3::proxy

@@ -6,7 +6,7 @@
 #include "xs3/base/log.hpp"
 #include "xs3/proxy/exchange.hpp"
 #include "xs3/proxy/relay.hpp"
-#include "xs3/proxy/server.hpp"
+#include "xs3/proxy/worker.hpp"
 #include "xs3/s3/errors.hpp"
 
 namespace xs3::proxy {

@@ -9,7 +9,7 @@
 
 #include "xs3/base/log.hpp"
 #include "xs3/http/h2_settings.hpp"
-#include "xs3/proxy/server.hpp"
+#include "xs3/proxy/worker.hpp"
 
 namespace xs3::proxy {
 namespace {

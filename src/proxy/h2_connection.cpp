@@ -13,7 +13,7 @@
 
 #include "xs3/base/log.hpp"
 #include "xs3/proxy/h2_body_queue.hpp"
-#include "xs3/proxy/server.hpp"
+#include "xs3/proxy/worker.hpp"
 
 namespace xs3::proxy {
 namespace {

@@ -15,8 +15,6 @@ namespace {
 using Params = std::vector<std::pair<std::string, std::string>>;
 using Names = std::initializer_list<std::string_view>;
 
-constexpr size_t kMaxKeyBytes = 1024;
-
 // Never change an answer, never go to S3: the SigV4 presign parameters (the proxy signs its own
 // requests; the client's signature is for the proxy, if anyone) and the SDKs' operation marker.
 // X-Amz-Content-Sha256 may ride along in a presigned URL (the signed payload hash).
@@ -390,7 +388,9 @@ S3Operation classify_request(std::string_view method, std::string_view raw_path,
         if (!key.ok()) return invalid(r, "InvalidURI", "bad percent-encoding in the key");
         r.key = std::move(key).value();
         if (r.key.size() > kMaxKeyBytes)
-            return invalid(r, "KeyTooLongError", "Your key is too long (at most 1024 bytes).");
+            return invalid(
+                r, "KeyTooLongError",
+                "Your key is too long (at most " + std::to_string(kMaxKeyBytes) + " bytes).");
     }
 
     if (!is_get && !is_head)

@@ -32,6 +32,7 @@
 #include "xs3/base/status.hpp"
 #include "xs3/base/thread_pool.hpp"
 #include "xs3/base/trace.hpp"
+#include "xs3/fetch/fetch_slots.hpp"
 #include "xs3/fetch/planner.hpp"
 #include "xs3/fetch/progress.hpp"
 #include "xs3/ring/ring.hpp"
@@ -39,12 +40,6 @@
 #include "xs3/s3/retry.hpp"
 
 namespace xs3::fetch {
-
-// Where chunk fetches can run: a worker's ring and its curl client (used on that ring only).
-struct FetchSlot {
-    ring::Ring* ring = nullptr;
-    s3::CurlClient* curl = nullptr;
-};
 
 struct DownloadOptions {
     PlannerOptions planner;
@@ -263,25 +258,6 @@ class Download : public std::enable_shared_from_this<Download> {
     std::atomic<bool> abandon_when_unread_{false};
     std::atomic<uint64_t> bytes_fetched_{0};
     std::atomic<unsigned> retries_{0};
-};
-
-// One Download per object name across all workers. A concurrent miss joins the running one.
-class DownloadManager {
-  public:
-    // Returns the running download for `key`, or creates one with `make` (second = true).
-    std::pair<std::shared_ptr<Download>, bool> get_or_create(
-        const std::string& key, const std::function<std::shared_ptr<Download>()>& make);
-    // Forgets `key` if it still maps to `d` (after it completed or failed).
-    void remove(const std::string& key, const Download* d);
-    size_t active() const;
-    // The downloads registered now (for /debug/downloads).
-    std::vector<std::shared_ptr<const Download>> list() const;
-    // Fails every registered download with `why` (shutdown); their owners then remove them.
-    void fail_all(const Status& why);
-
-  private:
-    mutable std::mutex mu_;
-    std::unordered_map<std::string, std::shared_ptr<Download>> downloads_;
 };
 
 }  // namespace xs3::fetch

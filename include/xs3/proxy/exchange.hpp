@@ -36,6 +36,8 @@
 #include "xs3/cache/key.hpp"
 #include "xs3/cache/store.hpp"
 #include "xs3/fetch/download.hpp"
+#include "xs3/fetch/fill.hpp"
+#include "xs3/fetch/object_info.hpp"
 #include "xs3/http/multipart.hpp"
 #include "xs3/http/range.hpp"
 #include "xs3/http/request.hpp"
@@ -117,10 +119,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     void revalidate(const cache::NameInfo& known);
     // A cached copy may be served stale (S3 could not be asked): true if it answered.
     bool serve_stale(const Status& why);
+    // A cold object: join (or start) its Fill; with what a HEAD said, when one was asked.
     void start_cold();
-    void start_with_head();
-    void await_download();
-    void on_download_failed();
+    void join_fill(std::optional<fetch::ObjectInfo> known);
+    // The Fill's one answer: read its download, serve from the cache, pass through, or fail.
+    void on_fill_answer(fetch::FillAnswer answer);
+    void on_fill_failed(const fetch::FillAnswer& answer);
     void serve_from_cache(const cache::CacheKey& key, std::string etag);
     bool entry_usable(const cache::Entry& entry, const cache::CacheKey& key,
                       const std::string& etag) const;
@@ -147,7 +151,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     // was sent instead. Several ranges make multipart_ (a 206 multipart/byteranges answer) when
     // multipart_ok; else they are answered with the whole object.
     bool settle_range(bool multipart_ok = true);
-    void fetch_known(const s3::HttpResponseHead& head);
     std::unique_ptr<Body> download_body(std::shared_ptr<fetch::Download> dl);
 
     void respond(http::ResponseHead head, std::unique_ptr<Body> body);
@@ -173,19 +176,17 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     bool peer_request_ = false;
     bool error_probed_ = false;
     bool retried_ = false;
-    bool started_download_ = false;  // this request created the download it reads
     const char* cache_status_ = "";
     std::string key_;
     const s3::ClientKey* client_ = nullptr;     // the signer, with [[clients]]
     const s3::BucketClient* origin_ = nullptr;  // the bucket's
     s3::ObjectId object_;                       // key_, and the version or part asked for
     std::vector<std::pair<std::string, std::string>> overrides_;  // response-* fields
-    std::string name_key_;
-    const std::string* range_header_ = nullptr;  // the client's Range, if any
+    const std::string* range_header_ = nullptr;                   // the client's Range, if any
     cache::ObjectName name_;
-    std::optional<cache::NameInfo> known_;           // what the index knew of the name at the start
-    bool stale_ = false;                             // serving a copy S3 did not confirm
-    std::optional<s3::HttpResponseHead> head_info_;  // a HEAD's 200 answer, when one was asked
+    std::optional<cache::NameInfo> known_;        // what the index knew of the name at the start
+    bool stale_ = false;                          // serving a copy S3 did not confirm
+    std::optional<fetch::ObjectInfo> head_info_;  // what a HEAD's 200 said, when one was asked
     // The object, once known.
     cache::ObjectMeta meta_;
     bool info_known_ = false;
@@ -201,7 +202,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     s3::RetryState relay_retry_;
     std::unique_ptr<StreamBody> passthrough_;
     std::unique_ptr<RelayBody> relay_;
-    std::shared_ptr<fetch::Download> download_;
+    std::shared_ptr<fetch::FillHandle> fill_;  // until the Fill answers
 };
 
 }  // namespace xs3::proxy

@@ -21,6 +21,13 @@
 
 namespace xs3::s3 {
 
+// S3's limit on an object key: 1 to 1024 bytes (UTF-8). The classifier and the admin warm-up
+// both ask here.
+inline constexpr size_t kMaxKeyBytes = 1024;
+inline bool object_key_fits(std::string_view key) noexcept {
+    return !key.empty() && key.size() <= kMaxKeyBytes;
+}
+
 enum class Operation : uint8_t {
     // Served through the cache.
     get_object,

@@ -1,39 +1,30 @@
-// The proxy's process-wide state (SharedState) and its per-core Worker: one ring, one listener,
-// one curl client, a buffer ring for recv, a pipe pool for splice, and the connections it owns.
+// The proxy's options, its counters and the state every worker shares (SharedState): the buckets
+// served, the cache (store, index, writability, kept-open files), the pools, the retry budget and
+// the fills of cold objects in flight. The per-core Worker is in worker.hpp.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "xs3/base/thread_pool.hpp"
 #include "xs3/cache/index.hpp"
 #include "xs3/cache/store.hpp"
-#include "xs3/fetch/download.hpp"
+#include "xs3/cache/writability.hpp"
+#include "xs3/fetch/fetch_slots.hpp"
+#include "xs3/fetch/fill.hpp"
 #include "xs3/fleet/membership.hpp"
-#include "xs3/http/date.hpp"
 #include "xs3/http/h1_parser.hpp"
 #include "xs3/http/h2_codec.hpp"
 #include "xs3/net/cidr.hpp"
-#include "xs3/net/connection.hpp"
-#include "xs3/net/listener.hpp"
 #include "xs3/net/socket_output.hpp"
-#include "xs3/proxy/client_connection.hpp"
 #include "xs3/proxy/open_files.hpp"
-#include "xs3/ring/block_pool.hpp"
-#include "xs3/ring/buffer_ring.hpp"
-#include "xs3/ring/pipe_pool.hpp"
-#include "xs3/ring/ring.hpp"
 #include "xs3/s3/bucket_client.hpp"
-#include "xs3/s3/curl_client.hpp"
 #include "xs3/s3/operation.hpp"
 #include "xs3/s3/retry.hpp"
 #include "xs3/s3/sigv4_verify.hpp"
@@ -85,8 +76,9 @@ struct ProxyOptions {
     net::CidrSet allow_clients;
 };
 
-// Counters shown by tests and /metrics.
-struct Counters {
+// Counters shown by tests and /metrics; the fills' own (downloads started, published, failed...)
+// come from fetch::FillCounters.
+struct Counters : fetch::FillCounters {
     std::atomic<uint64_t> requests{0};
     std::atomic<uint64_t> hits{0};
     std::atomic<uint64_t> misses{0};
@@ -102,14 +94,6 @@ struct Counters {
     std::atomic<uint64_t> connections_reclaimed{0};
     std::atomic<uint64_t> header_timeouts{0};
     std::atomic<uint64_t> send_timeouts{0};
-    // Downloads: started, published, failed for good, discarded for a sha224 mismatch; chunk
-    // retries and object bytes received from the origin, summed when each download ends.
-    std::atomic<uint64_t> downloads_started{0};
-    std::atomic<uint64_t> downloads_published{0};
-    std::atomic<uint64_t> downloads_failed{0};
-    std::atomic<uint64_t> sha224_mismatches{0};
-    std::atomic<uint64_t> chunk_retries{0};
-    std::atomic<uint64_t> origin_bytes{0};
     // Fleet: peer fills this node served as the owner, and hop requests it refused.
     std::atomic<uint64_t> peer_requests{0};
     std::atomic<uint64_t> peer_requests_refused{0};
@@ -130,10 +114,11 @@ struct SharedState {
           blocking(blocking_threads),
           hashing(1, "xs3-hash"),
           index(cache_index),
+          writability(store, blocking),
           open_files(options.open_files, options.open_file_max_bytes),
           retry_policy(options.retry),
-          retry_budget(options.retry_budget) {
-        options.download.budget = &retry_budget;
+          retry_budget(options.retry_budget),
+          fills(fill_context()) {
         for (auto& o : origins)
             this->origins.push_back(std::make_unique<s3::BucketClient>(std::move(o)));
         if (!bucket_paths && !this->origins.empty())
@@ -157,10 +142,11 @@ struct SharedState {
     cache::Store store;
     ThreadPool blocking;
     ThreadPool hashing;  // sha224 verification of downloads, apart from the blocking calls
-    fetch::DownloadManager downloads;
     // What is cached (sizes, LRU, reservations) and under which names; owned by the app's cache
     // lifecycle, which outlives this state.
     cache::CacheIndex& index;
+    // Off while the cache cannot be written (misses are passed through), probed until it can.
+    cache::Writability writability;
     OpenFiles open_files;  // small cached files kept open for the next hit
     const s3::RetryPolicy retry_policy;
     s3::RetryBudget retry_budget;  // every retry to S3 in the process draws on it
@@ -169,30 +155,23 @@ struct SharedState {
     // ranged GET. Until then unknown names start with a HEAD, so a cached copy under the
     // object's content key is found first.
     std::atomic<bool> names_complete{false};
-    std::atomic<bool> cache_writable{true};
     // The fleet's membership (owners of keys, peer health), when --peers/--peers-dns is set.
     fleet::Membership* fleet = nullptr;
     std::atomic<uint64_t> connections{0};
     Counters counters;
+    // The rings chunk fetches may run on: each worker adds its own once its ring and curl
+    // client exist, and takes it away before they go.
+    fetch::FetchSlots slots;
+    // Cold objects in flight, one Fill per object name (declared last: it uses the above).
+    fetch::Fills fills;
 
     ~SharedState();
-    // Wakes the cache probe (if any), then finishes and joins the blocking and hashing pools.
+    // Stops the cache probe (if any), then finishes and joins the blocking and hashing pools.
     void shutdown();
-
-    // Called when a cache write failed in a way that says the cache is unusable (read-only,
-    // missing, full): serve passthrough and probe again later.
-    void cache_failed(const Status& why);
 
     // Every worker, set by main before any starts: an accepted socket goes to the least loaded
     // one (Worker::on_accept).
     std::vector<Worker*> workers;
-
-    // The rings chunk fetches may run on: each worker adds its own once its ring and curl
-    // client exist (with itself, for downloads started without a client), and takes it away
-    // before they go.
-    void add_fetch_slot(fetch::FetchSlot slot, Worker* worker);
-    void remove_fetch_slot(ring::Ring* ring);
-    std::vector<fetch::FetchSlot> fetch_slots() const;
 
     // Starts downloading each key into the cache without a client (admin warm-up); does not
     // wait. Keys already cached count as accepted; the rejected ones say why.
@@ -203,112 +182,7 @@ struct SharedState {
     WarmResult warm(const std::vector<std::string>& keys);
 
   private:
-    mutable std::mutex slots_mu_;
-    std::vector<fetch::FetchSlot> slots_;
-    std::vector<Worker*> slot_workers_;
-    size_t warm_rr_ = 0;
-    std::mutex probe_mu_;
-    std::condition_variable probe_cv_;
-    bool stopping_ = false;
-};
-
-struct H2Upgrade;
-
-class Worker {
-  public:
-    Worker(SharedState& shared, int id, int listen_fd);
-    ~Worker();
-    Worker(const Worker&) = delete;
-    Worker& operator=(const Worker&) = delete;
-
-    // Creates the ring and everything on it, then runs the loop; on the calling thread.
-    Status run();
-    // From any thread: stop accepting, let in-flight responses finish until `deadline` (then
-    // close the rest); drained() turns true when no connection is left. The ring keeps running
-    // (downloads may still use it) until stop().
-    void drain(std::chrono::milliseconds deadline);
-    bool drained() const noexcept { return drained_.load(std::memory_order_acquire); }
-    // From any thread: ends run() (it tears the connections and the curl client down).
-    void stop();
-
-    int id() const noexcept { return id_; }
-    SharedState& shared() noexcept { return shared_; }
-    ring::Ring& ring() noexcept { return *ring_; }
-    s3::CurlClient& curl() noexcept { return *curl_; }
-    ring::PipePool& pipes() noexcept { return *pipes_; }
-    ring::BlockPool& copy_blocks() noexcept { return *copy_blocks_; }
-    ring::BufferRing* recv_buffers() noexcept { return recv_buffers_.get(); }
-    http::DateCache& dates() noexcept { return dates_; }
-    // A new x-amz-request-id: 16 uppercase hex digits, unique in the process (a random prefix
-    // per start, the worker, a counter), so a client's error can be found in the log.
-    std::string new_request_id();
-    // What a client connection's input and output are made of on this worker.
-    net::ConnectionIo connection_io() noexcept {
-        return {*ring_, recv_buffers_.get(), *pipes_, *copy_blocks_, shared_.options.output};
-    }
-
-    // The connection with this id if it is still registered and of type T (H1Connection,
-    // H2Connection), else nullptr.
-    template <class T>
-    T* find(uint64_t id) noexcept {
-        auto it = connections_.find(id);
-        return it == connections_.end() ? nullptr : dynamic_cast<T*>(it->second.get());
-    }
-    void forget(ClientConnection* c) noexcept;  // the connection is finished; freed at end of turn
-    // The list of waiting connections (ClientConnection::set_waiting), oldest first.
-    void link_waiting(ClientConnection* c) noexcept;
-    void unlink_waiting(ClientConnection* c) noexcept;
-    // Closes the connection that has waited longest, to make room for a new one; false when no
-    // connection of this worker is waiting.
-    bool reclaim_waiting() noexcept;
-    size_t waiting_count() const noexcept { return waiting_count_; }
-    // An HTTP/1.1 connection turned out to speak HTTP/2 (the preface, or Upgrade: h2c): `fd` and
-    // the bytes read so far become an H2Connection, which first writes `first_output` (the 101).
-    void hand_over_to_h2(int fd, std::string received, std::optional<H2Upgrade> upgrade,
-                         std::string first_output);
-    size_t connection_count() const noexcept { return connections_.size(); }
-    // On this worker's ring only: calls `f` with every registered connection.
-    template <class F>
-    void for_each_connection(F&& f) const {
-        for (const auto& [id, c] : connections_)
-            f(*c);
-    }
-    // From any thread: runs `task` on this worker's ring; false when the ring is not running.
-    bool post(std::function<void()> task);
-    // Connections registered here or on their way (read by other workers to pick one).
-    uint64_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
-
-  private:
-    void on_accept(int fd);
-    // The least loaded worker still accepting, if it has fewer connections than this one.
-    Worker* lighter_worker() noexcept;
-    // Makes an H1Connection of an accepted socket (counted in SharedState::connections).
-    void adopt(int fd);
-    void check_drained();
-    void teardown();
-    std::vector<ClientConnection*> snapshot_connections() const;
-
-    SharedState& shared_;
-    const int id_;
-    int listen_fd_;
-    std::unique_ptr<ring::Ring> ring_;
-    std::atomic<ring::Ring*> ring_ptr_{nullptr};  // for drain() from other threads
-    std::unique_ptr<ring::BufferRing> recv_buffers_;
-    std::unique_ptr<ring::PipePool> pipes_;
-    std::unique_ptr<ring::BlockPool> copy_blocks_;
-    std::unique_ptr<s3::CurlClient> curl_;
-    std::unique_ptr<net::Acceptor> acceptor_;
-    http::DateCache dates_;
-    uint64_t next_conn_id_ = 1;
-    uint64_t next_request_ = 0;
-    std::unordered_map<uint64_t, std::unique_ptr<ClientConnection>> connections_;
-    ClientConnection* waiting_head_ = nullptr;  // waiting longest
-    ClientConnection* waiting_tail_ = nullptr;
-    size_t waiting_count_ = 0;
-    bool draining_ = false;
-    std::atomic<bool> drained_{false};
-    std::atomic<bool> accepting_{false};  // running and not draining: may be given sockets
-    std::atomic<uint64_t> load_{0};
+    fetch::FillContext fill_context();
 };
 
 }  // namespace xs3::proxy

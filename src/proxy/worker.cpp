@@ -1,5 +1,5 @@
 // Worker: ring set-up, accept loop, connection registry and graceful drain.
-#include "xs3/proxy/server.hpp"
+#include "xs3/proxy/worker.hpp"
 
 #include <unistd.h>
 
@@ -8,52 +8,10 @@
 
 #include "xs3/base/log.hpp"
 #include "xs3/proxy/client_auth.hpp"
-#include "xs3/proxy/download_launch.hpp"
 #include "xs3/proxy/h1_connection.hpp"
 #include "xs3/proxy/h2_connection.hpp"
 
 namespace xs3::proxy {
-
-void SharedState::cache_failed(const Status& why) {
-    if (why.code() != Code::access_denied && why.code() != Code::no_space &&
-        why.code() != Code::not_found && why.code() != Code::io_error)
-        return;
-    if (cache_writable.exchange(false)) {
-        XS3_LOG_WARN("cache cannot be written; serving passthrough until it recovers",
-                     kv("error", why.to_string()));
-        // Probe again every few seconds, off the rings, until it works or we shut down.
-        blocking.submit([this] {
-            for (;;) {
-                {
-                    std::unique_lock lk(probe_mu_);
-                    if (probe_cv_.wait_for(lk, std::chrono::seconds(5),
-                                           [this] { return stopping_; }))
-                        return;
-                }
-                if (store.check_writable().ok()) {
-                    cache_writable.store(true);
-                    XS3_LOG_INFO("cache is writable again");
-                    return;
-                }
-            }
-        });
-    }
-}
-
-SharedState::~SharedState() {
-    index.set_on_erase({});
-    shutdown();
-}
-
-void SharedState::shutdown() {
-    {
-        std::lock_guard lk(probe_mu_);
-        stopping_ = true;
-    }
-    probe_cv_.notify_all();
-    blocking.shutdown();
-    hashing.shutdown();
-}
 
 namespace {
 // Differs per process start, so ids from one run are not mistaken for another's.
@@ -104,7 +62,7 @@ void Worker::teardown() {
         XS3_LOG_WARN("connections still had ops in flight at shutdown",
                      kv("connections", connections_.size()));
     connections_.clear();
-    shared_.remove_fetch_slot(ring_.get());
+    shared_.slots.remove(ring_.get());
     curl_.reset();
     // Let cancelled ops deliver their CQEs before the ring and what they point into go away.
     for (int i = 0; i < 20; ++i)
@@ -142,7 +100,7 @@ Status Worker::run() {
     auto cc = s3::CurlClient::create(*ring_, co);
     if (!cc.ok()) return cc.status();
     curl_ = std::move(cc).value();
-    shared_.add_fetch_slot({ring_.get(), curl_.get()}, this);
+    shared_.slots.add({ring_.get(), curl_.get()});
 
     acceptor_ =
         std::make_unique<net::Acceptor>(*ring_, listen_fd_, [this](int fd) { on_accept(fd); });
@@ -317,91 +275,6 @@ bool Worker::post(std::function<void()> task) {
 
 void Worker::stop() {
     if (ring::Ring* r = ring_ptr_.load(std::memory_order_acquire)) r->stop();
-}
-
-const s3::BucketClient* SharedState::origin_for(std::string_view bucket) const noexcept {
-    for (const auto& o : origins)
-        if (o->bucket() == bucket) return o.get();
-    return nullptr;
-}
-
-void SharedState::add_fetch_slot(fetch::FetchSlot slot, Worker* worker) {
-    std::lock_guard lk(slots_mu_);
-    slots_.push_back(slot);
-    slot_workers_.push_back(worker);
-}
-
-void SharedState::remove_fetch_slot(ring::Ring* ring) {
-    std::lock_guard lk(slots_mu_);
-    for (size_t i = 0; i < slots_.size(); ++i) {
-        if (slots_[i].ring == ring) {
-            slots_.erase(slots_.begin() + static_cast<long>(i));
-            slot_workers_.erase(slot_workers_.begin() + static_cast<long>(i));
-            return;
-        }
-    }
-}
-
-SharedState::WarmResult SharedState::warm(const std::vector<std::string>& keys) {
-    WarmResult r;
-    for (const auto& given : keys) {
-        // With a bucket list a key names its bucket first, as a client URL does: bucket/key.
-        const s3::BucketClient* origin = bucket_paths ? nullptr : &default_origin();
-        std::string key = given;
-        if (bucket_paths) {
-            size_t slash = given.find('/');
-            if (slash != std::string::npos) {
-                origin = origin_for(std::string_view(given).substr(0, slash));
-                key = given.substr(slash + 1);
-            }
-            if (origin == nullptr) {
-                r.rejected.emplace_back(given, "give bucket/key for a bucket this proxy serves");
-                continue;
-            }
-        }
-        if (key.empty() || key.size() > 1024) {
-            r.rejected.emplace_back(given, "keys are 1 to 1024 bytes");
-            continue;
-        }
-        if (Status valid = origin->validate(key); !valid.ok()) {
-            r.rejected.emplace_back(given, valid.message());
-            continue;
-        }
-        if (!cache_writable.load(std::memory_order_relaxed)) {
-            r.rejected.emplace_back(given, "the cache cannot be written");
-            continue;
-        }
-        if (index.find_name({origin->bucket(), key, ""})) {
-            ++r.accepted;  // cached already
-            continue;
-        }
-        Worker* w = nullptr;
-        {
-            std::lock_guard lk(slots_mu_);
-            if (!slot_workers_.empty()) w = slot_workers_[warm_rr_++ % slot_workers_.size()];
-        }
-        if (w == nullptr) {
-            r.rejected.emplace_back(given, "no worker is running");
-            continue;
-        }
-        SharedState* sp = this;
-        w->ring().post([sp, w, origin, key] {
-            std::string name_key = name_key_of(origin->bucket(), s3::ObjectId(key));
-            auto [dl, created] = sp->downloads.get_or_create(
-                name_key, [&] { return fetch::Download::probe(key, 0, sp->options.download); });
-            if (created) {
-                XS3_LOG_INFO("warming the cache", kv("bucket", origin->bucket()), kv("key", key));
-                launch_download(*w, dl, name_key, *origin, s3::ObjectId(key));
-            }
-        });
-        ++r.accepted;
-    }
-    return r;
-}
-
-std::vector<fetch::FetchSlot> SharedState::fetch_slots() const {
-    std::lock_guard lk(slots_mu_);
-    return slots_;
 }
 
 }  // namespace xs3::proxy
