@@ -9,7 +9,9 @@
 #include <cstring>
 #include <random>
 
+#include "xs3/base/histogram.hpp"
 #include "xs3/base/log.hpp"
+#include "xs3/base/trace.hpp"
 #include "xs3/s3/errors.hpp"
 #include "xs3/s3/object_extent.hpp"
 
@@ -29,6 +31,29 @@ std::unique_ptr<char, FreeDeleter> aligned_buffer(size_t size) {
 }
 
 std::atomic<size_t> g_live_fetchers{0};
+
+// How long each attempt of a chunk GET took, from its start to its end, by how it ended: ok
+// (every byte of the chunk on file), retried (it failed and another attempt follows), failed
+// (the chunk failed for good), aborted (the download ended first: failed elsewhere, redirected,
+// abandoned).
+struct ChunkTransferHistograms {
+    HistogramFamily family{"xs3_chunk_transfer_seconds",
+                           "Time from starting a chunk GET attempt until it ended, by outcome",
+                           {"outcome"},
+                           latency_bounds_us()};
+    Histogram& ok = family.series({"ok"});
+    Histogram& retried = family.series({"retried"});
+    Histogram& failed = family.series({"failed"});
+    Histogram& aborted = family.series({"aborted"});
+};
+ChunkTransferHistograms& chunk_histograms() {
+    static auto* h = new ChunkTransferHistograms();  // lives as long as /metrics may ask
+    return *h;
+}
+[[maybe_unused]] const bool g_registered = (chunk_histograms(), true);
+
+// chunk.progress is coarse: one event per this many more bytes of a chunk on file.
+constexpr uint64_t kProgressEvery = 1 << 20;
 
 }  // namespace
 
@@ -168,6 +193,11 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
         req.low_speed_timeout = d_->options_.low_speed_timeout;
         transfer_ = std::make_unique<Transfer>(*this, attempt_);
         phase_ = Phase::fetching;
+        attempt_started_ = std::chrono::steady_clock::now();
+        if (attempt_ == 1) first_started_ = attempt_started_;
+        XS3_TRACE("chunk.start", trace::f("dl", d_->trace_id()), trace::f("chunk", index_),
+                  trace::f("attempt", attempt_), trace::f("first", offset_ + received_),
+                  trace::f("last", offset_ + length_ - 1), trace::f("probe", probe_));
         tid_ = slot_.curl->start(std::move(req), transfer_.get());
         arm_stall_check();
     }
@@ -185,6 +215,9 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
     void on_head(const s3::HttpResponseHead& head) noexcept {
         head_status_ = static_cast<int>(head.status);
         head_ = head;
+        XS3_TRACE("chunk.head", trace::f("dl", d_->trace_id()), trace::f("chunk", index_),
+                  trace::f("attempt", attempt_), trace::f("status", head_status_),
+                  trace::f("latency_us", us_since(attempt_started_)));
         if (probe_ && !d_->size_known()) {
             probe_head(head);
             return;
@@ -417,6 +450,11 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
         write_in_flight_ = false;
         written_ += write_real_;
         d_->progress_.publish(index_, written_);
+        if (written_ - progress_traced_ >= kProgressEvery) {
+            progress_traced_ = written_;
+            XS3_TRACE("chunk.progress", trace::f("dl", d_->trace_id()), trace::f("chunk", index_),
+                      trace::f("written", written_));
+        }
         if (phase_ == Phase::fetching) {
             maybe_flush(false);
             resume_if_paused();
@@ -497,6 +535,11 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
         phase_ = Phase::waiting;
         d_->retries_.fetch_add(1, std::memory_order_relaxed);
         auto delay = decision.delay;
+        chunk_histograms().retried.observe(std::chrono::steady_clock::now() - attempt_started_);
+        XS3_TRACE("chunk.retry", trace::f("dl", d_->trace_id()), trace::f("chunk", index_),
+                  trace::f("attempt", attempt_), trace::f("status", head_status_),
+                  trace::f("error", error_.to_string()), trace::f("delay_ms", delay.count()),
+                  trace::f("written", written_));
         XS3_LOG_WARN("chunk fetch failed; retrying", kv("object", d_->name_), kv("chunk", index_),
                      kv("attempt", attempt_), kv("delay_ms", delay.count()),
                      kv("kind", std::string(s3::retry_kind_name(decision.kind))),
@@ -555,12 +598,14 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
     }
 
     void retire(Status status, Refusal refusal) noexcept {
+        Phase was = phase_;
         phase_ = Phase::retired;
         ring().cancel_timer(stall_timer_);
         ring().cancel_timer(retry_timer_);
         if (local_failure_ && !status.ok())
             status = Status(status.code() == Code::no_space ? Code::no_space : Code::io_error,
                             status.message(), status.sys_errno());
+        trace_end(status, was);
         // Leave this call stack first; then report on the home ring, which frees us.
         auto self = shared_from_this();
         ring().defer([self, status = std::move(status), refusal = std::move(refusal)] {
@@ -568,6 +613,35 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
             d->run_on_home(
                 [self, status, refusal] { self->d_->chunk_done(self, status, refusal); });
         });
+    }
+
+    static uint64_t us_since(std::chrono::steady_clock::time_point t) noexcept {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - t)
+                      .count();
+        return us < 0 ? 0 : static_cast<uint64_t>(us);
+    }
+
+    // The chunk's end, once: done, failed for good, or aborted (the download ended first). An
+    // attempt that never started (aborted while idle, or a retry never begun) is not timed.
+    void trace_end(const Status& status, Phase was) noexcept {
+        bool timed = attempt_ > 0 && was != Phase::idle && was != Phase::waiting;
+        auto took = std::chrono::steady_clock::now() - attempt_started_;
+        if (status.ok()) {
+            chunk_histograms().ok.observe(took);
+            XS3_TRACE("chunk.done", trace::f("dl", d_->trace_id()), trace::f("chunk", index_),
+                      trace::f("attempt", attempt_), trace::f("written", written_),
+                      trace::f("dur_us", us_since(first_started_)));
+            return;
+        }
+        if (aborted_) {
+            if (timed) chunk_histograms().aborted.observe(took);
+        } else if (timed) {
+            chunk_histograms().failed.observe(took);
+        }
+        XS3_TRACE("chunk.failed", trace::f("dl", d_->trace_id()), trace::f("chunk", index_),
+                  trace::f("attempt", attempt_), trace::f("status", head_status_),
+                  trace::f("error", status.to_string()));
     }
 
     std::shared_ptr<Download> d_;
@@ -600,7 +674,10 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
     bool local_failure_ = false;
     bool aborted_ = false;
     Phase phase_ = Phase::idle;
-    unsigned attempt_ = 0;                // the attempt that owns the chunk (numbered from 1)
+    unsigned attempt_ = 0;  // the attempt that owns the chunk (numbered from 1)
+    std::chrono::steady_clock::time_point first_started_{};    // attempt 1's start
+    std::chrono::steady_clock::time_point attempt_started_{};  // the current attempt's start
+    uint64_t progress_traced_ = 0;        // written_ at the last chunk.progress
     std::unique_ptr<Transfer> transfer_;  // its curl handler
     s3::RetryState retry_;
     int head_status_ = 0;
@@ -652,7 +729,6 @@ void Download::plan(uint64_t size) {
     chunk_started_.assign(plan_.chunks.size(), 0);
     size_known_.store(true, std::memory_order_release);
 }
-
 Status Download::failure() const {
     std::lock_guard lk(mu_);
     return failure_;
@@ -743,8 +819,15 @@ void Download::start(FetchSlot home, std::vector<FetchSlot> slots, RangeRequestF
     factory_ = std::move(factory);
     on_info_ = std::move(on_info);
     on_finished_ = std::move(on_finished);
+    XS3_TRACE("dl.start", trace::f("dl", trace_id_), trace::f("key", name_),
+              trace::f("mode", probing_ ? "probe" : "known"),
+              trace::f("first", probing_ ? probe_first_byte_ : 0));
     auto self = shared_from_this();
     if (!probing_) {
+        // A known object was planned when made; its plan follows dl.start all the same.
+        XS3_TRACE("dl.plan", trace::f("dl", trace_id_), trace::f("size", size_),
+                  trace::f("chunks", plan_.chunks.size()), trace::f("chunk_size", plan_.chunk_size),
+                  trace::f("concurrency", plan_.concurrency));
         decided();
         return;
     }
@@ -760,6 +843,9 @@ void Download::on_probe_head(const s3::HttpResponseHead& head, uint64_t size) {
     etag_ = etag ? *etag : std::string();
     origin_head_ = head;
     plan(size);
+    XS3_TRACE("dl.plan", trace::f("dl", trace_id_), trace::f("size", size_),
+              trace::f("chunks", plan_.chunks.size()), trace::f("chunk_size", plan_.chunk_size),
+              trace::f("concurrency", plan_.concurrency));
     size_t probe_index = probe_fetcher_ ? probe_fetcher_->index() : 0;
     order_.clear();
     for (size_t i = probe_index + 1; i < plan_.chunks.size(); ++i)
@@ -899,6 +985,8 @@ void Download::finish(const Status& status, Refusal refusal) {
     if (finished_) return;
     finished_ = true;
     if (!status.ok()) {
+        XS3_TRACE("dl.failed", trace::f("dl", trace_id_), trace::f("error", status.to_string()),
+                  trace::f("status", refusal.http_status));
         {
             std::lock_guard lk(mu_);
             failure_ = status;

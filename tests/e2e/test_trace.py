@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import time
+import urllib.request
 from pathlib import Path
 
 from e2e_util import Emulator, build_request, free_port, wait_until
@@ -51,8 +52,9 @@ def done_requests(path: Path, target: str) -> int:
 def test_a_cold_get_and_a_hit_traced_with_consistent_ids(emulator_factory, proxy_factory,
                                                          tmp_path):
     # 2 MB/s per origin connection: the reader catches up with the chunks and waits for bytes.
+    # S3 answers 500 once to the GET of the chunk holding byte 2 MiB + 5 (chunk 2): it is retried.
     emu = emulator_factory(["name=t.bin,size=3MiB,seed=80"],
-                           faults=["500:object=t.bin,method=GET,request=2"],
+                           faults=[f"500:object=t.bin,offset={2 * MiB + 5},count=1"],
                            args=["--conn-bandwidth", "2MB"])
     trace = tmp_path / "trace.jsonl"
     p = traced_proxy(proxy_factory, emu, trace, ["--retry-base-delay", "10ms"])
@@ -63,6 +65,7 @@ def test_a_cold_get_and_a_hit_traced_with_consistent_ids(emulator_factory, proxy
     h = fetch(p.port, "/t.bin")
     assert h.status == 200 and h.complete and h.headers["x-cache"] == "HIT"
     wait_until(lambda: done_requests(trace, "/t.bin") == 2, 10, what="both requests in the trace")
+    wait_until(lambda: of(events(trace), "dl.published"), 10, what="dl.published in the trace")
 
     evs = events(trace)
     assert evs[0]["ev"] == "trace.open" and evs[0]["pid"] == p.proc.pid
@@ -98,6 +101,62 @@ def test_a_cold_get_and_a_hit_traced_with_consistent_ids(emulator_factory, proxy
     assert order[0] == "req.recv" and order[-1] == "req.done"
     assert order.index("req.answer") < order.index("req.done")
 
+    # The download the miss started: every event carries its id, in the order things happened.
+    # The download and its chunks are the only ones in the trace.
+    assert {e["dl"] for e in evs if "dl" in e} == {dl}
+    [start] = of(evs, "dl.start")
+    assert start == {**start, "key": "t.bin", "mode": "probe", "first": 0}
+    [plan] = of(evs, "dl.plan")
+    assert (plan["size"], plan["chunks"], plan["chunk_size"], plan["concurrency"]) == \
+        (3 * MiB, 3, MiB, 3)
+    [decided] = of(evs, "dl.decided")
+    assert decided["decision"] == "cache"
+    [published] = of(evs, "dl.published")
+    assert published["size"] == 3 * MiB and published["dur_us"] > 0
+    assert not of(evs, "dl.failed") and not of(evs, "chunk.failed")
+    dl_order = [e["ev"] for e in evs if e.get("dl") == dl and e["ev"].startswith("dl.")]
+    assert dl_order == ["dl.start", "dl.plan", "dl.decided", "dl.published"]
+    assert start["t"] <= joined[0]["t"] or start["t"] - joined[0]["t"] < 10**6
+    assert published["t"] >= done["t"] - 10**6  # after (or about when) the last byte went out
+
+    # Chunks: 0 is the probe (its head told the size), 1 and 2 follow with If-Match; 2's first
+    # attempt got S3's 500, was retried after a back-off and asked again from its first byte.
+    starts = of(evs, "chunk.start")
+    assert sorted((e["chunk"], e["attempt"]) for e in starts) == [(0, 1), (1, 1), (2, 1), (2, 2)]
+    for e in starts:
+        assert e["probe"] is (e["chunk"] == 0)
+        assert (e["first"], e["last"]) == (e["chunk"] * MiB, e["chunk"] * MiB + MiB - 1)
+    heads = {(e["chunk"], e["attempt"]): e for e in of(evs, "chunk.head")}
+    assert {k: e["status"] for k, e in heads.items()} == \
+        {(0, 1): 206, (1, 1): 206, (2, 1): 500, (2, 2): 206}
+    assert all(e["latency_us"] >= 0 for e in heads.values())
+    [retry] = of(evs, "chunk.retry")
+    assert (retry["chunk"], retry["attempt"], retry["status"], retry["written"]) == (2, 1, 500, 0)
+    assert retry["delay_ms"] >= 0 and "500" in retry["error"]
+    dones = {e["chunk"]: e for e in of(evs, "chunk.done")}
+    assert sorted(dones) == [0, 1, 2] and len(of(evs, "chunk.done")) == 3
+    assert {c: (e["attempt"], e["written"]) for c, e in dones.items()} == \
+        {0: (1, MiB), 1: (1, MiB), 2: (2, MiB)}
+    for c in range(3):
+        progress = [e["written"] for e in of(evs, "chunk.progress", chunk=c)]
+        assert progress and progress == sorted(progress) and progress[-1] == MiB
+        # The chunk's own events, in order: start, head, (retry, start, head,) progress, done.
+        mine = [(e["ev"], e.get("attempt")) for e in evs
+                if e.get("dl") == dl and e.get("chunk") == c and e["ev"] != "chunk.progress"]
+        if c == 2:
+            assert mine == [("chunk.start", 1), ("chunk.head", 1), ("chunk.retry", 1),
+                            ("chunk.start", 2), ("chunk.head", 2), ("chunk.done", 2)]
+        else:
+            assert mine == [("chunk.start", 1), ("chunk.head", 1), ("chunk.done", 1)]
+    assert of(evs, "chunk.start", chunk=0)[0]["t"] < plan["t"] < of(evs, "chunk.start",
+                                                                     chunk=1)[0]["t"]
+    assert decided["t"] < published["t"]
+    assert max(e["t"] for e in dones.values()) <= published["t"]
+
+    # The same story in /metrics: one attempt retried, three that got their chunk.
+    assert chunk_transfers(p, "retried") == 1 and chunk_transfers(p, "ok") == 3
+    assert chunk_transfers(p, "failed") == 0 and chunk_transfers(p, "aborted") == 0
+
     # The hit: the name is known, S3 is asked (--metadata-ttl 0) and says it is unchanged.
     assert [e["route"] for e in of(evs, "req.route", req=hit["req"])] == ["revalidate"]
     [reval] = of(evs, "cache.revalidated", req=hit["req"])
@@ -105,6 +164,16 @@ def test_a_cold_get_and_a_hit_traced_with_consistent_ids(emulator_factory, proxy
     [answer] = of(evs, "req.answer", req=hit["req"])
     assert answer["cache"] == "HIT"
     assert not of(evs, "req.download", req=hit["req"])
+
+
+def chunk_transfers(p, outcome: str) -> int:
+    """xs3_chunk_transfer_seconds_count{outcome=...}: chunk GET attempts that ended so."""
+    want = f'xs3_chunk_transfer_seconds_count{{outcome="{outcome}"}} '
+    with urllib.request.urlopen(f"http://127.0.0.1:{p.admin_port}/metrics", timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(want):
+                return int(float(line.split()[1]))
+    raise AssertionError(f"{want.strip()} not in /metrics")
 
 
 def test_sighup_and_the_admin_route_reopen_a_removed_trace(emulator_factory, proxy_factory,
