@@ -89,8 +89,10 @@ def downloads(events: list[dict]) -> dict[int, dict]:
             d["key"] = e.get("key", "")
         elif ev == "dl.plan":
             d["size"], d["chunks"] = e.get("size"), e.get("chunks", 0)
-        elif ev in ("dl.published", "dl.failed", "dl.redirected"):
+        elif ev in ("dl.published", "dl.failed"):
             d["outcome"] = ev[3:]
+        elif ev == "dl.decided" and e.get("decision") != "cache":
+            d["outcome"] = e.get("decision", "")  # cached (under another name) or passthrough
         elif ev == "chunk.retry":
             d["retries"] += 1
     return out
@@ -173,8 +175,10 @@ def timeline(events: list[dict], dl: int):
             i = e["chunk"]
             state, since = open_state.pop(i, ("waiting", t))
             chunk(i).segments.append(("failed", since, t))
-        elif ev in ("dl.published", "dl.failed", "dl.redirected"):
+        elif ev in ("dl.published", "dl.failed"):
             info["outcome"] = ev[3:]
+        elif ev == "dl.decided" and e.get("decision") != "cache":
+            info["outcome"] = e.get("decision", "")
         elif ev == "req.recv" and e["req"] in reqs_of_dl:
             r = readers.setdefault(e["req"], Reader(e["req"]))
             r.recv, r.target, r.proto = t, e.get("target", ""), e.get("proto", "")

@@ -52,8 +52,11 @@ ChunkTransferHistograms& chunk_histograms() {
 }
 [[maybe_unused]] const bool g_registered = (chunk_histograms(), true);
 
-// chunk.progress is coarse: one event per this many more bytes of a chunk on file.
-constexpr uint64_t kProgressEvery = 1 << 20;
+// chunk.progress is coarse: an event each time an eighth of the chunk more is on file, but at
+// least every MiB and at most every 64 KiB (a few events per chunk, enough to draw its bytes).
+uint64_t progress_step(uint64_t chunk_length) noexcept {
+    return std::clamp<uint64_t>(chunk_length / 8, 64 << 10, 1 << 20);
+}
 
 }  // namespace
 
@@ -450,7 +453,7 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
         write_in_flight_ = false;
         written_ += write_real_;
         d_->progress_.publish(index_, written_);
-        if (written_ - progress_traced_ >= kProgressEvery) {
+        if (trace::enabled() && written_ - progress_traced_ >= progress_step(length_)) {
             progress_traced_ = written_;
             XS3_TRACE("chunk.progress", trace::f("dl", d_->trace_id()), trace::f("chunk", index_),
                       trace::f("written", written_));

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "xs3/base/log.hpp"
+#include "xs3/base/trace.hpp"
 #include "xs3/s3/small_call.hpp"
 
 namespace xs3::fetch {
@@ -217,18 +218,23 @@ class Fill : public std::enable_shared_from_this<Fill> {
         // The answer goes out now, before the temp file exists: if the cache then fails, readers
         // finish from the origin. Only a copy that may be on disk is looked for first, so a
         // request answered MISS is not then served from that copy.
-        if (!look_on_disk) answer(FillAnswer::Kind::download);
+        if (!look_on_disk) {
+            trace_decided("cache", "");
+            answer(FillAnswer::Kind::download);
+        }
         make_temp_file(look_on_disk);
     }
 
     void pass_through(const char* why) {
         XS3_LOG_INFO("passthrough", kv("key", id_.key), kv("size", info_.size), kv("why", why));
+        trace_decided("passthrough", why);
         dl_->redirect(Download::Redirect::passthrough);
         answer(FillAnswer::Kind::passthrough);
         drop();
     }
 
     void serve_cached() {
+        trace_decided("cached", "");
         dl_->redirect(Download::Redirect::cached);
         answer(FillAnswer::Kind::cached);
         drop();
@@ -265,7 +271,10 @@ class Fill : public std::enable_shared_from_this<Fill> {
                 }
             }
             self->home_.ring->post([self, temp, read_fd, look_on_disk] {
-                if (look_on_disk) self->answer(FillAnswer::Kind::download);
+                if (look_on_disk) {
+                    self->trace_decided("cache", "");
+                    self->answer(FillAnswer::Kind::download);
+                }
                 self->on_temp_file(temp, read_fd);
             });
         });
@@ -276,6 +285,7 @@ class Fill : public std::enable_shared_from_this<Fill> {
             ctx_.writability.failed(temp->status());
             XS3_LOG_WARN("cannot create a cache file; passthrough", kv("key", id_.key),
                          kv("error", temp->status().to_string()));
+            trace_decided("passthrough", "the cache file could not be made");
             dl_->redirect(Download::Redirect::passthrough);
             answer(FillAnswer::Kind::passthrough);
             drop();
@@ -298,6 +308,20 @@ class Fill : public std::enable_shared_from_this<Fill> {
             answer(FillAnswer::Kind::failed);
             drop();
         }
+    }
+
+    // The owner's decision, for the trace (a `cache` is followed by `passthrough` when the cache
+    // file then cannot be made).
+    void trace_decided(const char* decision, const char* why) const {
+        XS3_TRACE("dl.decided", trace::f("dl", dl_->trace_id()), trace::f("decision", decision),
+                  trace::f("why", why));
+    }
+
+    static uint64_t since_us(std::chrono::steady_clock::time_point t) {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - t)
+                      .count();
+        return us < 0 ? 0 : static_cast<uint64_t>(us);
     }
 
     // --- the end -------------------------------------------------------------------------------
@@ -325,6 +349,8 @@ class Fill : public std::enable_shared_from_this<Fill> {
             if (!ps.ok()) {
                 XS3_LOG_WARN("publish failed", kv("key", self->id_.key),
                              kv("error", ps.to_string()));
+                XS3_TRACE("dl.failed", trace::f("dl", self->dl_->trace_id()),
+                          trace::f("error", "publish: " + ps.to_string()), trace::f("status", 0));
                 self->reservation_.release();
                 ctx.writability.failed(ps);
             } else {
@@ -332,6 +358,9 @@ class Fill : public std::enable_shared_from_this<Fill> {
                 // Its usage (blocks on disk) replaces the reservation; the name resolves to it.
                 ctx.index.publish(self->info_.key, self->info_.meta, facts,
                                   std::move(self->reservation_));
+                XS3_TRACE("dl.published", trace::f("dl", self->dl_->trace_id()),
+                          trace::f("size", self->info_.size),
+                          trace::f("dur_us", since_us(self->started_)));
                 XS3_LOG_DEBUG("object cached", kv("key", self->id_.key));
             }
             // Requests until now joined the complete download; from now on the index has it.
@@ -357,6 +386,7 @@ class Fill : public std::enable_shared_from_this<Fill> {
     const s3::BucketClient& bucket_;
     const s3::ObjectId id_;
     const FetchSlot home_;
+    const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::shared_ptr<Download> dl_;
 
     // Home ring (and the blocking pool, between a post and its answer).

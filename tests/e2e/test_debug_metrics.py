@@ -185,6 +185,12 @@ def test_promtool_accepts_metrics(emulator_factory, proxy_factory, tmp_path):
     text = metrics_text(p)
     assert "# TYPE xs3_request_duration_seconds histogram" in text
     assert "# TYPE xs3_reader_wait_seconds histogram" in text
+    assert "# TYPE xs3_chunk_transfer_seconds histogram" in text
+    # The cold GET's 3 chunks, each got in one attempt (counted just after its last write, which
+    # a reader may see first).
+    wait_until(lambda: sample(metrics_text(p), "xs3_chunk_transfer_seconds_count",
+                              outcome="ok") == 3, 10, what="3 chunk attempts counted")
+    text = metrics_text(p)
     r = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
                        capture_output=True, timeout=60)
     assert r.returncode == 0, (r.stdout.decode() + r.stderr.decode())[:3000]

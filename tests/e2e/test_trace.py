@@ -1,15 +1,21 @@
-"""--debug-trace end to end: the events of a cold GET (with a retried chunk) and of a hit, tied
-together by their ids; rotation by SIGHUP and by the admin listener; and a trace that cannot be
-written (a full pipe) costing dropped events, counted, never a request."""
+"""--debug-trace end to end: every event of a cold GET (a retried chunk) and of a hit, tied
+together by their ids (req -> dl -> chunk/attempt), and of a download whose chunk fails for good;
+the timeline PNG drawn from a real trace; rotation by SIGHUP and by the admin listener; and a
+trace that cannot be written (a full pipe) costing dropped events, counted, never a request."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
+import struct
+import subprocess
+import sys
 import time
 import urllib.request
+import zlib
 from pathlib import Path
 
 from e2e_util import Emulator, build_request, free_port, wait_until
@@ -139,7 +145,9 @@ def test_a_cold_get_and_a_hit_traced_with_consistent_ids(emulator_factory, proxy
         {0: (1, MiB), 1: (1, MiB), 2: (2, MiB)}
     for c in range(3):
         progress = [e["written"] for e in of(evs, "chunk.progress", chunk=c)]
-        assert progress and progress == sorted(progress) and progress[-1] == MiB
+        # Coarse: a few along the way (the last bytes of a chunk are told by chunk.done).
+        assert progress and progress == sorted(progress) and 0 < progress[0]
+        assert progress[-1] <= MiB
         # The chunk's own events, in order: start, head, (retry, start, head,) progress, done.
         mine = [(e["ev"], e.get("attempt")) for e in evs
                 if e.get("dl") == dl and e.get("chunk") == c and e["ev"] != "chunk.progress"]
@@ -174,6 +182,134 @@ def chunk_transfers(p, outcome: str) -> int:
             if line.startswith(want):
                 return int(float(line.split()[1]))
     raise AssertionError(f"{want.strip()} not in /metrics")
+
+
+def test_a_chunk_that_fails_for_good_fails_its_download_in_the_trace(emulator_factory,
+                                                                     proxy_factory, tmp_path):
+    # Chunk 1's GET always gets a 500: with --chunk-retries 1 it is tried twice, then fails the
+    # download; the other chunks still running are stopped; the client's answer is cut.
+    emu = emulator_factory(["name=f.bin,size=3MiB,seed=85"],
+                           faults=[f"500:object=f.bin,offset={MiB + 7}"],
+                           args=["--conn-bandwidth", "1MB"])
+    trace = tmp_path / "trace.jsonl"
+    p = traced_proxy(proxy_factory, emu, trace,
+                     ["--retry-base-delay", "10ms", "--chunk-retries", "1"])
+    r = fetch(p.port, "/f.bin")
+    assert r.status == 200 and not r.complete and len(r.body) < 3 * MiB
+    wait_until(lambda: done_requests(trace, "/f.bin") == 1, 10, what="req.done in the trace")
+    wait_until(lambda: len(of(events(trace), "chunk.failed")) == 3, 10,
+               what="the failed chunk and the two stopped")
+    evs = events(trace)
+    [start] = of(evs, "dl.start")
+    dl = start["dl"]
+    assert {e["dl"] for e in evs if "dl" in e} == {dl}
+    [req] = of(evs, "req.download")
+    assert req["dl"] == dl and req["created"] is True
+    retries = of(evs, "chunk.retry")
+    assert [(e["chunk"], e["attempt"], e["status"]) for e in retries] == [(1, 1, 500)]
+    failed = {e["chunk"]: e for e in of(evs, "chunk.failed")}
+    assert (failed[1]["attempt"], failed[1]["status"]) == (2, 500)
+    assert "500" in failed[1]["error"]
+    # Chunks 0 and 2 were still transferring (1 MB/s): stopped when the download failed.
+    assert sorted(failed) == [0, 1, 2]
+    assert failed[0]["error"] == failed[2]["error"] == "cancelled: aborted"
+    [dl_failed] = of(evs, "dl.failed")
+    assert dl_failed["status"] == 500 and "500" in dl_failed["error"]
+    assert not of(evs, "dl.published")
+    assert [e["ev"] for e in evs if e.get("dl") == dl and e["ev"].startswith("dl.")] == \
+        ["dl.start", "dl.plan", "dl.decided", "dl.failed"]
+    assert failed[1]["t"] <= dl_failed["t"] <= min(failed[0]["t"], failed[2]["t"])
+    [done] = of(evs, "req.done", req=req["req"])
+    assert done["outcome"] == "cut"
+    assert chunk_transfers(p, "failed") == 1 and chunk_transfers(p, "retried") == 1
+    assert chunk_transfers(p, "aborted") == 2 and chunk_transfers(p, "ok") == 0
+
+
+def png_pixels(path: Path) -> tuple[int, int, set[tuple[int, int, int]]]:
+    """Width, height and the set of colours of an 8-bit RGB PNG (what gnuplot's pngcairo
+    writes), decoded here so the test sees what a person would."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, w = 8, b"", 0
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, colour = struct.unpack(">IIBB", body[:10])
+            assert (depth, colour) == (8, 2), (depth, colour)  # 8-bit RGB
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw = zlib.decompress(idat)
+    stride = 3 * w
+    assert len(raw) == h * (stride + 1)
+    colours, prev = set(), bytearray(stride)
+    for y in range(h):
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for x in range(stride):  # undo the row filter (PNG spec, section 9)
+            a = line[x - 3] if x >= 3 else 0
+            b, c = prev[x], (prev[x - 3] if x >= 3 else 0)
+            if f == 1:
+                line[x] = (line[x] + a) & 0xFF
+            elif f == 2:
+                line[x] = (line[x] + b) & 0xFF
+            elif f == 3:
+                line[x] = (line[x] + (a + b) // 2) & 0xFF
+            elif f == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        colours.update(zip(line[0::3], line[1::3], line[2::3]))
+        prev = line
+    return w, h, colours
+
+
+def rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def test_a_timeline_is_drawn_from_a_real_trace(emulator_factory, proxy_factory, tmp_path):
+    # 6 chunks, 4 at a time: two wait in the queue. S3 takes 40 ms to answer. The connection of the GET of chunk 2 is
+    # reset 300 KiB into its body: the written bytes stay and the retry asks for the rest.
+    emu = emulator_factory(["name=pic.bin,size=6MiB,seed=84"],
+                           faults=[f"reset:object=pic.bin,offset={2 * MiB + 300 * 1024},count=1"],
+                           args=["--conn-bandwidth", "4MB", "--latency", "40ms"])
+    trace = tmp_path / "trace.jsonl"
+    p = traced_proxy(proxy_factory, emu, trace, ["--retry-base-delay", "100ms"])
+    r = fetch(p.port, "/pic.bin")
+    assert r.status == 200 and r.complete
+    emu.verify("pic.bin", 84, r.body, size=6 * MiB)
+    wait_until(lambda: of(events(trace), "dl.published"), 20, what="dl.published in the trace")
+    wait_until(lambda: done_requests(trace, "/pic.bin") == 1, 10, what="req.done in the trace")
+    [retry] = of(events(trace), "chunk.retry")
+    assert retry["chunk"] == 2 and retry["status"] == 206 and 0 < retry["written"] < MiB
+    [again] = of(events(trace), "chunk.start", chunk=2, attempt=2)
+    assert again["first"] == 2 * MiB + retry["written"]  # only what never arrived
+
+    tool = Path(__file__).resolve().parents[2] / "scripts" / "trace_timeline.py"
+    listed = subprocess.run([sys.executable, str(tool), str(trace), "--list"],
+                            capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    dl = of(events(trace), "dl.start")[0]["dl"]
+    assert listed.stdout == (f"dl {dl}: key='pic.bin' size={6 * MiB} chunks=6 retries=1 "
+                             "published\n")
+    png = tmp_path / "timeline.png"
+    made = subprocess.run([sys.executable, str(tool), str(trace), "-o", str(png)],
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == str(png)
+    assert png.stat().st_size > 20_000
+    w, h, colours = png_pixels(png)
+    assert w == 1280 and h >= 720
+    # Every lane state the download surely went through is drawn in its colour: queued,
+    # waiting for S3's first byte (40 ms each), transferring, the reset attempt, the reader's
+    # waits. (The back-off is random, from 0 ms: it may be too short to see.)
+    for state in ("#c8c8c8", "#f0a030", "#3070c0", "#d03030", "#8040a0"):
+        # Bars are drawn 90% opaque on white: that colour, give or take the rounding.
+        bar = tuple(round(0.9 * v + 0.1 * 255) for v in rgb(state))
+        assert any(sum(abs(x - y) for x, y in zip(c, bar)) <= 6 for c in colours), state
+    # XS3_TIMELINE_PNG=path keeps the picture (docs/timeline.png is made this way).
+    if os.environ.get("XS3_TIMELINE_PNG"):
+        shutil.copyfile(png, os.environ["XS3_TIMELINE_PNG"])
 
 
 def test_sighup_and_the_admin_route_reopen_a_removed_trace(emulator_factory, proxy_factory,
