@@ -122,8 +122,6 @@ def test_a_cold_get_and_a_hit_traced_with_consistent_ids(emulator_factory, proxy
     assert not of(evs, "dl.failed") and not of(evs, "chunk.failed")
     dl_order = [e["ev"] for e in evs if e.get("dl") == dl and e["ev"].startswith("dl.")]
     assert dl_order == ["dl.start", "dl.plan", "dl.decided", "dl.published"]
-    assert start["t"] <= joined[0]["t"] or start["t"] - joined[0]["t"] < 10**6
-    assert published["t"] >= done["t"] - 10**6  # after (or about when) the last byte went out
 
     # Chunks: 0 is the probe (its head told the size), 1 and 2 follow with If-Match; 2's first
     # attempt got S3's 500, was retried after a back-off and asked again from its first byte.
