@@ -185,10 +185,11 @@ def chunk_transfers(p, outcome: str) -> int:
 def test_a_chunk_that_fails_for_good_fails_its_download_in_the_trace(emulator_factory,
                                                                      proxy_factory, tmp_path):
     # Chunk 1's GET always gets a 500: with --chunk-retries 1 it is tried twice, then fails the
-    # download; the other chunks still running are stopped; the client's answer is cut.
+    # download; the other chunks still running are stopped; the client's answer is cut. (S3
+    # takes 50 ms to answer each GET: the answer's head is out long before chunk 1 fails.)
     emu = emulator_factory(["name=f.bin,size=3MiB,seed=85"],
                            faults=[f"500:object=f.bin,offset={MiB + 7}"],
-                           args=["--conn-bandwidth", "1MB"])
+                           args=["--conn-bandwidth", "1MB", "--latency", "50ms"])
     trace = tmp_path / "trace.jsonl"
     p = traced_proxy(proxy_factory, emu, trace,
                      ["--retry-base-delay", "10ms", "--chunk-retries", "1"])
