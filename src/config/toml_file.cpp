@@ -94,7 +94,10 @@ Status apply_buckets(const toml::node& node, const std::string& prefix, int line
         if (t == nullptr) return bad(prefix + "each bucket must be a table" + where);
         BucketConfig b;
         b.line = at;
-        for (auto&& [k, v] : *t) {
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+        for (auto&& kv : *t) {
+            const auto& k = kv.first;
+            auto& v = kv.second;
             std::string key(k.str());
             auto text = [&](bool secret) -> Result<std::string> {
                 auto s = v.as_string();
@@ -175,7 +178,10 @@ Status apply_clients(const toml::node& node, const std::string& prefix, int line
         ClientConfig client;
         client.line = at;
         bool have_id = false, have_secret = false;
-        for (auto&& [k, v] : *t) {
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+        for (auto&& kv : *t) {
+            const auto& k = kv.first;
+            auto& v = kv.second;
             std::string key(k.str());
             if (key == "access_key_id" || key == "secret_access_key") {
                 auto s = v.as_string();

@@ -50,7 +50,12 @@ bool CidrBlock::contains(const Address16& a) const noexcept {
 }
 
 std::string CidrBlock::describe() const {
-    return address16_text(address) + "/" + std::to_string(v4 ? prefix - 96 : prefix);
+    if (v4) return address16_text(address) + "/" + std::to_string(prefix - 96);
+    // Written as IPv6, described as IPv6 even when v4-mapped: "::ffff:10.0.0.0/104", not
+    // "10.0.0.0/104" (which is no block at all; a fuzzing finding).
+    char buf[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, address.data(), buf, sizeof buf);
+    return std::string(buf) + "/" + std::to_string(prefix);
 }
 
 Result<CidrBlock> parse_cidr(std::string_view text) {

@@ -8,12 +8,16 @@
 namespace xs3::s3 {
 namespace {
 
+// Every value up to 2^64-1 (20 digits; the proxy's own Content-Range writer can produce them, a
+// fuzzing finding), and nothing that overflows.
 bool parse_u64(std::string_view s, uint64_t& out) {
-    if (s.empty() || s.size() > 19) return false;
+    if (s.empty() || s.size() > 20) return false;
     uint64_t v = 0;
     for (char c : s) {
         if (c < '0' || c > '9') return false;
-        v = v * 10 + static_cast<uint64_t>(c - '0');
+        const auto d = static_cast<uint64_t>(c - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
     }
     out = v;
     return true;

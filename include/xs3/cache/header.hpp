@@ -59,8 +59,9 @@ std::string encode_header(const ObjectMeta& meta);
 struct DecodedHeader {
     ObjectMeta meta;
     uint64_t data_offset = 0;  // == header length
-    // The bytes given were a valid prefix but shorter than the header: read data_offset bytes
-    // from the start of the file and call again. meta is empty.
+    // The bytes given were a valid prefix but ended inside the metadata: read data_offset bytes
+    // from the start of the file and call again. meta is empty. (The zero padding after the
+    // metadata need not be given; the store checks the file's size against data_offset + size.)
     bool incomplete = false;
 };
 

@@ -125,3 +125,23 @@ TEST_CASE("loopback literals") {
     CHECK(address16_text(addr("::ffff:10.1.2.3")) == "10.1.2.3");
     CHECK(address16_text(addr("2001:db8::1")) == "2001:db8::1");
 }
+
+// A fuzzing finding (fuzz_cidr): a v4-mapped block written as IPv6 was described in IPv4 text,
+// "10.0.0.0/104", which is no block at all (so the log line and the "did you mean" hint were
+// wrong).
+TEST_CASE("a v4-mapped block written as IPv6 is described as IPv6 and reads back the same") {
+    auto set = CidrSet::parse("::ffff:10.0.0.0/104,10.0.0.0/8");
+    REQUIRE(set.ok());
+    CHECK(set->describe() == "::ffff:10.0.0.0/104,10.0.0.0/8");
+    auto again = CidrSet::parse(set->describe());
+    REQUIRE(again.ok());
+    REQUIRE(again->blocks().size() == 2);
+    CHECK(again->blocks()[0].address == set->blocks()[0].address);
+    CHECK(again->blocks()[0].prefix == 104);
+    CHECK_FALSE(again->blocks()[0].v4);
+    CHECK(again->blocks()[1].v4);
+    auto r = CidrSet::parse("::ffff:10.0.0.1/104");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message() ==
+          "'::ffff:10.0.0.1/104' has bits set past its prefix; did you mean ::ffff:10.0.0.0/104?");
+}
