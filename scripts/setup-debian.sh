@@ -23,6 +23,8 @@ PACKAGES=(
   # promtool (checks /metrics in the e2e tests). Where systemd runs, the package also starts a
   # Prometheus server; `systemctl disable --now prometheus` if it is not wanted.
   prometheus
+  # libFuzzer (scripts/fuzz.sh, and the fuzz regression run in scripts/test.sh)
+  clang-14 libclang-rt-14-dev
 )
 # Node: keep one that is already installed (it may not come from Debian).
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)

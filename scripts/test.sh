@@ -21,6 +21,14 @@ meson test -C build --print-errorlogs "$@"
 rc=$?
 set -e
 
+# The fuzz targets as a regression check: each runs briefly from its seed corpus (a clang
+# ASan/UBSan build in build-fuzz/). Only for a full run (no arguments); XS3_FUZZ_SECONDS=0 skips.
+fuzz_rc=0
+if (($# == 0)) && [[ "${XS3_FUZZ_SECONDS:-8}" != 0 ]]; then
+  say "fuzzing each target for ${XS3_FUZZ_SECONDS:-8}s"
+  "$ROOT/scripts/fuzz.sh" "${XS3_FUZZ_SECONDS:-8}" || fuzz_rc=$?
+fi
+
 # One closing line with the counts, from meson's own log.
 /usr/bin/python3 - build/meson-logs/testlog.json <<'PYEOF' || true
 import json, sys
@@ -36,4 +44,5 @@ with open(sys.argv[1]) as f:
             counts["failed"] += 1
 print(f"meson: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
 PYEOF
+((rc == 0)) && rc=$fuzz_rc
 exit "$rc"
