@@ -10,7 +10,7 @@
 # Environment:
 #   FUZZ_RUNS=N        stop each target after N executions instead of (or before) SECONDS
 #   FUZZ_BUILD_DIR     build directory (default build-fuzz)
-#   FUZZ_NICE=1        run the fuzzers under nice -n 19 (long local campaigns on a shared box)
+#   FUZZ_NICE=N        run the fuzzers under nice -n N (long local campaigns on a shared box)
 #   JOBS               ninja -j (default 2)
 # New inputs a run finds go to build-fuzz/corpus/<target>/ (not the committed seeds); the
 # summary table gives executions, seconds and the result per target.
@@ -47,7 +47,7 @@ say "building ${#TARGETS[@]} targets"
 ninja -C "$BUILD" -j"${JOBS:-2}" $(printf 'tests/fuzz/%s ' "${TARGETS[@]}") >/dev/null
 
 NICE=()
-[[ "${FUZZ_NICE:-0}" == 1 ]] && NICE=(nice -n 19)
+[[ -n "${FUZZ_NICE:-}" ]] && NICE=(nice -n "$FUZZ_NICE")
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 
