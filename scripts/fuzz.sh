@@ -40,11 +40,20 @@ done
 
 if [[ ! -f "$BUILD/build.ninja" ]]; then
   say "configuring $BUILD (clang-14, ASan + UBSan + libFuzzer)"
-  CC=clang-14 CXX=clang++-14 meson setup "$BUILD" -Dfuzz=enabled -Dtests=disabled \
+  # --reconfigure when a configure step was interrupted (meson-private exists, build.ninja not).
+  reconf=()
+  [[ -d "$BUILD/meson-private" ]] && reconf=(--reconfigure)
+  CC=clang-14 CXX=clang++-14 meson setup "${reconf[@]}" "$BUILD" -Dfuzz=enabled -Dtests=disabled \
     -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=plain >/dev/null
 fi
 say "building ${#TARGETS[@]} targets"
-ninja -C "$BUILD" -j"${JOBS:-2}" $(printf 'tests/fuzz/%s ' "${TARGETS[@]}") >/dev/null
+mkdir -p "$BUILD/logs"
+if ! ninja -C "$BUILD" -j"${JOBS:-2}" $(printf 'tests/fuzz/%s ' "${TARGETS[@]}") \
+    >"$BUILD/logs/build.log" 2>&1; then
+  tail -40 "$BUILD/logs/build.log" >&2
+  say "build failed (log $BUILD/logs/build.log)"
+  exit 2
+fi
 
 NICE=()
 [[ -n "${FUZZ_NICE:-}" ]] && NICE=(nice -n "$FUZZ_NICE")
