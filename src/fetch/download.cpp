@@ -181,6 +181,7 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
         cur_ = 0;
         http_ok_ = false;
         head_status_ = 0;
+        skip_ = 0;
         head_ = {};
         error_ = Status();
         refusal_ = {};
@@ -225,39 +226,59 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
             probe_head(head);
             return;
         }
-        uint64_t first = offset_ + received_;
-        if (head.status == 206) {
-            // Content-Range must name exactly the bytes we asked for.
-            const std::string* cr = head.get("content-range");
-            std::string want = "bytes " + std::to_string(first) + "-" +
-                               std::to_string(offset_ + length_ - 1) + "/" +
-                               std::to_string(d_->size_);
-            if (cr == nullptr || *cr != want) {
-                error_ = Status(Code::unavailable, "unexpected Content-Range '" +
-                                                       (cr ? *cr : std::string("(none)")) +
-                                                       "', wanted '" + want + "'");
-                return;
-            }
-            http_ok_ = true;
-        } else if (head.status == 200 && first == 0 && length_ == d_->size_) {
-            http_ok_ = true;  // the whole object, as asked
-        } else {
+        if (head.status != 200 && head.status != 206) {
             refuse_or_retry(head.status);
+            return;
+        }
+        // Exactly the bytes still missing, of the version being read (s3/object_extent reads
+        // the answer the way stores send it: a 200 with the whole object is used too).
+        const uint64_t first = offset_ + received_;
+        const s3::ObjectVersion version = s3::version_of(d_->origin_head_);
+        auto a = s3::read_range_answer({first, length_ - received_, d_->size_}, head, &version);
+        using Kind = s3::RangeAnswer::Kind;
+        if (a.kind == Kind::other_version) {
+            // A store that does not honour If-Match (or got none: weak or missing ETags) must
+            // not hand us another version's bytes.
+            error_ = Status(Code::precondition_failed,
+                            "object changed while downloading (" + a.why + ")");
+            refusal_ = {412, "PreconditionFailed"};
+            fatal_ = true;
+        } else if (a.kind != Kind::bytes || a.take != length_ - received_) {
+            error_ = Status(Code::unavailable, "unusable chunk answer: " + a.why);
+        } else {
+            skip_ = a.skip;  // a 200 with the whole object: the bytes before this chunk's
+            http_ok_ = true;
         }
     }
 
     size_t on_body(const char* data, size_t len) noexcept {
-        const size_t taken = len;
         if (!http_ok_) {
             if (error_body_.size() < 4096)
                 error_body_.append(data, std::min(len, 4096 - error_body_.size()));
             return len;
         }
+        if (skip_ == 0 || !error_.ok()) return take_body(data, len);
+        // Bytes of a whole-object answer before this chunk: dropped (counted only once the call
+        // is taken: a paused call is handed over again).
+        size_t drop = static_cast<size_t>(std::min<uint64_t>(skip_, len));
+        if (drop < len && take_body(data + drop, len - drop) == 0) return 0;
+        skip_ -= drop;
+        return len;
+    }
+
+    size_t take_body(const char* data, size_t len) noexcept {
+        const size_t taken = len;
         if (!error_.ok()) return len;  // drained; the attempt failed already
+        bool cut = false;
         if (received_ + len > length_) {
-            error_ = Status(Code::unavailable, "upstream sent more bytes than the range");
-            trusted_ = false;
-            return len;
+            if (!whole_answer()) {
+                error_ = Status(Code::unavailable, "upstream sent more bytes than the range");
+                trusted_ = false;
+                return len;
+            }
+            // The rest of a whole-object answer is other chunks' bytes.
+            len = static_cast<size_t>(length_ - received_);
+            cut = true;
         }
         size_t room = ws_ - fill_[cur_];
         if (len > room) {
@@ -276,22 +297,34 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
         append(data, len);
         received_ += len;
         maybe_flush(false);
+        if (cut) {
+            stop_transfer();
+            settle();
+        }
         return taken;
     }
+
+    bool whole_answer() const noexcept { return head_status_ == 200; }
 
     // The transfer completed (curl is done with it): what did the attempt get?
     void on_transfer_end(const Status& status) noexcept {
         ring().cancel_timer(stall_timer_);
         if (probe_ && head_status_ == 416 && !d_->size_known()) {
-            auto ext = s3::object_extent(head_, error_body_);
-            if (ext.ok()) {
-                d_->on_probe_head(head_, ext->size);  // the object is smaller than asked
+            auto a = s3::read_range_answer({offset_, length_, std::nullopt}, head_, nullptr,
+                                           error_body_);
+            using Kind = s3::RangeAnswer::Kind;
+            if (a.kind == Kind::empty || a.kind == Kind::beyond_end) {
+                d_->on_probe_head(head_, a.extent.size);  // the object is smaller than asked
                 length_ = 0;
                 received_ = 0;
                 http_ok_ = true;
                 error_ = Status();
             } else {
-                error_ = ext.status();
+                // No size in the answer (size_unknown): readers learn it with a HEAD.
+                error_ =
+                    Status(a.kind == Kind::size_unknown ? Code::out_of_range : Code::unavailable,
+                           "a 416 answer to the first GET that does not say the size");
+                refusal_ = {416, "InvalidRange"};
                 fatal_ = true;
             }
         }
@@ -319,35 +352,51 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
 
     // The probe's first answer: it tells the object's size and metadata.
     void probe_head(const s3::HttpResponseHead& head) noexcept {
-        if (head.status == 206 || (head.status == 200 && offset_ == 0)) {
-            auto ext = s3::object_extent(head);
-            if (!ext.ok() || ext->first != offset_) {
-                error_ = ext.ok()
-                             ? Status(Code::unavailable, "the answer starts at byte " +
-                                                             std::to_string(ext->first) +
-                                                             ", asked " + std::to_string(offset_))
-                             : ext.status();
-                fatal_ = true;
-                return;
-            }
-            d_->on_probe_head(head, ext->size);
-            if (d_->finished_) return;  // the download ended (a range beyond the end)
-            length_ = ext->length;
-            if (index_ >= d_->plan_.chunks.size() || length_ != d_->plan_.chunks[index_].length) {
-                error_ = Status(Code::unavailable, "the answer holds " + std::to_string(length_) +
-                                                       " bytes, not the chunk's");
-                fatal_ = true;
-                return;
-            }
-            http_ok_ = true;
-        } else if (head.status == 200) {
-            error_ = Status(Code::unavailable, "the origin ignored the Range of a chunk GET");
-            fatal_ = true;
-        } else if (head.status == 416) {
-            // Decided in on_transfer_end, with the error body (it may carry the size).
-        } else {
+        if (head.status == 416) return;  // decided in on_transfer_end, with the error body
+        if (head.status != 200 && head.status != 206) {
             refuse_or_retry(head.status);
+            return;
         }
+        using Kind = s3::RangeAnswer::Kind;
+        auto a = s3::read_range_answer({offset_, length_, std::nullopt}, head);
+        if (a.kind == Kind::empty) {
+            // An empty object, however the store says it (s3rver's 206 "bytes 0-0/0" announces
+            // a byte it never sends): nothing to read.
+            d_->on_probe_head(head, 0);
+            if (d_->finished_) return;
+            length_ = 0;
+            http_ok_ = true;
+            stop_transfer();
+            settle();
+            return;
+        }
+        if (a.extent.whole && (offset_ != 0 || a.extent.size > length_)) {
+            // The store ignored Range and is sending the whole object: this fetch becomes the
+            // download's one chunk (asking such a store for parts would send it whole each time).
+            XS3_LOG_INFO("the origin ignores Range; fetching the object in one piece",
+                         kv("object", d_->name_), kv("size", a.extent.size));
+            d_->whole_object_ = true;
+            index_ = 0;
+            offset_ = 0;
+            a.kind = Kind::bytes;
+            a.skip = 0;
+            a.take = a.extent.size;
+        }
+        if (a.kind != Kind::bytes) {
+            error_ = Status(Code::unavailable, "unusable probe answer: " + a.why);
+            fatal_ = true;
+            return;
+        }
+        d_->on_probe_head(head, a.extent.size);
+        if (d_->finished_) return;  // the download ended (a range beyond the end)
+        length_ = a.take;
+        if (index_ >= d_->plan_.chunks.size() || length_ != d_->plan_.chunks[index_].length) {
+            error_ = Status(Code::unavailable, "the answer holds " + std::to_string(length_) +
+                                                   " bytes, not the chunk's");
+            fatal_ = true;
+            return;
+        }
+        http_ok_ = true;
     }
 
     void refuse_or_retry(long status) noexcept {
@@ -648,8 +697,8 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
     }
 
     std::shared_ptr<Download> d_;
-    const size_t index_;
-    const uint64_t offset_;
+    size_t index_;     // both change once at most: a probe answered with the whole object
+    uint64_t offset_;  // becomes chunk 0
     uint64_t length_;  // the probe learns it from the answer
     const FetchSlot slot_;
     const bool probe_;
@@ -684,6 +733,7 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
     std::unique_ptr<Transfer> transfer_;  // its curl handler
     s3::RetryState retry_;
     int head_status_ = 0;
+    uint64_t skip_ = 0;  // bytes of a whole-object answer still to drop before this chunk's
     s3::HttpResponseHead head_;
     std::string error_body_;
     Status error_;
@@ -710,7 +760,7 @@ std::shared_ptr<Download> Download::known(std::string name, uint64_t size,
                                           s3::HttpResponseHead head, DownloadOptions options) {
     std::shared_ptr<Download> d(new Download(std::move(name), std::move(options)));
     const std::string* etag = head.get("etag");
-    d->etag_ = etag ? *etag : std::string();
+    d->etag_ = s3::if_match_value(etag ? *etag : std::string());
     d->origin_head_ = std::move(head);
     d->plan(size);
     d->order_.clear();
@@ -728,6 +778,11 @@ Download::~Download() {
 void Download::plan(uint64_t size) {
     size_ = size;
     plan_ = plan_chunks(size_, options_.planner);
+    if (whole_object_ && size_ > 0) {
+        plan_.chunk_size = size_;
+        plan_.concurrency = 1;
+        plan_.chunks = {{0, size_}};
+    }
     progress_.init(plan_);
     chunk_started_.assign(plan_.chunks.size(), 0);
     size_known_.store(true, std::memory_order_release);
@@ -843,12 +898,17 @@ void Download::start(FetchSlot home, std::vector<FetchSlot> slots, RangeRequestF
 
 void Download::on_probe_head(const s3::HttpResponseHead& head, uint64_t size) {
     const std::string* etag = head.get("etag");
-    etag_ = etag ? *etag : std::string();
+    etag_ = s3::if_match_value(etag ? *etag : std::string());
     origin_head_ = head;
     plan(size);
     XS3_TRACE("dl.plan", trace::f("dl", trace_id_), trace::f("size", size_),
               trace::f("chunks", plan_.chunks.size()), trace::f("chunk_size", plan_.chunk_size),
               trace::f("concurrency", plan_.concurrency));
+    if (whole_object_ && probe_fetcher_) {
+        // The probe fetches the whole object as chunk 0 now (it re-homed itself).
+        std::erase_if(active_, [this](const auto& e) { return e.second == probe_fetcher_; });
+        active_[0] = probe_fetcher_;
+    }
     size_t probe_index = probe_fetcher_ ? probe_fetcher_->index() : 0;
     order_.clear();
     for (size_t i = probe_index + 1; i < plan_.chunks.size(); ++i)

@@ -8,6 +8,7 @@
 
 #include "xs3/base/log.hpp"
 #include "xs3/base/trace.hpp"
+#include "xs3/s3/object_extent.hpp"
 #include "xs3/s3/small_call.hpp"
 
 namespace xs3::fetch {
@@ -252,8 +253,13 @@ class Fill : public std::enable_shared_from_this<Fill> {
                 auto found = ctx.store.lookup(self->info_.key);
                 if (found.ok() && found.value().has_value()) {
                     const cache::Entry& e = *found.value();
-                    if (e.meta.size == self->info_.size && (self->info_.key.content_addressed ||
-                                                            e.meta.etag == self->info_.meta.etag)) {
+                    // A name key must hold this very version (by ETag; by Last-Modified from
+                    // a store that sends no ETags).
+                    const cache::ObjectMeta& m = self->info_.meta;
+                    if (e.meta.size == self->info_.size &&
+                        (self->info_.key.content_addressed ||
+                         s3::same_version({e.meta.etag, e.meta.last_modified},
+                                          {m.etag, m.last_modified}))) {
                         self->home_.ring->post([self] { self->serve_cached(); });
                         return;
                     }

@@ -448,8 +448,10 @@ void Exchange::start_head_request() {
 
 void Exchange::revalidate(const cache::NameInfo& known) {
     origin_again_ = [known](Exchange& x) { x.revalidate(known); };
-    call_origin(
-        std::move(origin_->build("HEAD", object_, {{"if-none-match", known.etag}})).value());
+    // A store without ETags gets no If-None-Match: its 200 then says nothing is confirmed.
+    std::vector<std::pair<std::string, std::string>> extra;
+    if (!known.etag.empty()) extra.emplace_back("if-none-match", known.etag);
+    call_origin(std::move(origin_->build("HEAD", object_, std::move(extra))).value());
 }
 
 void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& head,
@@ -464,11 +466,15 @@ void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& 
     if (head.status >= 500 &&
         serve_stale(Status(Code::unavailable, "S3 answered " + std::to_string(head.status))))
         return;
+    bool untagged = false;
     if (known_) {
         // An answer that keeps the ETag (a 304, or a 200 from a store that ignores If-None-Match)
         // confirms the cached copy.
         const std::string* etag = head.get("etag");
         bool same = head.status == 304 || (head.status == 200 && etag && *etag == known_->etag);
+        // A store that sends no ETags: the cached copy's Last-Modified and size decide, once
+        // its file is read (entry_usable).
+        untagged = head.status == 200 && etag == nullptr && known_->etag.empty();
         XS3_TRACE("cache.revalidated", trace::f("req", req_.trace_id),
                   trace::f("status", head.status), trace::f("changed", !same));
         if (same) {
@@ -514,7 +520,7 @@ void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& 
     // (the same bytes under another name or from an earlier run); else fetch this version.
     cache::CacheKey key = info.key;
     head_info_ = std::move(info);
-    if (known_) {
+    if (known_ && !untagged) {
         // Changed at S3: the old copy must not be served again, from now on.
         w_.shared().index.invalidate(name_);
         known_.reset();
@@ -530,8 +536,12 @@ bool Exchange::entry_usable(const cache::Entry& entry, const cache::CacheKey& ck
                             const std::string& etag) const {
     // A content key holds the same bytes whatever name or ETag stored them; a name key must hold
     // this very version.
-    return ck.content_addressed ? (!info_known_ || entry.meta.size == size_)
-                                : entry.meta.etag == etag;
+    // Without ETags (some stores send none) what S3 said of Last-Modified and size decides.
+    if (ck.content_addressed) return !info_known_ || entry.meta.size == size_;
+    if (!etag.empty() || !info_known_) return entry.meta.etag == etag;
+    return entry.meta.etag.empty() && entry.meta.size == size_ &&
+           s3::same_version({entry.meta.etag, entry.meta.last_modified},
+                            {etag, meta_.last_modified});
 }
 
 void Exchange::serve_from_cache(const cache::CacheKey& ck, std::string etag) {

@@ -93,9 +93,12 @@ std::unique_ptr<Body> Exchange::download_body(std::shared_ptr<fetch::Download> d
     s3::ObjectId id = object_;
     std::string key = key_;
     std::string etag = meta_.etag;
-    DownloadBody::Fallback fallback = [w, origin, id, key, etag](uint64_t first, uint64_t end) {
+    s3::ObjectVersion version{meta_.etag, meta_.last_modified};
+    uint64_t size = size_;
+    DownloadBody::Fallback fallback = [w, origin, id, key, etag, version, size](uint64_t first,
+                                                                                uint64_t end) {
         std::unique_ptr<StreamBody> sb;
-        auto req = origin->get(id, std::make_pair(first, end - 1), etag);
+        auto req = origin->get(id, std::make_pair(first, end - 1), s3::if_match_value(etag));
         if (!req.ok()) return sb;
         sb = std::make_unique<StreamBody>(w->ring(), w->curl());
         StreamBody* raw = sb.get();
@@ -104,11 +107,12 @@ std::unique_ptr<Body> Exchange::download_body(std::shared_ptr<fetch::Download> d
                      kv("key", key), kv("from", first), kv("bytes", want));
         sb->start(
             std::move(req).value(),
-            [raw, want, first, end](const s3::HttpResponseHead& h) {
-                // Exactly the bytes asked for, or the body fails (never wrong bytes).
-                auto ext = s3::object_extent(h);
-                if (ext.ok() && ext->first == first && ext->length == end - first)
-                    raw->accept(want);
+            [raw, want, first, version, size](const s3::HttpResponseHead& h) {
+                // Exactly the bytes asked for, of this version (taken from the whole object if
+                // the store ignored Range), or the body fails (never wrong bytes).
+                auto a = s3::read_range_answer({first, want, size}, h, &version);
+                if (a.kind == s3::RangeAnswer::Kind::bytes && a.take == want)
+                    raw->accept(want, a.extent.whole, a.skip);
             },
             [key](const Status& st, const s3::HttpResponseHead& h, const std::string&) {
                 XS3_LOG_WARN("the origin GET for the rest failed", kv("key", key),
@@ -134,6 +138,13 @@ void Exchange::on_fill_failed(const fetch::FillAnswer& a) {
     if (a.size_known) {
         size_ = a.info.size;
         info_known_ = true;
+    }
+    if (a.refusal_status == 416 && !info_known_ && !retried_) {
+        // The store's 416 did not say the object's size: a HEAD does, then the object is
+        // fetched (or this request answered 416) knowing it.
+        retried_ = true;
+        start_head_request();
+        return;
     }
     if (a.refusal_status == 416 && info_known_ && !retried_ && range_header_ != nullptr) {
         // The fill's first chunk was beyond the end; is this request's range satisfiable?
@@ -175,7 +186,7 @@ void Exchange::start_passthrough() {
             return;
         }
         if (range_.kind == http::RangeKind::single) range = std::make_pair(first_, end_ - 1);
-        if_match = meta_.etag;
+        if_match = s3::if_match_value(meta_.etag);
     } else if (range_header_ != nullptr) {
         // Nothing known yet: forward a single range as asked; S3 resolves suffixes and ends.
         auto r = http::parse_range(*range_header_, std::numeric_limits<uint64_t>::max());
@@ -205,17 +216,36 @@ void Exchange::on_passthrough_head(const s3::HttpResponseHead& head) {
         respond_error(502, "BadGateway", "S3 answered without a usable size");
         return;
     }
+    uint64_t skip = 0;
+    bool whole = false;
     if (info_known_) {
-        // The GET asked for exactly first_..end_ of this version.
-        if (ext->first != first_ || ext->length != end_ - first_ || ext->size != size_) {
+        // The GET asked for exactly first_..end_ of this version (a store that ignores Range
+        // answers with the whole object: the bytes are taken from it).
+        s3::ObjectVersion version{meta_.etag, meta_.last_modified};
+        auto a = s3::read_range_answer({first_, end_ - first_, size_}, head, &version);
+        if (a.kind == s3::RangeAnswer::Kind::other_version) {
+            w_.ring().dispose_later(std::move(passthrough_));
+            respond_origin_error(412, "PreconditionFailed", Status());
+            return;
+        }
+        if (a.kind != s3::RangeAnswer::Kind::bytes || a.take != end_ - first_) {
             w_.ring().dispose_later(std::move(passthrough_));
             respond_error(502, "BadGateway", "S3 answered a different range than asked");
             return;
         }
+        whole = a.extent.whole;
+        skip = a.skip;
     } else {
         size_ = ext->size;
         meta_ = fetch::object_meta(origin_->bucket(), object_, head, size_);
         info_known_ = true;
+        if (ext->empty()) {
+            // However the store said it (s3rver's 206 "bytes 0-0/0"): S3's answer for an
+            // empty object, a 416 to any range.
+            w_.ring().dispose_later(std::move(passthrough_));
+            if (settle_range()) respond(object_head("PASS"), nullptr);
+            return;
+        }
         first_ = ext->first;
         end_ = ext->first + ext->length;
         if (head.status == 206) {
@@ -226,7 +256,7 @@ void Exchange::on_passthrough_head(const s3::HttpResponseHead& head) {
             range_.kind = http::RangeKind::none;
         }
     }
-    passthrough_->accept(end_ - first_);
+    passthrough_->accept(end_ - first_, whole, skip);
     respond(object_head("PASS"), std::move(passthrough_));
 }
 

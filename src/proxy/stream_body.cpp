@@ -19,9 +19,11 @@ void StreamBody::start(s3::HttpRequest request, OnHead on_head, OnFailed on_fail
     tid_ = curl_.start(std::move(request), this);
 }
 
-void StreamBody::accept(uint64_t length) {
+void StreamBody::accept(uint64_t length, bool whole, uint64_t skip) {
     accepted_ = true;
     length_ = length;
+    whole_ = whole;
+    skip_ = skip;
     on_head_ = nullptr;
     on_failed_ = nullptr;
 }
@@ -48,16 +50,35 @@ size_t StreamBody::on_body(const char* data, size_t len) noexcept {
         paused_ = true;
         return 0;  // curl hands the same bytes again after resume()
     }
+    const size_t taken = len;
+    if (skip_ > 0) {
+        // A whole-object answer: the bytes before the ones asked for.
+        size_t drop = static_cast<size_t>(std::min<uint64_t>(skip_, len));
+        skip_ -= drop;
+        data += drop;
+        len -= drop;
+    }
+    bool cut = false;
     if (received_ + len > length_) {
-        failure_ = Status(Code::unavailable, "origin sent more bytes than Content-Length");
-        done_ = true;
-        wake_reader();
-        return len;
+        if (!whole_) {
+            failure_ = Status(Code::unavailable, "origin sent more bytes than Content-Length");
+            done_ = true;
+            wake_reader();
+            return taken;
+        }
+        len = static_cast<size_t>(length_ - received_);  // the rest is not asked for
+        cut = true;
     }
     buffer_.append(data, len);
     received_ += len;
+    if (cut && active_) {
+        // Everything asked for is here: the rest of the object need not be sent.
+        curl_.cancel(tid_);
+        active_ = false;
+        done_ = true;
+    }
     wake_reader();
-    return len;
+    return taken;
 }
 
 void StreamBody::on_complete(const Status& status) noexcept {

@@ -129,12 +129,15 @@ ObjectVersion version_of(const HttpResponseHead& head) {
     return v;
 }
 
-bool same_version(const ObjectVersion& version, const HttpResponseHead& answer) {
-    ObjectVersion a = version_of(answer);
-    if (!version.etag.empty() && !a.etag.empty()) return version.etag == a.etag;
-    if (!version.last_modified.empty() && !a.last_modified.empty())
-        return version.last_modified == a.last_modified;
+bool same_version(const ObjectVersion& a, const ObjectVersion& b) {
+    if (!a.etag.empty() && !b.etag.empty()) return a.etag == b.etag;
+    if (!a.last_modified.empty() && !b.last_modified.empty())
+        return a.last_modified == b.last_modified;
     return true;
+}
+
+bool same_version(const ObjectVersion& version, const HttpResponseHead& answer) {
+    return same_version(version, version_of(answer));
 }
 
 RangeAnswer read_range_answer(const RangeAsk& ask, const HttpResponseHead& answer,

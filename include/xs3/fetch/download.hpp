@@ -210,7 +210,10 @@ class Download : public std::enable_shared_from_this<Download> {
     uint64_t size_ = 0;
     std::atomic<bool> size_known_{false};
     s3::HttpResponseHead origin_head_;
-    std::string etag_;  // If-Match for every chunk after the probe
+    std::string etag_;  // If-Match for every chunk after the probe ("": none usable)
+    // The store ignored the probe's Range and sent the whole object: it is fetched as one chunk,
+    // that answer (a store that does so cannot be asked for parts anyway).
+    bool whole_object_ = false;
     ChunkPlan plan_;
     ChunkProgress progress_;
     uint64_t probe_first_byte_ = 0;

@@ -28,7 +28,9 @@ class StreamBody final : public Body, public s3::TransferHandler {
 
     void start(s3::HttpRequest request, OnHead on_head, OnFailed on_failed);
     // The body is the response's now; it must deliver exactly `length` bytes, else it fails.
-    void accept(uint64_t length);
+    // With `whole` the origin answered a ranged GET with the whole object (a store that ignores
+    // Range): the body is the `length` bytes after the first `skip`, and the rest is cut off.
+    void accept(uint64_t length, bool whole = false, uint64_t skip = 0);
 
     // Body
     BodyChunk next(uint64_t max) noexcept override;
@@ -61,6 +63,8 @@ class StreamBody final : public Body, public s3::TransferHandler {
     uint64_t length_ = 0;
     uint64_t received_ = 0;
     uint64_t taken_ = 0;
+    bool whole_ = false;
+    uint64_t skip_ = 0;
     std::function<void()> wake_;
 };
 

@@ -67,6 +67,8 @@ ObjectVersion version_of(const HttpResponseHead& head);
 // If-Match (or gets none, for weak tags) before versions are mixed. True when there is nothing
 // to compare.
 bool same_version(const ObjectVersion& version, const HttpResponseHead& answer);
+// The same comparison between two versions (a cached copy's and what S3 says now).
+bool same_version(const ObjectVersion& a, const ObjectVersion& b);
 
 // A GET of bytes [first, first + length) of an object: a chunk of a known size, or a probe
 // (size unknown; `length` is then the most the answer may hold, S3 stops at the object's end).

@@ -113,6 +113,11 @@ TEST_CASE("answers from the same version") {
     CHECK_FALSE(same_version(a, head(206, {{"last-modified", "Tue, 02 Jan 2026 00:00:00 GMT"}})));
     // Nothing to compare.
     CHECK(same_version(ObjectVersion{}, head(206, {})));
+    // Two versions (a cached copy's and S3's now).
+    CHECK(same_version(ObjectVersion{"\"a\"", "x"}, ObjectVersion{"\"a\"", "y"}));
+    CHECK_FALSE(same_version(ObjectVersion{"\"a\"", "x"}, ObjectVersion{"\"b\"", "x"}));
+    CHECK(same_version(ObjectVersion{"", "x"}, ObjectVersion{"", "x"}));
+    CHECK_FALSE(same_version(ObjectVersion{"", "x"}, ObjectVersion{"", "y"}));
 }
 
 namespace {
