@@ -348,6 +348,8 @@ int main(int argc, char** argv) {
         cfg.send_mode == "splice" ? net::FileSendMode::splice : net::FileSendMode::copy;
     po.output.splice_size = static_cast<unsigned>(cfg.splice_size);
     po.copy_size = static_cast<unsigned>(cfg.copy_size);
+    po.output.copy_depth = static_cast<unsigned>(cfg.copy_depth);
+    po.copy_memory = cfg.copy_memory;
     po.open_files = cfg.open_files;
     po.access_log = cfg.access_log;
     po.virtual_host_suffixes = cfg.virtual_host_suffixes;

@@ -1,5 +1,5 @@
-// SocketOutput: queued segments written in order through the ring (SENDMSG, SPLICE pairs, or
-// READ + SEND pairs).
+// SocketOutput: queued segments written in order through the ring (gathered SENDMSGs fed by
+// read-ahead buffers, or SPLICE pairs).
 #include "xs3/net/socket_output.hpp"
 
 #include <fcntl.h>
@@ -15,17 +15,24 @@ SocketOutput::SocketOutput(ring::Ring& ring, int fd, ring::PipePool& pipes, ring
                            OutputOptions options)
     : ring_(ring), fd_(fd), pipes_(pipes), blocks_(blocks), options_(options) {
     if (options_.splice_size == 0) options_.splice_size = 64 * 1024;
+    if (options_.copy_depth == 0) options_.copy_depth = 1;
 }
 
 SocketOutput::~SocketOutput() {
     if (pipe_.valid()) pipes_.release(pipe_, pipe_bytes_ == 0);
-    if (block_) blocks_.release(std::move(block_));
+    for (auto& f : fills_)
+        blocks_.release(std::move(f->buf));
 }
 
 void SocketOutput::set_handlers(OnSent on_sent, OnError on_error, std::function<void()> on_quiet) {
     on_sent_ = std::move(on_sent);
     on_error_ = std::move(on_error);
     on_quiet_ = std::move(on_quiet);
+}
+
+uint64_t SocketOutput::read_ahead() const noexcept {
+    if (options_.file_mode != FileSendMode::copy) return 0;
+    return uint64_t{options_.copy_depth} * blocks_.block_size();
 }
 
 bool SocketOutput::op_returned() noexcept {
@@ -69,6 +76,17 @@ void SocketOutput::push_view(const char* data, size_t n, Keep keep) {
 }
 
 void SocketOutput::push_file(int fd, uint64_t offset, uint64_t length, Keep keep) {
+    if (length == 0 || failed_ || cancelled_) return;
+    if (!segments_.empty()) {
+        Segment& back = segments_.back();
+        if (back.kind == Segment::Kind::file && back.fd == fd && back.keep == keep &&
+            back.offset + back.length == offset) {
+            back.length += length;
+            queued_ += length;
+            step();
+            return;
+        }
+    }
     Segment s;
     s.kind = Segment::Kind::file;
     s.fd = fd;
@@ -81,6 +99,7 @@ void SocketOutput::push_file(int fd, uint64_t offset, uint64_t length, Keep keep
 void SocketOutput::enqueue(Segment&& s) {
     if (s.length == 0 || failed_ || cancelled_) return;
     queued_ += s.length;
+    s.seq = next_seq_++;
     segments_.push_back(std::move(s));
     step();
 }
@@ -88,14 +107,15 @@ void SocketOutput::enqueue(Segment&& s) {
 void SocketOutput::cancel() noexcept {
     if (cancelled_) return;
     cancelled_ = true;
-    segments_.clear();
     queued_ = 0;
+    // Segments and buffers stay until this object goes: a send or read still in the kernel may
+    // point into them.
     if (inflight_ > 0) {
         ring_.cancel(&send_op_);
         ring_.cancel(&splice_in_op_);
         ring_.cancel(&splice_out_op_);
-        ring_.cancel(&read_op_);
-        ring_.cancel(&block_send_op_);
+        for (auto& f : fills_)
+            if (f->reading) ring_.cancel(&f->op);
     }
 }
 
@@ -125,41 +145,88 @@ void SocketOutput::uncork() noexcept {
 }
 
 void SocketOutput::step() noexcept {
-    if (busy_ || corked_ || failed_ || cancelled_) return;
+    if (corked_ || failed_ || cancelled_) return;
     pop_finished();
-    if (pipe_bytes_ > 0) {
-        drain_pipe();  // bytes of an earlier file region wait in the pipe: they go first
-        return;
+    if (!busy_) {
+        if (pipe_bytes_ > 0) {
+            drain_pipe();  // bytes of an earlier file region wait in the pipe: they go first
+        } else if (!segments_.empty()) {
+            Segment& s = segments_.front();
+            if (s.kind == Segment::Kind::file && options_.file_mode == FileSendMode::splice)
+                splice_file(s);
+            else
+                send_gathered();
+        }
     }
-    if (segments_.empty()) return;
-    Segment& s = segments_.front();
-    if (s.kind == Segment::Kind::bytes)
-        send_gathered();
-    else if (options_.file_mode == FileSendMode::splice)
-        splice_file(s);
-    else
-        copy_file(s);
+    // Reads of the next file bytes go on while the send is in flight.
+    if (options_.file_mode == FileSendMode::copy) start_reads();
 }
 
-// ---- bytes -------------------------------------------------------------------------------
+// ---- gathered sends -----------------------------------------------------------------------
 
 void SocketOutput::send_gathered() noexcept {
     size_t n = 0;
+    size_t segs = 0;
     uint64_t total = 0;
+    Fill* link = nullptr;  // a READ this send is linked behind
+    auto fit = fills_.begin();
     for (auto& s : segments_) {
-        if (s.kind != Segment::Kind::bytes || n == kMaxIov) break;
-        iov_[n].iov_base = const_cast<char*>(s.data()) + s.done;
-        iov_[n].iov_len = static_cast<size_t>(s.remaining());
-        total += s.remaining();
-        ++n;
+        if (n == kMaxIov) break;
+        if (s.kind == Segment::Kind::bytes) {
+            iov_[n].iov_base = const_cast<char*>(s.data()) + s.done;
+            iov_[n].iov_len = static_cast<size_t>(s.remaining());
+            total += s.remaining();
+            ++n;
+            ++segs;
+            continue;
+        }
+        if (options_.file_mode != FileSendMode::copy) break;
+        // A file region: its read buffers, in order, as far as they are read.
+        ++segs;
+        bool ready = true;
+        for (; fit != fills_.end() && (*fit)->seq == s.seq; ++fit) {
+            Fill& f = **fit;
+            if (f.reading || f.got < f.len || n == kMaxIov) {
+                ready = false;
+                break;
+            }
+            iov_[n].iov_base = f.buf.data() + f.sent;
+            iov_[n].iov_len = static_cast<size_t>(f.len - f.sent);
+            total += f.len - f.sent;
+            ++n;
+        }
+        if (!ready) break;
+        if (s.read_to < s.length) {
+            // The next bytes are not read yet and nothing is reading them: read them now, with
+            // this send linked behind the read (a small answer is then one submission).
+            if (n < kMaxIov) {
+                ring_.reserve_sqes(2);
+                link = new_fill(s);
+                if (link != nullptr) {
+                    iov_[n].iov_base = link->buf.data();
+                    iov_[n].iov_len = static_cast<size_t>(link->len);
+                    total += link->len;
+                    ++n;
+                } else if (fills_.empty()) {
+                    fail(-ENOMEM);
+                    return;
+                }
+            }
+            break;
+        }
     }
+    if (n == 0) return;
+    if (link != nullptr) submit_read(*link, true);
     io_uring_sqe* sqe = ring_.get_sqe(&send_op_);
     std::memset(&msg_, 0, sizeof msg_);
     msg_.msg_iov = iov_;
     msg_.msg_iovlen = n;
+    // No MSG_WAITALL: a short send completes with its count, so progress is reported (on_sent)
+    // as the client takes bytes — the send-timeout watch counts on it, and a slow but reading
+    // client must not look stalled for the whole of a large gathered send.
     int flags = MSG_NOSIGNAL | (more_after_front(total) ? MSG_MORE : 0);
     io_uring_prep_sendmsg(sqe, fd_, &msg_, static_cast<unsigned>(flags));
-    sending_segments_ = n;  // their strings must not move until the send completes
+    sending_segments_ = segs;  // their memory must not move until the send completes
     busy_ = true;
     ++inflight_;
 }
@@ -168,7 +235,9 @@ void SocketOutput::on_send(int res, uint32_t) noexcept {
     busy_ = false;
     sending_segments_ = 0;
     if (!op_returned()) return;
-    if (res == -EINTR || res == -EAGAIN) {
+    // -ECANCELED: the READ this send was linked behind came up short (its handler reads the rest
+    // or has failed the output); nothing was sent.
+    if (res == -EINTR || res == -EAGAIN || res == -ECANCELED) {
         step();
         return;
     }
@@ -179,14 +248,113 @@ void SocketOutput::on_send(int res, uint32_t) noexcept {
     uint64_t left = static_cast<uint64_t>(res);
     consumed(left);
     for (auto& s : segments_) {
-        if (left == 0 || s.kind != Segment::Kind::bytes) break;
-        uint64_t take = std::min(left, s.remaining());
-        s.done += take;
-        left -= take;
+        if (left == 0) break;
+        if (s.kind == Segment::Kind::bytes) {
+            uint64_t take = std::min(left, s.remaining());
+            s.done += take;
+            left -= take;
+            continue;
+        }
+        while (left > 0 && !fills_.empty() && fills_.front()->seq == s.seq) {
+            Fill& f = *fills_.front();
+            uint64_t take = std::min(left, f.len - f.sent);
+            f.sent += take;
+            s.done += take;
+            left -= take;
+            if (f.sent < f.len) break;
+            release_fill();
+        }
+        if (s.remaining() > 0) break;
     }
     pop_finished();
     step();
     if (on_sent_) on_sent_();
+}
+
+// ---- copy mode: read-ahead buffers ---------------------------------------------------------
+
+SocketOutput::Fill* SocketOutput::new_fill(Segment& s) noexcept {
+    if (fills_.size() >= options_.copy_depth) return nullptr;
+    uint64_t n = std::min<uint64_t>(s.length - s.read_to, blocks_.block_size());
+    // Over the pool's budget only the first buffer of a connection is given: it always moves.
+    ring::BlockPool::Buffer buf = blocks_.acquire_buffer(static_cast<size_t>(n), fills_.empty());
+    if (!buf) return nullptr;
+    std::unique_ptr<Fill> f;
+    if (!spare_fills_.empty()) {
+        f = std::move(spare_fills_.back());
+        spare_fills_.pop_back();
+    } else {
+        f = std::make_unique<Fill>(this);
+    }
+    f->seq = s.seq;
+    f->fd = s.fd;
+    f->file_offset = s.offset + s.read_to;
+    f->len = n;
+    f->got = 0;
+    f->sent = 0;
+    f->reading = false;
+    f->buf = std::move(buf);
+    s.read_to += n;
+    fills_.push_back(std::move(f));
+    return fills_.back().get();
+}
+
+void SocketOutput::submit_read(Fill& f, bool link) noexcept {
+    io_uring_sqe* sqe = ring_.get_sqe(&f.op);
+    io_uring_prep_read(sqe, f.fd, f.buf.data() + f.got, static_cast<unsigned>(f.len - f.got),
+                       f.file_offset + f.got);
+    // Linked: the send behind starts in the kernel as soon as the read is done; a short read
+    // cancels it (-ECANCELED).
+    if (link) sqe->flags |= IOSQE_IO_LINK;
+    f.reading = true;
+    ++inflight_;
+}
+
+void SocketOutput::start_reads() noexcept {
+    // Buffers are taken in queue order, so the Fills always cover a prefix of the file bytes.
+    for (auto& s : segments_) {
+        if (failed_ || cancelled_ || fills_.size() >= options_.copy_depth) return;
+        if (s.kind != Segment::Kind::file) continue;
+        while (s.read_to < s.length) {
+            Fill* f = new_fill(s);
+            if (f == nullptr) {
+                if (fills_.empty()) fail(-ENOMEM);
+                return;  // depth or budget: the next completed send tries again
+            }
+            submit_read(*f, false);
+        }
+    }
+}
+
+void SocketOutput::FillOp::complete(int res, uint32_t) noexcept {
+    out_->on_fill_read(*fill_, res);
+}
+
+void SocketOutput::on_fill_read(Fill& f, int res) noexcept {
+    f.reading = false;
+    if (!op_returned()) return;
+    if (failed_) return;
+    if (res == -EINTR || res == -EAGAIN) {
+        submit_read(f, false);
+        return;
+    }
+    if (res <= 0) {
+        fail(res == 0 ? -EIO : res);  // a file shorter than promised: never pad
+        return;
+    }
+    f.got += static_cast<uint64_t>(res);
+    if (f.got < f.len) {
+        submit_read(f, false);  // short: read the rest into the same buffer
+        return;
+    }
+    step();
+}
+
+void SocketOutput::release_fill() noexcept {
+    std::unique_ptr<Fill> f = std::move(fills_.front());
+    fills_.pop_front();
+    blocks_.release(std::move(f->buf));
+    if (spare_fills_.size() < options_.copy_depth) spare_fills_.push_back(std::move(f));
 }
 
 // ---- files: splice ------------------------------------------------------------------------
@@ -203,7 +371,7 @@ void SocketOutput::splice_file(Segment& s) noexcept {
     }
     unsigned n = static_cast<unsigned>(
         std::min<uint64_t>({s.remaining(), options_.splice_size, pipe_.capacity}));
-    ring_.reserve_sqes(2);  // a linked pair: no submit may fall between the two
+    ring_.reserve_sqes(2);
     io_uring_sqe* in = ring_.get_sqe(&splice_in_op_);
     io_uring_sqe* out = ring_.get_sqe(&splice_out_op_);
     io_uring_prep_splice(in, s.fd, static_cast<int64_t>(s.offset + s.done), pipe_.write_fd, -1, n,
@@ -275,79 +443,6 @@ bool SocketOutput::pair_settled() noexcept {
 void SocketOutput::splice_pair_settled() noexcept {
     if (!pair_settled()) return;
     pop_finished();
-    step();
-    if (on_sent_) on_sent_();
-}
-
-// ---- files: copy --------------------------------------------------------------------------
-
-void SocketOutput::copy_file(Segment& s) noexcept {
-    if (!block_) {
-        block_ = blocks_.acquire();
-        if (!block_) {
-            fail(-ENOMEM);
-            return;
-        }
-    }
-    block_len_ = std::min<uint64_t>(s.remaining(), blocks_.block_size());
-    block_read_ = 0;
-    block_sent_ = 0;
-    ring_.reserve_sqes(2);  // a linked pair: no submit may fall between the two
-    // Linked: the send starts in the kernel as soon as the read is done. A short read cancels
-    // it (-ECANCELED) and the rest is sent from on_read.
-    io_uring_sqe* rd = ring_.get_sqe(&read_op_);
-    io_uring_sqe* wr = ring_.get_sqe(&block_send_op_);
-    io_uring_prep_read(rd, s.fd, block_.get(), static_cast<unsigned>(block_len_),
-                       s.offset + s.done);
-    rd->flags |= IOSQE_IO_LINK;
-    int flags = MSG_NOSIGNAL | (more_after_front(block_len_) ? MSG_MORE : 0);
-    io_uring_prep_send(wr, fd_, block_.get(), static_cast<size_t>(block_len_), flags);
-    busy_ = true;
-    pair_pending_ = 2;
-    pair_error_ = 0;
-    inflight_ += 2;
-}
-
-void SocketOutput::on_read(int res, uint32_t) noexcept {
-    if (op_returned()) {
-        if (res > 0)
-            block_read_ = static_cast<uint64_t>(res);
-        else
-            pair_error_ = res == 0 ? -EIO : res;  // the file ended early: never pad
-    }
-    block_pair_settled();
-}
-
-void SocketOutput::on_block_send(int res, uint32_t) noexcept {
-    if (op_returned()) {
-        if (res > 0) {
-            block_sent_ += static_cast<uint64_t>(res);
-            consumed(static_cast<uint64_t>(res));
-        } else {
-            pair_send_failed(res);
-        }
-    }
-    block_pair_settled();
-}
-
-void SocketOutput::block_pair_settled() noexcept {
-    if (!pair_settled()) return;
-    if (block_sent_ < block_read_) {
-        // A short send, or a short read that cancelled the linked send: send the rest.
-        io_uring_sqe* sqe = ring_.get_sqe(&block_send_op_);
-        uint64_t left = block_read_ - block_sent_;
-        int flags = MSG_NOSIGNAL | (more_after_front(left) ? MSG_MORE : 0);
-        io_uring_prep_send(sqe, fd_, block_.get() + block_sent_, static_cast<size_t>(left), flags);
-        busy_ = true;
-        pair_pending_ = 1;
-        ++inflight_;
-        return;
-    }
-    Segment& s = segments_.front();
-    s.done += block_read_;
-    pop_finished();
-    bool more_files = !segments_.empty() && segments_.front().kind == Segment::Kind::file;
-    if (!more_files && block_) blocks_.release(std::move(block_));
     step();
     if (on_sent_) on_sent_();
 }

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "xs3/base/log.hpp"
@@ -290,8 +291,12 @@ void H1Connection::respond(http::ResponseHead head, std::unique_ptr<Body> body) 
         const std::string* cl = head.headers.get("Content-Length");
         body_left_ = cl ? std::strtoull(cl->c_str(), nullptr, 10) : 0;
     }
+    // Corked: the head leaves together with the first body bytes (for a small file, the read
+    // and one SENDMSG of head + bytes are one submission).
+    output_.cork();
     output_.push_bytes(std::move(out));
     pump_body();
+    output_.uncork();
 }
 
 void H1Connection::pump_body() noexcept {
@@ -302,10 +307,12 @@ void H1Connection::pump_body() noexcept {
 
 void H1Connection::pull_body() noexcept {
     if (state_ != State::sending) return;
+    // Enough queued for the output's read-ahead and the block being sent.
+    const uint64_t high_water = std::max(kBodyHighWater, 2 * output_.read_ahead());
     while (body_ && !body_waiting_) {
         uint64_t queued = output_.queued();
-        if (queued >= kBodyHighWater) return;  // the next on_sent pulls more
-        BodyChunk c = body_->next(kBodyHighWater - queued);
+        if (queued >= high_water) return;  // the next on_sent pulls more
+        BodyChunk c = body_->next(high_water - queued);
         uint64_t n = c.kind == BodyChunk::Kind::file   ? c.length
                      : c.kind == BodyChunk::Kind::data ? c.data.size()
                                                        : 0;

@@ -94,7 +94,12 @@ Status Worker::run() {
                          kv("error", br.status().to_string()));
     }
     pipes_ = std::make_unique<ring::PipePool>(shared_.options.pipe_size);
-    copy_blocks_ = std::make_unique<ring::BlockPool>(shared_.options.copy_size);
+    // The copy-mode budget is split evenly: each worker's connections share their pool's part.
+    copy_blocks_ = std::make_unique<ring::BlockPool>(
+        shared_.options.copy_size, 64,
+        std::max<uint64_t>(
+            shared_.options.copy_size,
+            shared_.options.copy_memory / std::max<size_t>(1, shared_.workers.size())));
     s3::CurlClient::Options co;
     co.max_connections_total = shared_.options.max_upstream_connections;
     auto cc = s3::CurlClient::create(*ring_, co);

@@ -1,10 +1,24 @@
-// BlockPool: aligned blocks kept for reuse.
+// BlockPool: aligned blocks kept for reuse, and budgeted buffers.
 #include "xs3/ring/block_pool.hpp"
 
 namespace xs3::ring {
+namespace {
+// Idle small buffers kept per size class: enough for a worker's busy connections, at most 1 MiB.
+constexpr size_t kSmallIdleBytes = 1 << 20;
+constexpr size_t kSmallIdleMax = 256;
 
-BlockPool::BlockPool(size_t block_size, size_t max_idle)
-    : block_size_((block_size + kAlignment - 1) / kAlignment * kAlignment), max_idle_(max_idle) {
+size_t small_class(size_t size) noexcept {
+    size_t c = 0;
+    while ((BlockPool::kAlignment << c) < size)
+        ++c;
+    return c;
+}
+}  // namespace
+
+BlockPool::BlockPool(size_t block_size, size_t max_idle, size_t budget)
+    : block_size_((block_size + kAlignment - 1) / kAlignment * kAlignment),
+      max_idle_(max_idle),
+      budget_(budget) {
     if (block_size_ == 0) block_size_ = kAlignment;
 }
 
@@ -26,6 +40,46 @@ void BlockPool::release(Block block) noexcept {
     if (!block) return;
     --outstanding_;
     if (idle_.size() < max_idle_) idle_.push_back(std::move(block));
+}
+
+BlockPool::Buffer BlockPool::acquire_buffer(size_t size, bool force) noexcept {
+    Buffer b;
+    if (size == 0 || size > block_size_) return b;
+    const size_t cls = small_class(size);
+    const bool small =
+        size <= block_size_ / 4 && cls < kSmallClasses && (kAlignment << cls) < block_size_;
+    size_t capacity = small ? kAlignment << cls : block_size_;
+    if (!force && buffered_ + capacity > budget_) return b;
+    if (!small) {
+        b.mem = acquire();
+        if (!b.mem) return b;
+        --outstanding_;  // counted again below, once, like a small buffer
+    } else if (!small_idle_[cls].empty()) {
+        b.mem = std::move(small_idle_[cls].back());
+        small_idle_[cls].pop_back();
+    } else {
+        b.mem.reset(static_cast<char*>(std::malloc(capacity)));
+        if (!b.mem) return b;
+    }
+    b.capacity = capacity;
+    buffered_ += capacity;
+    ++outstanding_;
+    return b;
+}
+
+void BlockPool::release(Buffer buffer) noexcept {
+    if (!buffer.mem) return;
+    buffered_ -= buffer.capacity;
+    if (buffer.capacity == block_size_) {
+        release(std::move(buffer.mem));
+        return;
+    }
+    --outstanding_;
+    size_t cls = small_class(buffer.capacity);
+    if (small_idle_[cls].size() < kSmallIdleMax &&
+        (small_idle_[cls].size() + 1) * buffer.capacity <= kSmallIdleBytes)
+        small_idle_[cls].push_back(std::move(buffer.mem));
+    buffer.mem.reset();
 }
 
 }  // namespace xs3::ring

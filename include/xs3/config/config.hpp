@@ -100,6 +100,8 @@ struct Config {
     // Serving.
     std::string send_mode;  // "copy" (read + send) or "splice" (file -> pipe -> socket)
     uint64_t copy_size = 0;
+    uint64_t copy_depth = 0;
+    uint64_t copy_memory = 0;
     uint64_t splice_size = 0;
     uint64_t pipe_size = 0;
     bool access_log = false;

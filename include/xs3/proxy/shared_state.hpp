@@ -41,8 +41,9 @@ struct ProxyOptions {
     // the connection is closed, or the HTTP/2 stream reset. 0: never.
     std::chrono::milliseconds send_timeout{60000};
     uint64_t max_connections = 10000;
-    net::OutputOptions output;        // how file bytes reach sockets (copy or splice)
-    unsigned copy_size = 256 * 1024;  // bytes per read + send in copy mode
+    net::OutputOptions output;           // how file bytes reach sockets (copy or splice)
+    unsigned copy_size = 256 * 1024;     // bytes per read + send in copy mode
+    uint64_t copy_memory = 64ULL << 20;  // copy-mode buffers of all workers together
     unsigned pipe_size = 1024 * 1024;
     bool direct_io = false;
     bool abandon_on_disconnect = false;
