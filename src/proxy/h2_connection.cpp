@@ -28,8 +28,6 @@ constexpr uint64_t kPullAhead = 1024 * 1024;
 // data chunks. Enough for the output high-water mark plus a block and a half per stream of a
 // handful of busy streams.
 constexpr uint64_t kBodyBudget = 8 * 1024 * 1024;
-// Reads up to this size get a buffer of their own size instead of a pooled block (small objects).
-constexpr uint64_t kSmallRead = 64 * 1024;
 // After finish_after_response(): how long to wait for the PING that ends the graceful GOAWAY.
 constexpr auto kShutdownPingWait = std::chrono::seconds(1);
 // After the last byte: how long to keep reading (and dropping) what the client still sends, so
@@ -38,33 +36,25 @@ constexpr auto kLinger = std::chrono::seconds(2);
 }  // namespace
 
 namespace {
-// A buffer file bytes are read into: a pooled block, or for small reads a plain allocation.
-// Counted in the connection's budget while it lives.
+// A buffer file bytes are read into, from the worker's pool (a block, or a smaller pooled buffer
+// for a small read). Counted in the connection's budget while it lives, and in the pool's.
 struct ReadBuffer {
-    ReadBuffer(ring::BlockPool& pool, uint64_t length, std::shared_ptr<uint64_t> budget)
-        : pool_(pool), budget_(std::move(budget)) {
-        if (length > kSmallRead) {
-            block_ = pool_.acquire();
-            size_ = pool_.block_size();
-        } else {
-            small_.reset(new (std::nothrow) char[length]);
-            size_ = length;
-        }
-        *budget_ += size_;
+    ReadBuffer(ring::BlockPool& pool, ring::BlockPool::Buffer buffer,
+               std::shared_ptr<uint64_t> budget)
+        : pool_(pool), buffer_(std::move(buffer)), budget_(std::move(budget)) {
+        *budget_ += buffer_.capacity;
     }
     ~ReadBuffer() {
-        if (block_) pool_.release(std::move(block_));
-        *budget_ -= size_;
+        *budget_ -= buffer_.capacity;
+        pool_.release(std::move(buffer_));
     }
     ReadBuffer(const ReadBuffer&) = delete;
     ReadBuffer& operator=(const ReadBuffer&) = delete;
-    char* data() noexcept { return block_ ? block_.get() : small_.get(); }
+    char* data() noexcept { return buffer_.data(); }
 
     ring::BlockPool& pool_;
+    ring::BlockPool::Buffer buffer_;
     std::shared_ptr<uint64_t> budget_;
-    ring::BlockPool::Block block_;
-    std::unique_ptr<char[]> small_;
-    uint64_t size_ = 0;
 };
 
 // A body's data chunk (passthrough bytes, an error document), counted like a read buffer.
@@ -512,9 +502,20 @@ void H2Connection::read_ahead(Stream& s) noexcept {
     const H2BodyQueue::FileRegion* f = s.queue.first_file();
     if (f == nullptr) return;
     uint64_t length = std::min<uint64_t>(f->length, block);
-    uint64_t cost = length > kSmallRead ? block : length;
-    // Within budget, or the only buffer of the connection (so one stream always makes progress).
+    uint64_t cost = length > block / 4 ? block : length;
+    // Within the connection's budget and the worker's, or the only buffer of the connection (so
+    // one stream always makes progress).
     if (*budget_ > 0 && *budget_ + cost > kBodyBudget) {
+        starve(s);
+        return;
+    }
+    ring::BlockPool::Buffer memory =
+        w_.copy_blocks().acquire_buffer(static_cast<size_t>(length), *budget_ == 0);
+    if (!memory) {
+        if (*budget_ == 0) {
+            fail_stream(s, "no memory for a read buffer", Status(Code::internal, "out of memory"));
+            return;
+        }
         starve(s);
         return;
     }
@@ -528,11 +529,7 @@ void H2Connection::read_ahead(Stream& s) noexcept {
         reads_.push_back(std::make_unique<BlockRead>(*this));
         r = reads_.back().get();
     }
-    auto buffer = std::make_shared<ReadBuffer>(w_.copy_blocks(), length, budget_);
-    if (buffer->data() == nullptr) {
-        fail_stream(s, "no memory for a read buffer", Status(Code::internal, "out of memory"));
-        return;
-    }
+    auto buffer = std::make_shared<ReadBuffer>(w_.copy_blocks(), std::move(memory), budget_);
     io_uring_sqe* sqe = w_.ring().get_sqe(&r->op);
     io_uring_prep_read(sqe, f->fd, buffer->data(), static_cast<unsigned>(length), f->offset);
     r->busy = true;
