@@ -54,6 +54,8 @@ BASE_TARGETS = ("xs3lerator", "nginx")
 # The comparison of hits that ask S3 every time (metadata-ttl 0) against cached metadata.
 TTL_VARIANT = "xs3lerator-ttl"
 TTL_SCENARIOS = (2, 3, 10, 11)
+# The --baseline target: the same scenarios with another binary (before/after a change, same run).
+BASELINE = "xs3-base"
 
 
 class Harness:
@@ -80,6 +82,11 @@ class Harness:
         for name, extra in args.variant:
             scen = self.variants.get(name, (None, None))[1]
             self.variants[name] = (extra, scen)
+        # --baseline: another build of the proxy (e.g. main's) with plain xs3lerator's arguments.
+        self.binaries = {}
+        if args.baseline:
+            self.variants[BASELINE] = (["--metadata-ttl", "0s"], None)
+            self.binaries[BASELINE] = args.baseline
         self.rows = []  # one per run x scenario x target x metric (see report.aggregate)
         self.tmp = None
         self.workdir = None
@@ -113,7 +120,8 @@ class Harness:
         # xs3lerator pins --metadata-ttl 0s so the TTL variant is compared against "ask S3 on
         # every request" whatever the proxy's default becomes.
         extra = ["--metadata-ttl", "0s"] if name == "xs3lerator" else list(self.variants[name][0])
-        return Xs3lerator(self, emu, self.workdir, name=name, extra_args=extra)
+        return Xs3lerator(self, emu, self.workdir, name=name, extra_args=extra,
+                          binary=self.binaries.get(name))
 
     def docroot_dir(self):
         if self.docroot is None:
@@ -215,7 +223,7 @@ class Harness:
 
 def parse_variant(text):
     name, sep, extra = text.partition("=")
-    if not sep or not name or name in BASE_TARGETS or name == "machine":
+    if not sep or not name or name in BASE_TARGETS or name in ("machine", BASELINE):
         raise argparse.ArgumentTypeError(
             f"--variant wants NAME=\"ARGS\" with a new NAME, got {text!r}")
     return name, shlex.split(extra)
@@ -234,6 +242,9 @@ def parse_args(argv):
                         "spread")
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     p.add_argument("--xs3lerator", help="proxy binary (default: BUILD/xs3lerator)")
+    p.add_argument("--baseline", metavar="PATH",
+                   help=f"another proxy binary, run as target {BASELINE} with xs3lerator's "
+                        "arguments in every scenario xs3lerator runs (old build vs new, same run)")
     p.add_argument("--nginx", default="nginx")
     p.add_argument("--out", help="results directory (default: bench/results/<timestamp>)")
     p.add_argument("--tmp-dir", default=None,
@@ -289,6 +300,10 @@ def parse_args(argv):
     except argparse.ArgumentTypeError as e:
         p.error(f"--origin-latency: {e}")
     variants = [TTL_VARIANT] + [n for n, _ in args.variant if n != TTL_VARIANT]
+    if args.baseline:
+        if not os.path.exists(args.baseline):
+            p.error(f"--baseline: {args.baseline} not found")
+        variants.append(BASELINE)
     known = list(BASE_TARGETS) + variants
     if args.targets is None:
         args.targets = ["xs3lerator"] + variants + ["nginx"]

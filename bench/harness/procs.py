@@ -125,15 +125,16 @@ class Xs3lerator(Target):
     --metadata-ttl)."""
     name = kind = "xs3lerator"
 
-    def __init__(self, h, emu, workdir, name=None, extra_args=()):
+    def __init__(self, h, emu, workdir, name=None, extra_args=(), binary=None):
         super().__init__(h, emu, workdir, name)
         self.extra_args = list(extra_args)
+        self.binary = binary or h.args.xs3lerator
         self.cache_dir = os.path.join(self.workdir, "xs3-cache")
         self.admin_port = None
         self.started_at = None  # time.monotonic() just before exec
 
     def command(self, log_level="warn", admin_port=None):
-        binary = self.h.args.xs3lerator
+        binary = self.binary
         a = self.h.knobs
         cmd = [binary, "--bind-ip", "127.0.0.1", "--port", str(self.port), "--bucket", "bench",
                "--s3-endpoint-url", f"http://127.0.0.1:{self.emu.port}", "--s3-force-path-style",
@@ -158,8 +159,8 @@ class Xs3lerator(Target):
         return cmd + extra + self.h.args.xs3_arg
 
     def start(self, log_level="warn", admin_port=None, wait=True):
-        if not os.path.exists(self.h.args.xs3lerator):
-            raise ScenarioError(f"binary not found: {self.h.args.xs3lerator}")
+        if not os.path.exists(self.binary):
+            raise ScenarioError(f"binary not found: {self.binary}")
         os.makedirs(self.cache_dir, exist_ok=True)
         self.admin_port = admin_port
         cmd = self.command(log_level, admin_port)

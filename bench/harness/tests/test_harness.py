@@ -205,6 +205,46 @@ def test_checks_compute_ratios_and_verdicts():
     assert "peak RSS" not in text  # scenario 9 did not run: no line
 
 
+def test_issue15_checks_use_the_ttl_variant_and_the_baseline():
+    rows = [row(1, "xs3lerator", "throughput MB/s", 2000), row(1, "nginx", "throughput MB/s", 1600),
+            row(2, "xs3lerator", "throughput MB/s", 1000), row(2, "xs3lerator", "req/s", 1000),
+            row(2, "xs3lerator-ttl", "throughput MB/s", 1500),
+            row(2, "xs3lerator-ttl", "req/s", 1500),
+            row(2, "xs3lerator-ttl", "CPU s/GB", 0.2, better="lower"),
+            row(2, "nginx", "throughput MB/s", 1000), row(2, "nginx", "CPU s/GB", 0.4,
+                                                          better="lower"),
+            row(3, "xs3lerator", "req/s", 30000), row(3, "nginx", "req/s", 15000),
+            row(4, "xs3lerator", "CPU s/GB", 2.5, better="lower"),
+            row(10, "xs3lerator", "h2c MB/s", 900), row(10, "xs3lerator", "HTTP/1.1 MB/s", 1000),
+            row(10, "xs3-base", "h2c MB/s", 800), row(10, "xs3-base", "HTTP/1.1 MB/s", 1000)]
+    res = report.Results(report.aggregate(rows))
+    got = {label: (value, pred(value) if pred and value is not None else None)
+           for issue, label, (value, why), _, pred, _ in report.checks(res, "", fake_harness())
+           if issue == "15"}
+    assert got["hit 1 GiB, 1 stream: xs3lerator / nginx MB/s"] == (pytest.approx(1.25), False)
+    # Scenario 2 ran with the TTL variant: it is the one compared; scenario 3 did not.
+    assert got["hit 1 MiB x 32 conns: xs3lerator-ttl / nginx MB/s"] == (pytest.approx(1.5), True)
+    assert got["hit 1 MiB x 32 conns: xs3lerator-ttl / nginx CPU s/GB"] == \
+        (pytest.approx(0.5), True)
+    assert got["hit 4 KiB: xs3lerator / nginx req/s"] == (pytest.approx(2.0), True)
+    assert got["cold 1 GiB: xs3lerator CPU s/GB"] == (pytest.approx(2.5), False)
+    assert got["h2 hits 1 MiB: (h2c / HTTP/1.1) of xs3lerator / of xs3-base"] == \
+        (pytest.approx(0.9 / 0.8), True)
+    assert got["h2 hits 4 KiB: h2c req/s of xs3lerator / of xs3-base"][0] is None
+
+
+def test_baseline_is_a_target_with_its_own_binary():
+    import run
+    args = run.parse_args(["--baseline", sys.executable, "--scenarios", "1"])
+    assert args.targets == ["xs3lerator", "xs3lerator-ttl", "xs3-base", "nginx"]
+    args = run.parse_args(["--baseline", sys.executable, "--targets", "xs3lerator,xs3-base"])
+    assert args.targets == ["xs3lerator", "xs3-base"]
+    with pytest.raises(SystemExit):
+        run.parse_args(["--targets", "xs3-base"])  # no --baseline: not a known target
+    with pytest.raises(SystemExit):
+        run.parse_args(["--baseline", "/nonexistent/xs3lerator"])
+
+
 # ---------------------------------------------------------------- scan detection
 
 def test_log_scan_done(tmp_path):
