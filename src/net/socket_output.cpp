@@ -198,8 +198,12 @@ void SocketOutput::send_gathered() noexcept {
         if (!ready) break;
         if (s.read_to < s.length) {
             // The next bytes are not read yet and nothing is reading them: read them now, with
-            // this send linked behind the read (a small answer is then one submission).
-            if (n < kMaxIov) {
+            // this send linked behind the read (a small answer is then one submission) — but
+            // only when the send has nothing else to carry or the read finishes the region.
+            // Otherwise what is ready (a response head) leaves now, unlinked, and the reads are
+            // started behind it: a large body's first byte must not wait for its first block.
+            const bool link_costs_nothing = n == 0 || s.length - s.read_to <= blocks_.block_size();
+            if (n < kMaxIov && link_costs_nothing) {
                 ring_.reserve_sqes(2);
                 link = new_fill(s);
                 if (link != nullptr) {
