@@ -181,15 +181,21 @@ void SocketOutput::send_gathered() noexcept {
             continue;
         }
         if (options_.file_mode != FileSendMode::copy) break;
-        // A file region: its read buffers, in order, as far as they are read.
+        // A file region: its read buffers, in order, as far as they are read. While more of the
+        // region is still to be read, a send takes at most depth - 1 of them, so a buffer is
+        // free for the next read during the send (double buffering at depth 2).
         ++segs;
         bool ready = true;
+        const size_t most =
+            s.read_to < s.length ? std::max<size_t>(1, options_.copy_depth - 1) : SIZE_MAX;
+        size_t taken = 0;
         for (; fit != fills_.end() && (*fit)->seq == s.seq; ++fit) {
             Fill& f = **fit;
-            if (f.reading || f.got < f.len || n == kMaxIov) {
+            if (f.reading || f.got < f.len || n == kMaxIov || taken == most) {
                 ready = false;
                 break;
             }
+            ++taken;
             iov_[n].iov_base = f.buf.data() + f.sent;
             iov_[n].iov_len = static_cast<size_t>(f.len - f.sent);
             total += f.len - f.sent;
