@@ -192,18 +192,60 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
         salvaged_ = false;
         paused_ = false;
         stall_timer_armed_once_ = false;
-        s3::HttpRequest req = d_->factory_(offset_ + received_, offset_ + length_ - 1, d_->etag_);
-        req.connect_timeout = d_->options_.connect_timeout;
-        req.low_speed_timeout = d_->options_.low_speed_timeout;
+        wrong_version_ = false;
+        attempt_bytes_ = 0;
+        reported_ = false;
+        sent_ = true;
+        const ChunkSource& src = source();
+        peer_ = src.is_peer();
+        auto built = src.request(offset_ + received_, offset_ + length_ - 1, d_->etag_);
+        if (!built.ok()) {
+            // Nothing goes out: a failed attempt of this source (the next one takes the chunk).
+            error_ = built.status();
+            sent_ = false;
+            phase_ = Phase::settling;
+            settle();
+            return;
+        }
+        s3::HttpRequest req = std::move(built).value();
+        if (auto lim = src.limits()) {
+            req.connect_timeout = lim->connect;
+            req.first_byte_timeout = lim->first_byte;
+            req.low_speed_timeout = lim->stall;
+            req.low_speed_limit = lim->low_speed_limit;
+            stall_limit_ = lim->stall;
+        } else {
+            req.connect_timeout = d_->options_.connect_timeout;
+            req.low_speed_timeout = d_->options_.low_speed_timeout;
+            stall_limit_ = d_->options_.low_speed_timeout;
+        }
         transfer_ = std::make_unique<Transfer>(*this, attempt_);
         phase_ = Phase::fetching;
         attempt_started_ = std::chrono::steady_clock::now();
-        if (attempt_ == 1) first_started_ = attempt_started_;
+        if (first_started_ == std::chrono::steady_clock::time_point{})
+            first_started_ = attempt_started_;
         XS3_TRACE("chunk.start", trace::f("dl", d_->trace_id()), trace::f("chunk", index_),
                   trace::f("attempt", attempt_), trace::f("first", offset_ + received_),
                   trace::f("last", offset_ + length_ - 1), trace::f("probe", probe_));
         tid_ = slot_.curl->start(std::move(req), transfer_.get());
         arm_stall_check();
+    }
+
+    const ChunkSource& source() const noexcept { return *d_->sources_[source_]; }
+    bool last_source() const noexcept { return source_ + 1 >= d_->sources_.size(); }
+
+    // The attempt's outcome, to its source, once.
+    void report(bool ok) noexcept {
+        if (reported_) return;
+        reported_ = true;
+        AttemptReport r;
+        r.ok = ok;
+        r.sent = sent_;
+        if (!ok) r.error = error_;
+        r.http_status = head_status_;
+        r.wrong_version = wrong_version_ || head_status_ == 412;
+        r.bytes = attempt_bytes_;
+        source().attempt_done(r);
     }
 
     // Ends the current attempt's transfer early (a stall, a write error, an abort): curl makes no
@@ -243,6 +285,7 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
                             "object changed while downloading (" + a.why + ")");
             refusal_ = {412, "PreconditionFailed"};
             fatal_ = true;
+            wrong_version_ = true;
         } else if (a.kind != Kind::bytes || a.take != length_ - received_) {
             error_ = Status(Code::unavailable, "unusable chunk answer: " + a.why);
         } else {
@@ -314,6 +357,7 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
                                            error_body_);
             using Kind = s3::RangeAnswer::Kind;
             if (a.kind == Kind::empty || a.kind == Kind::beyond_end) {
+                d_->probe_from_peer_.store(peer_, std::memory_order_relaxed);
                 d_->on_probe_head(head_, a.extent.size);  // the object is smaller than asked
                 length_ = 0;
                 received_ = 0;
@@ -347,7 +391,9 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
     void append(const char* data, size_t n) noexcept {
         std::memcpy(bufs_[cur_].get() + fill_[cur_], data, n);
         fill_[cur_] += n;
+        attempt_bytes_ += n;
         d_->bytes_fetched_.fetch_add(n, std::memory_order_relaxed);
+        if (peer_) d_->bytes_from_peers_.fetch_add(n, std::memory_order_relaxed);
     }
 
     // The probe's first answer: it tells the object's size and metadata.
@@ -362,6 +408,7 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
         if (a.kind == Kind::empty) {
             // An empty object, however the store says it (s3rver's 206 "bytes 0-0/0" announces
             // a byte it never sends): nothing to read.
+            d_->probe_from_peer_.store(peer_, std::memory_order_relaxed);
             d_->on_probe_head(head, 0);
             if (d_->finished_) return;
             length_ = 0;
@@ -387,6 +434,7 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
             fatal_ = true;
             return;
         }
+        d_->probe_from_peer_.store(peer_, std::memory_order_relaxed);
         d_->on_probe_head(head, a.extent.size);
         if (d_->finished_) return;  // the download ended (a range beyond the end)
         length_ = a.take;
@@ -540,7 +588,8 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
                 if (write_in_flight_) return;
             }
             if (written_ == length_) {
-                retry_.on_success();
+                if (last_source()) retry_.on_success();
+                report(true);
                 retire(Status(), {});
                 return;
             }
@@ -561,6 +610,11 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
 
     // The one place an attempt's failure is judged: give up, or schedule exactly one retry.
     void decide() noexcept {
+        report(false);
+        if (!last_source() && !local_failure_) {
+            next_source();
+            return;
+        }
         if (fatal_) {
             retire(error_, refusal_);
             return;
@@ -606,11 +660,28 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
         });
     }
 
+    // A source before the last failed: the next one takes the chunk from where it stands, now.
+    void next_source() noexcept {
+        XS3_LOG_DEBUG("chunk source failed; the next one takes the chunk", kv("object", d_->name_),
+                      kv("chunk", index_), kv("source", std::string(source().name())),
+                      kv("error", error_.to_string()));
+        ++source_;
+        phase_ = Phase::waiting;
+        std::weak_ptr<ChunkFetcher> weak = weak_from_this();
+        // Not on this stack: it may be curl's completion callback.
+        ring().defer([weak, after = attempt_] {
+            auto self = weak.lock();
+            if (self && self->phase_ == Phase::waiting && self->attempt_ == after &&
+                !self->aborted_)
+                self->begin_attempt();
+        });
+    }
+
     // curl's own low-speed check averages over several seconds, so it misses a short stall
     // after a fast start: watch the bytes ourselves. No new byte within the limit (while we are
     // not holding the transfer back ourselves) fails the attempt as a timeout.
     void arm_stall_check() noexcept {
-        auto limit = d_->options_.low_speed_timeout;
+        auto limit = stall_limit_;
         if (limit.count() <= 0) return;
         if (stall_mark_ != received_ || !stall_timer_armed_once_) {
             stall_mark_ = received_;
@@ -630,14 +701,14 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
     void check_stall(unsigned attempt) noexcept {
         if (!owns(attempt)) return;
         if (paused_) last_progress_ = ring::Clock::now();  // held back by us, not the origin
-        bool stalled = received_ == stall_mark_ &&
-                       ring::Clock::now() - last_progress_ >= d_->options_.low_speed_timeout;
+        bool stalled =
+            received_ == stall_mark_ && ring::Clock::now() - last_progress_ >= stall_limit_;
         if (stalled) {
             stop_transfer();
             if (error_.ok())
-                error_ = Status(Code::timeout,
-                                "no bytes from the origin for " +
-                                    std::to_string(d_->options_.low_speed_timeout.count()) + " ms");
+                error_ = Status(Code::timeout, "no bytes from " + std::string(source().name()) +
+                                                   " for " + std::to_string(stall_limit_.count()) +
+                                                   " ms");
             settle();
             return;
         }
@@ -729,7 +800,14 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
     unsigned attempt_ = 0;  // the attempt that owns the chunk (numbered from 1)
     std::chrono::steady_clock::time_point first_started_{};    // attempt 1's start
     std::chrono::steady_clock::time_point attempt_started_{};  // the current attempt's start
-    uint64_t progress_traced_ = 0;        // written_ at the last chunk.progress
+    uint64_t progress_traced_ = 0;  // written_ at the last chunk.progress
+    size_t source_ = 0;             // the source of the current attempt (d_->sources_)
+    bool peer_ = false;             // ... is a peer
+    bool sent_ = true;              // its request went out
+    bool reported_ = false;         // its outcome went to the source
+    bool wrong_version_ = false;    // its answer named another ETag
+    uint64_t attempt_bytes_ = 0;    // object bytes it received
+    std::chrono::milliseconds stall_limit_{0};
     std::unique_ptr<Transfer> transfer_;  // its curl handler
     s3::RetryState retry_;
     int head_status_ = 0;
@@ -869,12 +947,14 @@ void Download::reader_left() {
 
 // --- owner side ------------------------------------------------------------------------------
 
-void Download::start(FetchSlot home, std::vector<FetchSlot> slots, RangeRequestFactory factory,
+void Download::start(FetchSlot home, std::vector<FetchSlot> slots, ChunkSources sources,
                      std::function<void()> on_info,
                      std::function<void(const Status&)> on_finished) {
     home_ = home;
     slots_ = std::move(slots);
-    factory_ = std::move(factory);
+    sources_ = std::move(sources);
+    // A HEAD gave size and metadata: "from a peer" then means the bytes are asked of one first.
+    if (!probing_) probe_from_peer_.store(sources_.front()->is_peer(), std::memory_order_relaxed);
     on_info_ = std::move(on_info);
     on_finished_ = std::move(on_finished);
     XS3_TRACE("dl.start", trace::f("dl", trace_id_), trace::f("key", name_),

@@ -43,7 +43,8 @@ class Fill : public std::enable_shared_from_this<Fill> {
           name_key_(std::move(name_key)),
           bucket_(*req.bucket),
           id_(req.id),
-          home_(req.home) {
+          home_(req.home),
+          peers_allowed_(req.peers_allowed) {
         // The Download exists from the start, so a joiner on another ring can always reach it.
         const DownloadOptions& o = ctx_.options.download;
         if (req.known) {
@@ -64,17 +65,11 @@ class Fill : public std::enable_shared_from_this<Fill> {
     // Home ring, once, right after the fill is registered.
     void start() {
         auto self = shared_from_this();
-        ChunkSources sources = chunk_sources(ctx_.sources_for, bucket_, id_);
-        // The first source builds every chunk request (S3 alone until sources fall over).
-        std::shared_ptr<const ChunkSource> source = sources.front();
-        auto factory = [source](uint64_t first, uint64_t last, const std::string& if_match) {
-            // The object formed a valid URL for the request that started this, so this cannot
-            // fail; an empty URL would make curl fail the chunk rather than fetch anything else.
-            auto r = source->request(first, last, if_match);
-            return r.ok() ? std::move(r).value() : s3::HttpRequest{};
-        };
+        // Chosen once, by whoever starts the fill: a fill started by a peer's request never asks
+        // a peer (the owner never forwards).
+        ChunkSources sources = chunk_sources(ctx_.sources_for, bucket_, id_, peers_allowed_);
         dl_->start(
-            home_, ctx_.slots.all(), factory, [self] { self->on_info(); },
+            home_, ctx_.slots.all(), std::move(sources), [self] { self->on_info(); },
             [self](const Status& st) { self->on_finished(st); });
     }
 
@@ -102,6 +97,7 @@ class Fill : public std::enable_shared_from_this<Fill> {
         a.info_known = info_known_;
         a.size_known = info_known_;
         if (info_known_) a.info = info_;
+        a.from_peer = dl_->size_known() && dl_->probe_from_peer();
         if (kind == FillAnswer::Kind::download) a.download = dl_;
         if (kind == FillAnswer::Kind::failed) {
             a.failure = dl_->failure();
@@ -335,7 +331,9 @@ class Fill : public std::enable_shared_from_this<Fill> {
     void on_finished(const Status& st) {
         FillCounters& c = ctx_.counters;
         c.chunk_retries.fetch_add(dl_->retries(), std::memory_order_relaxed);
-        c.origin_bytes.fetch_add(dl_->bytes_fetched(), std::memory_order_relaxed);
+        uint64_t from_peers = dl_->bytes_from_peers();
+        c.origin_bytes.fetch_add(dl_->bytes_fetched() - from_peers, std::memory_order_relaxed);
+        c.peer_bytes.fetch_add(from_peers, std::memory_order_relaxed);
         if (!st.ok()) {
             c.downloads_failed.fetch_add(1, std::memory_order_relaxed);
             if (dl_->verify_failed()) c.sha224_mismatches.fetch_add(1, std::memory_order_relaxed);
@@ -392,6 +390,7 @@ class Fill : public std::enable_shared_from_this<Fill> {
     const s3::BucketClient& bucket_;
     const s3::ObjectId id_;
     const FetchSlot home_;
+    const bool peers_allowed_;
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::shared_ptr<Download> dl_;
 

@@ -32,6 +32,7 @@
 #include "xs3/base/status.hpp"
 #include "xs3/base/thread_pool.hpp"
 #include "xs3/base/trace.hpp"
+#include "xs3/fetch/chunk_source.hpp"
 #include "xs3/fetch/fetch_slots.hpp"
 #include "xs3/fetch/planner.hpp"
 #include "xs3/fetch/progress.hpp"
@@ -59,8 +60,7 @@ struct DownloadOptions {
 };
 
 // The signed ranged GET of object bytes [first, last], with If-Match unless `if_match` is empty.
-using RangeRequestFactory =
-    std::function<s3::HttpRequest(uint64_t first, uint64_t last, const std::string& if_match)>;
+using RangeRequestFactory = FactorySource::Factory;
 
 // A read-only look at one download in flight (GET /debug/downloads), taken from any thread.
 struct DownloadView {
@@ -112,8 +112,17 @@ class Download : public std::enable_shared_from_this<Download> {
     // still probing; readers learn them only after it returns) or the probe failed for good
     // (state failed). In it or later, the owner calls attach_file, redirect or fail. `on_finished`
     // runs on the home ring when every byte is written (ok) or the download failed for good.
-    void start(FetchSlot home, std::vector<FetchSlot> slots, RangeRequestFactory factory,
+    // Every chunk GET (the probe's included) tries `sources` in order (chunk_source.hpp); the
+    // last one is S3.
+    void start(FetchSlot home, std::vector<FetchSlot> slots, ChunkSources sources,
                std::function<void()> on_info, std::function<void(const Status&)> on_finished);
+    // One source made of a request factory.
+    void start(FetchSlot home, std::vector<FetchSlot> slots, RangeRequestFactory factory,
+               std::function<void()> on_info, std::function<void(const Status&)> on_finished) {
+        start(home, std::move(slots),
+              ChunkSources{std::make_shared<FactorySource>(std::move(factory))}, std::move(on_info),
+              std::move(on_finished));
+    }
     // Replaces the metadata answer (preparing only): an empty object's probe gets a 416 that
     // carries no metadata, so the owner asks a HEAD.
     void set_origin_head(s3::HttpResponseHead head) { origin_head_ = std::move(head); }
@@ -171,6 +180,10 @@ class Download : public std::enable_shared_from_this<Download> {
 
     // Counters for tests and metrics.
     uint64_t bytes_fetched() const noexcept { return bytes_fetched_.load(); }
+    // Of those, the bytes that came from peers (ChunkSource::is_peer); the rest came from S3.
+    uint64_t bytes_from_peers() const noexcept { return bytes_from_peers_.load(); }
+    // The probe's answer (size, ETag, metadata) came from a peer. Valid once size_known().
+    bool probe_from_peer() const noexcept { return probe_from_peer_.load(); }
     unsigned retries() const noexcept { return retries_.load(); }
     bool verified() const noexcept { return verified_.load(); }
     bool verify_failed() const noexcept { return verify_failed_.load(); }
@@ -235,7 +248,7 @@ class Download : public std::enable_shared_from_this<Download> {
     FetchSlot home_;
     std::vector<FetchSlot> slots_;
     size_t slot_rr_ = 0;
-    RangeRequestFactory factory_;
+    ChunkSources sources_;
     std::function<void()> on_info_;
     std::function<void(const Status&)> on_finished_;
     std::vector<uint8_t> chunk_started_;
@@ -260,6 +273,8 @@ class Download : public std::enable_shared_from_this<Download> {
     std::atomic<long> readers_{0};
     std::atomic<bool> abandon_when_unread_{false};
     std::atomic<uint64_t> bytes_fetched_{0};
+    std::atomic<uint64_t> bytes_from_peers_{0};
+    std::atomic<bool> probe_from_peer_{false};
     std::atomic<unsigned> retries_{0};
 };
 

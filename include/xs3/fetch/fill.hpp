@@ -45,7 +45,8 @@ struct FillCounters {
     std::atomic<uint64_t> downloads_failed{0};     // failed for good
     std::atomic<uint64_t> sha224_mismatches{0};    // discarded: bytes not matching the SHA-224
     std::atomic<uint64_t> chunk_retries{0};        // summed when each download ends
-    std::atomic<uint64_t> origin_bytes{0};         // object bytes received, likewise
+    std::atomic<uint64_t> origin_bytes{0};         // object bytes received from S3, likewise
+    std::atomic<uint64_t> peer_bytes{0};           // object bytes received from peers, likewise
 };
 
 struct FillOptions {
@@ -83,6 +84,8 @@ struct FillRequest {
     std::optional<ObjectInfo> known;
     // The caller's ring and curl client: the answer runs there, and a new fill's bookkeeping.
     FetchSlot home;
+    // False for a peer's request (fleet): a fill it starts takes its bytes from S3 only.
+    bool peers_allowed = true;
 };
 
 struct FillAnswer {
@@ -102,6 +105,8 @@ struct FillAnswer {
     std::string refusal_code;  // S3's error code, when it gave one
     bool size_known = false;   // info.size is the object's (always with info_known)
     bool fetched_any = false;  // object bytes arrived before the failure
+    // The object's size and metadata came from a peer (the fleet's owner of it), not from S3.
+    bool from_peer = false;
 };
 
 // The joiner's side: the answer runs once on its ring, unless the handle is gone by then.

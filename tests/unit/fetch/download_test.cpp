@@ -15,6 +15,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -144,7 +145,7 @@ struct Outcome {
 Outcome run(Emulator& emu, const std::shared_ptr<Download>& dl, const std::string& name,
             Worker& home, std::vector<FetchSlot> slots, bool direct = false,
             std::string verify_sha = {}, ThreadPool* pool = nullptr,
-            std::function<bool(const Download&)> attach_when = nullptr) {
+            std::function<bool(const Download&)> attach_when = nullptr, ChunkSources sources = {}) {
     TempDir dir;
     std::string path = dir.path + "/part";
     std::promise<Outcome> done;
@@ -161,9 +162,10 @@ Outcome run(Emulator& emu, const std::shared_ptr<Download>& dl, const std::strin
         if (!if_match.empty()) r.headers.emplace_back("if-match", if_match);
         return r;
     };
-    home.ring().post([&, factory] {
+    if (sources.empty()) sources.push_back(std::make_shared<FactorySource>(factory));
+    home.ring().post([&, sources] {
         dl->start(
-            home.slot(), slots, factory,
+            home.slot(), slots, sources,
             [&, dl] {
                 if (dl->state() == Download::State::failed) {
                     finish({dl->failure(), dl->state(), false, {}});
@@ -222,6 +224,43 @@ void check_bytes(Emulator& emu, const std::string& name, const std::string& file
     auto pattern = obj.pattern(gen);
     CHECK(pattern.verify(file.data(), 0, obj.size()) == obj.size());
 }
+
+// A source for the tests of several sources: GETs to `url`, reporting every attempt.
+class TestSource final : public ChunkSource {
+  public:
+    TestSource(std::string url, bool peer) : url_(std::move(url)), peer_(peer) {}
+    std::string_view name() const noexcept override { return peer_ ? "peer" : "s3"; }
+    Result<s3::HttpRequest> request(uint64_t first, uint64_t last,
+                                    const std::string& if_match) const override {
+        if (refuse) return Status(Code::unavailable, "suspected");
+        s3::HttpRequest r;
+        r.url = url_;
+        r.headers.emplace_back("range",
+                               "bytes=" + std::to_string(first) + "-" + std::to_string(last));
+        if (!if_match.empty() && send_if_match) r.headers.emplace_back("if-match", if_match);
+        return r;
+    }
+    std::optional<SourceLimits> limits() const noexcept override { return limits_; }
+    void attempt_done(const AttemptReport& report) const noexcept override {
+        std::lock_guard lk(mu_);
+        reports_.push_back(report);
+    }
+    bool is_peer() const noexcept override { return peer_; }
+    std::vector<AttemptReport> reports() const {
+        std::lock_guard lk(mu_);
+        return reports_;
+    }
+
+    bool refuse = false;        // request() fails: nothing goes out
+    bool send_if_match = true;  // false: a source that ignores the version
+    std::optional<SourceLimits> limits_;
+
+  private:
+    const std::string url_;
+    const bool peer_;
+    mutable std::mutex mu_;
+    mutable std::vector<AttemptReport> reports_;
+};
 
 }  // namespace
 
@@ -516,4 +555,150 @@ TEST_CASE("the retry budget stops retrying once it is spent") {
     CHECK(emu.answers(503) == 2);  // the first try and the one retry the budget paid for
     CHECK(budget.refused() == 1);
     CHECK(budget.available() == 0);
+}
+
+// --- several sources (the fleet's peer in front of S3) -------------------------------------------
+
+TEST_CASE("sources: a healthy peer in front of S3 delivers every byte and S3 sends none") {
+    Emulator s3emu({"name=p.bin,size=3MiB,seed=41"}, {});
+    Emulator peer({"name=p.bin,size=3MiB,seed=41"}, {});
+    REQUIRE(peer.object("p.bin").etag(0) == s3emu.object("p.bin").etag(0));
+    Worker a, b;
+    auto p = std::make_shared<TestSource>(peer.url("p.bin"), true);
+    auto s = std::make_shared<TestSource>(s3emu.url("p.bin"), false);
+    auto dl = Download::probe("p.bin", 0, test_options());
+    Outcome o =
+        run(s3emu, dl, "p.bin", a, {a.slot(), b.slot()}, false, {}, nullptr, nullptr, {p, s});
+    REQUIRE_MESSAGE(o.status.ok(), o.status.to_string());
+    check_bytes(s3emu, "p.bin", o.file);
+    CHECK(dl->probe_from_peer());
+    CHECK(dl->bytes_from_peers() == 3 * kChunk);
+    CHECK(dl->bytes_fetched() == 3 * kChunk);
+    CHECK(s3emu.gets("p.bin") == 0);
+    auto reports = p->reports();
+    REQUIRE(reports.size() == 3);
+    for (const auto& r : reports) {
+        CHECK(r.ok);
+        CHECK(r.sent);
+        CHECK(r.http_status == 206);
+        CHECK(r.bytes == kChunk);
+    }
+    CHECK(s->reports().empty());
+}
+
+TEST_CASE("sources: a dead peer moves every chunk to S3 at once, without a retry") {
+    Emulator s3emu({"name=d.bin,size=3MiB,seed=42"}, {});
+    Worker a;
+    // Port 1 on loopback: nobody listens, the connection is refused.
+    auto p = std::make_shared<TestSource>("http://127.0.0.1:1/bench/d.bin", true);
+    auto s = std::make_shared<TestSource>(s3emu.url("d.bin"), false);
+    auto dl = Download::probe("d.bin", 0, test_options());
+    Outcome o = run(s3emu, dl, "d.bin", a, {}, false, {}, nullptr, nullptr, {p, s});
+    REQUIRE_MESSAGE(o.status.ok(), o.status.to_string());
+    check_bytes(s3emu, "d.bin", o.file);
+    CHECK_FALSE(dl->probe_from_peer());
+    CHECK(dl->bytes_from_peers() == 0);
+    CHECK(dl->retries() == 0);
+    CHECK(s3emu.body_bytes("d.bin") == 3 * kChunk);
+    auto reports = p->reports();
+    REQUIRE(reports.size() == 3);  // each chunk asked the peer once
+    for (const auto& r : reports) {
+        CHECK_FALSE(r.ok);
+        CHECK(r.sent);
+        CHECK(r.http_status == 0);
+        CHECK_FALSE(r.error.ok());
+    }
+    CHECK(s->reports().size() == 3);
+}
+
+TEST_CASE("sources: a source that does not build its request is skipped, reported unsent") {
+    Emulator s3emu({"name=r.bin,size=2MiB,seed=43"}, {});
+    Worker a;
+    auto p = std::make_shared<TestSource>(s3emu.url("r.bin"), true);
+    p->refuse = true;
+    auto s = std::make_shared<TestSource>(s3emu.url("r.bin"), false);
+    auto dl = Download::probe("r.bin", 0, test_options());
+    Outcome o = run(s3emu, dl, "r.bin", a, {}, false, {}, nullptr, nullptr, {p, s});
+    REQUIRE_MESSAGE(o.status.ok(), o.status.to_string());
+    check_bytes(s3emu, "r.bin", o.file);
+    CHECK(dl->bytes_from_peers() == 0);
+    CHECK(s3emu.gets("r.bin") == 2);
+    auto reports = p->reports();
+    REQUIRE(reports.size() == 2);
+    for (const auto& r : reports)
+        CHECK_FALSE(r.sent);
+}
+
+TEST_CASE("sources: a peer answering another version (ignoring If-Match) is never written") {
+    // The peer holds another version of the same size; it ignores If-Match, so it answers 206
+    // with its own ETag and its own bytes. Every chunk must come from S3, byte-exact.
+    Emulator s3emu({"name=v.bin,size=3MiB,seed=44"}, {});
+    Emulator peer({"name=v.bin,size=3MiB,seed=45"}, {});
+    REQUIRE(peer.object("v.bin").etag(0) != s3emu.object("v.bin").etag(0));
+    Worker a, b;
+    auto p = std::make_shared<TestSource>(peer.url("v.bin"), true);
+    p->send_if_match = false;
+    auto s = std::make_shared<TestSource>(s3emu.url("v.bin"), false);
+    s3::HttpResponseHead head;
+    head.status = 200;
+    head.headers.emplace_back("etag", s3emu.object("v.bin").etag(0));
+    auto dl = Download::known("v.bin", 3 * kChunk, head, test_options());
+    Outcome o =
+        run(s3emu, dl, "v.bin", a, {a.slot(), b.slot()}, false, {}, nullptr, nullptr, {p, s});
+    REQUIRE_MESSAGE(o.status.ok(), o.status.to_string());
+    check_bytes(s3emu, "v.bin", o.file);
+    CHECK(dl->bytes_from_peers() == 0);
+    CHECK(s3emu.body_bytes("v.bin") == 3 * kChunk);
+    auto reports = p->reports();
+    REQUIRE(reports.size() == 3);
+    for (const auto& r : reports) {
+        CHECK_FALSE(r.ok);
+        CHECK(r.wrong_version);
+        CHECK(r.http_status == 206);
+        CHECK(r.bytes == 0);
+        CHECK(r.error.code() == Code::precondition_failed);
+    }
+}
+
+TEST_CASE("sources: S3 answering another ETag than If-Match named is a 412, not mixed bytes") {
+    Emulator s3emu({"name=w.bin,size=2MiB,seed=46"}, {});
+    Worker a;
+    auto s = std::make_shared<TestSource>(s3emu.url("w.bin"), false);
+    s->send_if_match = false;
+    s3::HttpResponseHead head;
+    head.status = 200;
+    head.headers.emplace_back("etag", "\"not-the-etag\"");
+    auto dl = Download::known("w.bin", 2 * kChunk, head, test_options());
+    Outcome o = run(s3emu, dl, "w.bin", a, {}, false, {}, nullptr, nullptr, {s});
+    CHECK(o.status.code() == Code::precondition_failed);
+    CHECK(dl->refusal_status() == 412);
+}
+
+TEST_CASE("sources: a peer's own stall limit applies to its attempts") {
+    // The peer stalls for 20 s in its first chunk; its limit is 200 ms (S3's is 1 s): the chunk
+    // goes on to S3 from the byte the peer stopped at.
+    Emulator s3emu({"name=s.bin,size=2MiB,seed=47"}, {});
+    Emulator peer({"name=s.bin,size=2MiB,seed=47"},
+                  {"stall:object=s.bin,offset=300000,seconds=20s,count=1"});
+    Worker a;
+    auto p = std::make_shared<TestSource>(peer.url("s.bin"), true);
+    p->limits_ = SourceLimits{1000ms, 1000ms, 200ms, 1};
+    auto s = std::make_shared<TestSource>(s3emu.url("s.bin"), false);
+    auto dl = Download::probe("s.bin", 0, test_options());
+    Outcome o = run(s3emu, dl, "s.bin", a, {}, false, {}, nullptr, nullptr, {p, s});
+    REQUIRE_MESSAGE(o.status.ok(), o.status.to_string());
+    check_bytes(s3emu, "s.bin", o.file);
+    CHECK(dl->probe_from_peer());
+    auto reports = p->reports();
+    REQUIRE(reports.size() == 2);  // chunk 0 (stalled) and chunk 1, in either order
+    const AttemptReport& failed = reports[0].ok ? reports[1] : reports[0];
+    const AttemptReport& good = reports[0].ok ? reports[0] : reports[1];
+    CHECK_FALSE(failed.ok);
+    CHECK(failed.error.code() == Code::timeout);
+    CHECK(failed.error.message().find("peer") != std::string::npos);
+    CHECK(failed.bytes >= 16384);  // what it sent before the stall was kept
+    CHECK(good.ok);
+    // Every byte arrived once: the peer's part and S3's rest of that chunk.
+    CHECK(dl->bytes_fetched() == 2 * kChunk);
+    CHECK(s3emu.body_bytes("s.bin") == 2 * kChunk - dl->bytes_from_peers());
 }
