@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 
+#include "xs3/config/values.hpp"
 #include "xs3/fleet/resolver.hpp"
 
 namespace xs3::app {
@@ -40,6 +43,20 @@ Result<fleet::PeerAddress> one_address(const FleetSetupHooks& hooks, const fleet
                              });
 }
 
+// The fleet token from a file (a mounted Secret): its content without surrounding whitespace (a
+// trailing newline), held to the same rule as fleet_token. The error never shows the content.
+Result<std::string> read_token_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return bad("--fleet-token-file: cannot read '" + path + "'");
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    size_t a = text.find_first_not_of(" \t\r\n");
+    size_t b = text.find_last_not_of(" \t\r\n");
+    text = a == std::string::npos ? std::string() : text.substr(a, b - a + 1);
+    auto token = config::Token::parse(text);
+    if (!token.ok()) return bad("--fleet-token-file '" + path + "': " + token.status().message());
+    return std::move(token).value();
+}
+
 }  // namespace
 
 bool is_local_address(const fleet::PeerAddress& p) {
@@ -71,10 +88,18 @@ Result<fleet::MembershipOptions> fleet_membership_options(const config::Config& 
     fleet::MembershipOptions o;
     o.dns_interval = cfg.peers_dns_interval;
     o.probe_interval = cfg.peer_probe_interval;
-    o.probe_timeout = std::min(cfg.peer_probe_interval, std::chrono::milliseconds(1000));
+    // A probe round blocks only the membership's own thread; a longer timeout than the interval
+    // delays the next round, nothing else.
+    o.probe_timeout = cfg.peer_probe_timeout.value_or(
+        std::min(cfg.peer_probe_interval, std::chrono::milliseconds(1000)));
     o.health.backoff = cfg.peer_backoff;
     o.health.max_backoff = cfg.peer_backoff * 12;
     if (cfg.fleet_token) o.token = *cfg.fleet_token;
+    if (cfg.fleet_token_file) {
+        auto token = read_token_file(*cfg.fleet_token_file);
+        if (!token.ok()) return token.status();
+        o.token = std::move(token).value();
+    }
 
     std::optional<fleet::PeerAddress> self;
     if (cfg.peer_self) {

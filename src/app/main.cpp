@@ -413,6 +413,13 @@ int main(int argc, char** argv) {
                                 : std::string("static")),
             kv("static_members", members), kv("signed", !mo.token.empty()));
         shared->fleet = membership.get();
+        // Misses of objects another member owns take their chunks from it, S3 behind it.
+        proxy::PeerSourceOptions po;
+        po.first_byte = cfg.peer_timeout;
+        po.stall = cfg.peer_timeout;
+        po.connect = std::min(cfg.peer_timeout, std::chrono::milliseconds(1000));
+        shared->fills.context().sources_for =
+            proxy::peer_sources_for(*membership, po, shared->counters.peer_fill);
         membership->start();
     }
 
@@ -483,6 +490,9 @@ int main(int argc, char** argv) {
             t.counter("xs3_chunk_retries_total", "Chunk GETs retried", c.chunk_retries.load());
             t.counter("xs3_origin_bytes_total", "Object bytes received from S3 by downloads",
                       c.origin_bytes.load());
+            t.counter("xs3_peer_bytes_total",
+                      "Object bytes received from fleet peers by downloads (not from S3)",
+                      c.peer_bytes.load());
             t.gauge("xs3_retry_budget_tokens", "Retry tokens left (SDK standard-mode budget)",
                     shared->retry_budget.available());
             t.counter("xs3_retries_refused_total", "Retries refused because the budget was spent",
@@ -496,6 +506,21 @@ int main(int argc, char** argv) {
                 t.counter("xs3_fleet_peer_requests_refused_total",
                           "Requests with the hop header that were refused (403)",
                           c.peer_requests_refused.load());
+                const proxy::PeerFillCounters& pf = c.peer_fill;
+                t.counter("xs3_fleet_peer_fill_attempts_total",
+                          "Chunk GETs this node sent to an object's owning peer",
+                          pf.attempts.load());
+                t.counter("xs3_fleet_peer_fill_fallbacks_total",
+                          "Chunk GETs to a peer that failed; the chunk came from S3",
+                          pf.fallbacks.load());
+                t.counter("xs3_fleet_peer_fill_wrong_version_total",
+                          "Of those: the peer answered 412 or another ETag than asked",
+                          pf.wrong_version.load());
+                t.counter("xs3_fleet_peer_fill_skipped_total",
+                          "Chunks sent to S3 directly because their owner was suspected",
+                          pf.skipped.load());
+                t.counter("xs3_fleet_peer_fill_bytes_total",
+                          "Object bytes received from peers by chunk GETs", pf.bytes.load());
             }
             ops::TraceWriter::Stats ts = tracer ? tracer->stats() : ops::TraceWriter::Stats{};
             t.counter("xs3_trace_events_written_total", "Trace events written (--debug-trace)",

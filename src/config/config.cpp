@@ -95,9 +95,12 @@ Status validate(Config& c, const std::vector<bool>& provided) {
         return false;
     };
     if (c.peers && c.peers_dns) return bad("--peers and --peers-dns cannot both be set");
+    if (c.fleet_token && c.fleet_token_file)
+        return bad("fleet_token and --fleet-token-file cannot both be set");
     if (!c.peers && !c.peers_dns) {
-        for (std::string_view n : {"peer-self", "peers-dns-interval", "peer-probe-interval",
-                                   "peer-backoff", "fleet-token"})
+        for (std::string_view n :
+             {"peer-self", "peers-dns-interval", "peer-probe-interval", "peer-backoff",
+              "peer-timeout", "peer-probe-timeout", "fleet-token", "fleet-token-file"})
             if (given(n))
                 return bad(
                     (n == "fleet-token" ? std::string("fleet_token") : "--" + std::string(n)) +

@@ -231,11 +231,20 @@ const OptionRow kRows[] = {
      "5s", "How often --peers-dns is looked up"},
     {"peer-probe-interval", bind<&Config::peer_probe_interval, Duration<kPositive>>(),
      "<DURATION>", "2s", "How often each member's /healthz is probed"},
+    {"peer-probe-timeout", bind<&Config::peer_probe_timeout, Duration<kPositive>>(), "<DURATION>",
+     nullptr,
+     "How long a /healthz probe may take before the member is suspected (unset: "
+     "--peer-probe-interval, at most 1s)"},
+    {"peer-timeout", bind<&Config::peer_timeout, Duration<kPositive>>(), "<DURATION>", "5s",
+     "A chunk GET to the object's owning peer fails (and goes to S3) without a response head or "
+     "a byte for this long; connecting gets at most 1s of it"},
     {"peer-backoff", bind<&Config::peer_backoff, Duration<kPositive>>(), "<DURATION>", "10s",
      "How long a member that failed is skipped (doubled while it keeps failing, up to 12x)"},
     {"fleet-token", bind<&Config::fleet_token, Token>(), "<SECRET>", nullptr,
      "Shared secret (16+ characters) that signs peer requests (then required on every one)",
      kFileOnly},
+    {"fleet-token-file", bind<&Config::fleet_token_file, Text>(), "<PATH>", nullptr,
+     "A file holding the fleet token (e.g. a mounted Kubernetes Secret), instead of fleet_token"},
 };
 // clang-format on
 

@@ -4,6 +4,7 @@
 
 #include "xs3/base/log.hpp"
 #include "xs3/base/trace.hpp"
+#include "xs3/fleet/protocol.hpp"
 #include "xs3/http/headers.hpp"
 #include "xs3/proxy/exchange.hpp"
 #include "xs3/proxy/multipart_body.hpp"
@@ -41,8 +42,10 @@ void Exchange::join_fill(std::optional<fetch::ObjectInfo> known) {
     // With what a HEAD said the response's range is settled; else the Range's first byte, if any.
     uint64_t first = known ? first_ : first_byte_wanted(range_header_);
     std::weak_ptr<Exchange> weak = weak_from_this();
+    // A peer's request is served from here and S3, never from another peer (no loops).
     fill_ = w_.shared().fills.join(
-        fetch::FillRequest{origin_, object_, first, std::move(known), {&w_.ring(), &w_.curl()}},
+        fetch::FillRequest{
+            origin_, object_, first, std::move(known), {&w_.ring(), &w_.curl()}, !peer_request_},
         [weak](fetch::FillAnswer answer) {
             if (auto x = weak.lock(); x && !x->responded_) x->on_fill_answer(std::move(answer));
         });
@@ -79,7 +82,7 @@ void Exchange::on_fill_answer(fetch::FillAnswer a) {
               trace::f("created", a.started), trace::f("first", first_));
     bool all_there = first_ < end_ && dl.available_from(first_) >= end_ - first_;
     bool hit = !a.started && (dl.state() == fetch::Download::State::complete || all_there);
-    cache_status_ = hit ? "HIT" : "MISS";
+    cache_status_ = hit ? "HIT" : a.from_peer ? fleet::kPeerCacheStatus.data() : "MISS";
     (hit ? w_.shared().counters.hits : w_.shared().counters.misses)
         .fetch_add(1, std::memory_order_relaxed);
     respond(object_head(cache_status_), download_body(std::move(a.download)));

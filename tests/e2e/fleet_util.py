@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from e2e_util import free_port
+import re
+
+from e2e_util import free_port, wait_until
 
 M64 = (1 << 64) - 1
 
@@ -71,3 +73,40 @@ class FleetPorts:
     @property
     def peers_arg(self) -> str:
         return ",".join(self.ids)
+
+
+FAST = ["--peer-probe-interval", "200ms", "--peer-backoff", "600ms"]
+
+
+def start_fleet(proxy_factory, bucket, n=3, extra=(), ports=None, workers=1, probe="200ms"):
+    """n proxies, members of one static fleet, each seeing every member live, with its start-up
+    scan over (until then a miss starts with a HEAD). A probe times out after min(1s, probe)
+    unless --peer-probe-timeout says otherwise: under load, a short one can make members
+    suspect each other."""
+    ports = ports or FleetPorts(n)
+    nodes = []
+    for i in range(n):
+        p = proxy_factory(bucket, start=False, workers=workers,
+                          extra_args=["--peers", ports.peers_arg, "--admin-port",
+                                      str(ports.admin[i]), "--peer-probe-interval", probe,
+                                      "--peer-backoff", "600ms", *extra])
+        p.fixed_port = ports.ports[i]
+        p.start()
+        nodes.append(p)
+    # Members started before the others were up suspected them; the probes clear that.
+    for i in range(n):
+        wait_until(lambda i=i: set(states(ports.admin[i]).values()) == {"live"}, 20,
+                   what=f"member {i} to see every member live")
+        wait_scanned(ports.admin[i])
+    return ports, nodes
+
+
+def wait_scanned(admin: int) -> None:
+    wait_until(lambda: 'xs3_cache_scan_state{state="done"} 1\n' in metrics_text(admin), 15,
+               what="the start-up scan to finish")
+
+
+def counter(admin: int, name: str) -> int:
+    """A metric's value (0 when absent: counters start at 0)."""
+    m = re.search(rf"^{name} (\d+)$", metrics_text(admin), re.M)
+    return int(m.group(1)) if m else 0

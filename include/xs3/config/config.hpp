@@ -167,7 +167,10 @@ struct Config {
     std::chrono::milliseconds peers_dns_interval{0};
     std::chrono::milliseconds peer_probe_interval{0};
     std::chrono::milliseconds peer_backoff{0};
-    std::optional<std::string> fleet_token;  // config file only; never echoed
+    std::chrono::milliseconds peer_timeout{0};
+    std::optional<std::chrono::milliseconds> peer_probe_timeout;
+    std::optional<std::string> fleet_token;       // config file only; never echoed
+    std::optional<std::string> fleet_token_file;  // read at start-up (app/fleet_setup)
 };
 
 // One option: its name, the Config member it fills and how (a value type from values.hpp),

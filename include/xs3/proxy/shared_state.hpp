@@ -24,6 +24,7 @@
 #include "xs3/net/cidr.hpp"
 #include "xs3/net/socket_output.hpp"
 #include "xs3/proxy/open_files.hpp"
+#include "xs3/proxy/peer_source.hpp"
 #include "xs3/s3/bucket_client.hpp"
 #include "xs3/s3/operation.hpp"
 #include "xs3/s3/retry.hpp"
@@ -98,6 +99,8 @@ struct Counters : fetch::FillCounters {
     // Fleet: peer fills this node served as the owner, and hop requests it refused.
     std::atomic<uint64_t> peer_requests{0};
     std::atomic<uint64_t> peer_requests_refused{0};
+    // Fleet: this node's peer fills (asking side).
+    PeerFillCounters peer_fill;
 };
 
 class Worker;

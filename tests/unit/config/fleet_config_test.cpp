@@ -62,12 +62,17 @@ TEST_CASE("no fleet by default") {
     CHECK(c->peers_dns_interval == 5s);
     CHECK(c->peer_probe_interval == 2s);
     CHECK(c->peer_backoff == 10s);
+    CHECK(c->peer_timeout == 5s);
+    CHECK_FALSE(c->peer_probe_timeout);
 }
 
 TEST_CASE("fleet options from flags, environment and file") {
     auto c = load({"--peers", "10.0.0.1:8080, 10.0.0.2:8080", "--peer-self", "10.0.0.1",
-                   "--peer-backoff", "3s", "--peer-probe-interval", "500ms"});
+                   "--peer-backoff", "3s", "--peer-probe-interval", "500ms", "--peer-timeout",
+                   "1500ms", "--peer-probe-timeout", "3s"});
     REQUIRE(c.ok());
+    CHECK(c->peer_timeout == 1500ms);
+    CHECK(*c->peer_probe_timeout == 3s);
     CHECK(*c->peers == "10.0.0.1:8080, 10.0.0.2:8080");
     CHECK(*c->peer_self == "10.0.0.1");
     CHECK(c->peer_backoff == 3s);
@@ -108,6 +113,8 @@ TEST_CASE("fleet option errors name the option") {
           "--peer-self is set but no fleet is configured (--peers or --peers-dns)");
     CHECK(error_of({"--peer-backoff", "1s"}) ==
           "--peer-backoff is set but no fleet is configured (--peers or --peers-dns)");
+    CHECK(error_of({"--peer-timeout", "1s"}) ==
+          "--peer-timeout is set but no fleet is configured (--peers or --peers-dns)");
     CHECK(error_of({"--peers", "a:1", "--peers-dns-interval", "1s"}) ==
           "--peers-dns-interval is set but --peers-dns is not");
     CHECK(error_of({"--peers", "a:1", "--port", "0"}) ==
