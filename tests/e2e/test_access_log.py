@@ -40,9 +40,12 @@ def test_access_log_lines_for_h1_and_h2(emulator_factory, proxy_factory, tmp_pat
     p = proxy_for(proxy_factory, emu, ["--access-log", "--log-level", "warn"])
     started = time.monotonic()
     miss = fetch(p.port, "/a.bin?x-id=GetObject")
-    elapsed_ms = (time.monotonic() - started) * 1000
     assert miss.status == 200 and miss.complete
     lines = wait_lines(p, 1)
+    # The proxy's clock stops when its last send completes, which can come after the client has
+    # read the bytes (a loaded machine handles the completion later), but never after the line
+    # is in the log.
+    elapsed_ms = (time.monotonic() - started) * 1000
     first = lines[0]
     assert (first["method"], first["target"], first["status"], first["cache"],
             first["outcome"], first["proto"]) == ("GET", "/a.bin?x-id=GetObject", "200", "MISS",
@@ -53,7 +56,7 @@ def test_access_log_lines_for_h1_and_h2(emulator_factory, proxy_factory, tmp_pat
     assert int(first["sent"]) > 300000  # head and body
     assert re.fullmatch(r"127\.0\.0\.1:\d+", first["client"])
     # The time from the request to the answer's end: the origin sends the 300000 bytes at 4 MB/s
-    # (at least 75 ms), and the client saw it all within elapsed_ms.
+    # (at least 75 ms), and the line was logged within elapsed_ms of the request.
     assert re.fullmatch(r"\d+(\.\d+)?", first["ms"]), first["ms"]
     assert 60 <= float(first["ms"]) <= elapsed_ms + 1
     wait_until(lambda: len(p.cache_files()) == 1, 10, what="publish")
