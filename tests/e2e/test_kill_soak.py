@@ -59,7 +59,11 @@ def test_kill_9_at_random_moments_leaves_a_consistent_cache(emulator_factory, pr
     kills = []
 
     def start():
-        admin_port = free_port()
+        # Both ports are chosen here: two free_port() calls made apart may return the same port.
+        port, admin_port = free_port(), free_port()
+        while admin_port == port:
+            admin_port = free_port()
+        p.fixed_port = port
         p.extra_args = base_args + ["--admin-port", str(admin_port)]
         p.start()
         return admin_port
