@@ -259,4 +259,6 @@ def test_with_a_fleet_token_the_signature_decides(proxy_factory, bucket, tmp_pat
 def test_a_node_without_a_fleet_refuses_hop_requests(proxy, bucket):
     r = proxy.get(url_path(SMALL), {"x-xs3-hop": "10.0.0.1:8080"})
     assert r.status == 403
-    assert "this node is not in a fleet" in proxy.log_text()
+    # The log line may be written just after the answer is read.
+    wait_until(lambda: "this node is not in a fleet" in proxy.log_text(), 10,
+               what="the refusal's log line")
