@@ -81,8 +81,8 @@ Result<std::chrono::system_clock::time_point> parse_iso8601(std::string_view s) 
     tm.tm_sec = sec;
     // Four-digit years always fit a time_t; they do not all fit system_clock's nanoseconds
     // (which end in 2262), and an expiry in year 4198 overflowed there. Clamp to the span below.
-    const time_t t = std::clamp<time_t>(timegm(&tm) - offset_seconds, kEarliestIso8601,
-                                        kLatestIso8601);
+    const time_t t =
+        std::clamp<time_t>(timegm(&tm) - offset_seconds, kEarliestIso8601, kLatestIso8601);
     return std::chrono::system_clock::from_time_t(t);
 }
 

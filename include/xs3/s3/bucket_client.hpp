@@ -63,10 +63,9 @@ class BucketClient {
     // Any request of the bucket — the object `key`, or the bucket itself when it is empty — with
     // raw (unencoded) query parameters and extra header fields, all signed. Relayed operations
     // (listings, sub-resources) are built here, through the same URL builder as object requests.
-    Result<HttpRequest> build_request(
-        const char* method, std::string_view key,
-        const std::vector<std::pair<std::string, std::string>>& query,
-        std::vector<std::pair<std::string, std::string>> extra) const;
+    Result<HttpRequest> build_request(const char* method, std::string_view key,
+                                      const std::vector<std::pair<std::string, std::string>>& query,
+                                      std::vector<std::pair<std::string, std::string>> extra) const;
     // Whether requests for the object can be built at all (the caller answers 400 if not).
     Status validate(const ObjectId& id) const;
 

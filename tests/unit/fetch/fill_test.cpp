@@ -77,9 +77,8 @@ struct Rig {
         s3::ObjectId id(key);
         id.version_id = std::move(version);
         r.ring().post([&, handle, id] {
-            *handle = fills->join(
-                FillRequest{&bucket, id, first_byte, std::nullopt, r.slot()},
-                [&p](FillAnswer a) { p.set_value(std::move(a)); });
+            *handle = fills->join(FillRequest{&bucket, id, first_byte, std::nullopt, r.slot()},
+                                  [&p](FillAnswer a) { p.set_value(std::move(a)); });
         });
         auto f = p.get_future();
         REQUIRE(f.wait_for(20s) == std::future_status::ready);

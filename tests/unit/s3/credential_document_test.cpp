@@ -115,7 +115,8 @@ TEST_CASE("credential document: an expiry far in the future or past is clamped, 
     REQUIRE(far.ok());
     REQUIRE(far->expiration.has_value());
     CHECK(format_iso8601(*far->expiration) == "2200-01-01T00:00:00Z");
-    CHECK(error_of(R"({"AccessKeyId":"A","SecretAccessKey":"S","Expiration":"0001-01-01T00:00:00Z"})") ==
+    CHECK(error_of(
+              R"({"AccessKeyId":"A","SecretAccessKey":"S","Expiration":"0001-01-01T00:00:00Z"})") ==
           "test source: the credentials expired at 1970-01-01T00:00:00Z (the clock here says "
           "2023-11-14T22:13:20Z)");
 }
