@@ -20,116 +20,14 @@
 #include <thread>
 #include <vector>
 
-#include "../../../bench/s3emu/catalog.hpp"
-#include "../../../bench/s3emu/faults.hpp"
-#include "../../../bench/s3emu/server.hpp"
-#include "../../../bench/s3emu/stats.hpp"
+#include "emulator.hpp"
 
 using namespace xs3;
 using namespace xs3::fetch;
 using namespace std::chrono_literals;
+using namespace xs3::test;
 
 namespace {
-
-constexpr uint64_t kChunk = 1 << 20;  // the tests' chunk size (the minimum the planner allows)
-
-class Emulator {
-  public:
-    Emulator(const std::vector<std::string>& objects, const std::vector<std::string>& faults) {
-        for (const auto& spec : objects) {
-            auto parsed = s3emu::parse_object_spec(spec);
-            REQUIRE_MESSAGE(parsed.ok(), parsed.status().to_string());
-            for (auto& o : *parsed)
-                REQUIRE(catalog_.add(o).ok());
-        }
-        catalog_.start_hasher();
-        catalog_.wait_hasher_idle();
-        std::vector<s3emu::FaultRule> rules;
-        for (const auto& f : faults) {
-            auto r = s3emu::parse_fault_rule(f);
-            REQUIRE_MESSAGE(r.ok(), r.status().to_string());
-            rules.push_back(*r);
-        }
-        faults_ = std::make_unique<s3emu::FaultPlan>(std::move(rules), 1);
-        s3emu::ServerOptions so;
-        so.port = 0;
-        server_ = std::make_unique<s3emu::Server>(so, catalog_, *faults_, stats_,
-                                                  s3emu::HandlerOptions{});
-        REQUIRE(server_->start().ok());
-    }
-    ~Emulator() { server_->stop(); }
-
-    std::string url(const std::string& name) const {
-        return "http://127.0.0.1:" + std::to_string(server_->port()) + "/bench/" + name;
-    }
-    s3emu::Object& object(const std::string& name) { return *catalog_.find(name); }
-    uint64_t body_bytes(const std::string& name) {
-        return object(name).counters().body_bytes.load();
-    }
-    uint64_t gets(const std::string& name) { return object(name).counters().get.load(); }
-    // GET answers with this status, over all objects (faulted answers included).
-    uint64_t answers(int status) { return stats_.count(s3emu::StatMethod::get, status); }
-
-  private:
-    s3emu::Catalog catalog_;
-    std::unique_ptr<s3emu::FaultPlan> faults_;
-    s3emu::Stats stats_;
-    std::unique_ptr<s3emu::Server> server_;
-};
-
-// A ring and its curl client on their own thread, like a worker.
-class Worker {
-  public:
-    Worker() {
-        thread_ = std::thread([this] {
-            auto r = ring::Ring::create({});
-            REQUIRE(r.ok());
-            ring_ = std::move(r).value();
-            auto c = s3::CurlClient::create(*ring_, {});
-            REQUIRE(c.ok());
-            curl_ = std::move(c).value();
-            ready_.store(true);
-            ring_->run();
-            curl_.reset();
-            for (int i = 0; i < 20; ++i)
-                ring_->run_once(1ms);
-        });
-        while (!ready_.load())
-            std::this_thread::sleep_for(1ms);
-    }
-    ~Worker() {
-        ring_->stop();
-        thread_.join();
-    }
-    FetchSlot slot() { return {ring_.get(), curl_.get()}; }
-    ring::Ring& ring() { return *ring_; }
-
-  private:
-    std::unique_ptr<ring::Ring> ring_;
-    std::unique_ptr<s3::CurlClient> curl_;
-    std::atomic<bool> ready_{false};
-    std::thread thread_;
-};
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/xs3-download-test-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
-
-DownloadOptions test_options() {
-    DownloadOptions o;
-    o.planner.chunk_size = kChunk;
-    o.planner.min_chunk_size = kChunk;
-    o.planner.max_concurrency = 4;
-    o.retry = s3::RetryOptions::standard(4, 10ms, 1000ms);
-    o.low_speed_timeout = 1000ms;
-    return o;
-}
 
 struct Outcome {
     Status status;
@@ -143,7 +41,7 @@ struct Outcome {
 // the file is attached only once it says so (checked on the home ring every millisecond), as in
 // the proxy, whose blocking pool makes the file while the probe's body is already arriving.
 Outcome run(Emulator& emu, const std::shared_ptr<Download>& dl, const std::string& name,
-            Worker& home, std::vector<FetchSlot> slots, bool direct = false,
+            RingThread& home, std::vector<FetchSlot> slots, bool direct = false,
             std::string verify_sha = {}, ThreadPool* pool = nullptr,
             std::function<bool(const Download&)> attach_when = nullptr, ChunkSources sources = {}) {
     TempDir dir;
@@ -215,16 +113,6 @@ Outcome run(Emulator& emu, const std::shared_ptr<Download>& dl, const std::strin
     return o;
 }
 
-// The file holds exactly the object's bytes of generation `gen` (O_DIRECT may pad the end: the
-// owner truncates on publish, so compare the object's length).
-void check_bytes(Emulator& emu, const std::string& name, const std::string& file,
-                 uint64_t gen = 0) {
-    auto& obj = emu.object(name);
-    REQUIRE(file.size() >= obj.size());
-    auto pattern = obj.pattern(gen);
-    CHECK(pattern.verify(file.data(), 0, obj.size()) == obj.size());
-}
-
 // A source for the tests of several sources: GETs to `url`, reporting every attempt.
 class TestSource final : public ChunkSource {
   public:
@@ -270,8 +158,8 @@ TEST_CASE("byte-exact objects of 0 B, 1 B, chunk - 1, chunk, chunk + 1 and 5 chu
         CAPTURE(size);
         std::string name = "obj-" + std::to_string(size);
         Emulator emu({"name=" + name + ",size=" + std::to_string(size) + ",seed=3"}, {});
-        Worker a, b;
-        auto dl = Download::probe(name, 0, test_options());
+        RingThread a, b;
+        auto dl = Download::probe(name, 0, test_download_options());
         Outcome o = run(emu, dl, name, a, {a.slot(), b.slot()});
         REQUIRE_MESSAGE(o.status.ok(), o.status.to_string());
         CHECK(o.state == Download::State::complete);
@@ -289,8 +177,8 @@ TEST_CASE("byte-exact objects of 0 B, 1 B, chunk - 1, chunk, chunk + 1 and 5 chu
 
 TEST_CASE("a probe from the middle starts with the reader's chunk, then fetches the rest once") {
     Emulator emu({"name=mid.bin,size=7MiB,seed=9"}, {});
-    Worker a, b;
-    auto dl = Download::probe("mid.bin", 5 * kChunk + 10, test_options());
+    RingThread a, b;
+    auto dl = Download::probe("mid.bin", 5 * kChunk + 10, test_download_options());
     Outcome o = run(emu, dl, "mid.bin", a, {a.slot(), b.slot()});
     REQUIRE(o.status.ok());
     check_bytes(emu, "mid.bin", o.file);
@@ -300,11 +188,11 @@ TEST_CASE("a probe from the middle starts with the reader's chunk, then fetches 
 
 TEST_CASE("a known size (from a HEAD) needs no probe") {
     Emulator emu({"name=known.bin,size=3MiB,seed=4"}, {});
-    Worker a;
+    RingThread a;
     s3::HttpResponseHead head;
     head.status = 200;
     head.headers.emplace_back("etag", emu.object("known.bin").etag(0));
-    auto dl = Download::known("known.bin", 3 * kChunk, head, test_options());
+    auto dl = Download::known("known.bin", 3 * kChunk, head, test_download_options());
     Outcome o = run(emu, dl, "known.bin", a, {});
     REQUIRE(o.status.ok());
     check_bytes(emu, "known.bin", o.file);
@@ -313,8 +201,8 @@ TEST_CASE("a known size (from a HEAD) needs no probe") {
 
 TEST_CASE("a reader on another ring streams the bytes as they land, waiting in between") {
     Emulator emu({"name=stream.bin,size=6MiB,seed=5"}, {});
-    Worker a, b;
-    auto dl = Download::probe("stream.bin", 0, test_options());
+    RingThread a, b;
+    auto dl = Download::probe("stream.bin", 0, test_download_options());
     std::atomic<uint64_t> read_to{0};
     std::atomic<int> waits{0};
     std::atomic<bool> bad{false};
@@ -361,8 +249,8 @@ TEST_CASE("a reader on another ring streams the bytes as they land, waiting in b
 
 TEST_CASE("O_DIRECT writes whole aligned blocks and handles the unaligned tail") {
     Emulator emu({"name=direct.bin,size=3145829,seed=11"}, {});  // 3 MiB - 899
-    Worker a, b;
-    DownloadOptions opts = test_options();
+    RingThread a, b;
+    DownloadOptions opts = test_download_options();
     opts.planner.alignment = 4096;
     auto dl = Download::probe("direct.bin", 0, opts);
     Outcome o = run(emu, dl, "direct.bin", a, {a.slot(), b.slot()}, /*direct=*/true);
@@ -377,15 +265,15 @@ TEST_CASE("sha224 verification: a match completes, a mismatch fails the download
     ThreadPool pool(1);
     std::string digest = *emu.object("sha.bin").sha224(0);
     {
-        Worker a;
-        auto dl = Download::probe("sha.bin", 0, test_options());
+        RingThread a;
+        auto dl = Download::probe("sha.bin", 0, test_download_options());
         Outcome o = run(emu, dl, "sha.bin", a, {}, false, digest, &pool);
         REQUIRE(o.status.ok());
         CHECK(dl->verified());
     }
     {
-        Worker a;
-        auto dl = Download::probe("sha.bin", 0, test_options());
+        RingThread a;
+        auto dl = Download::probe("sha.bin", 0, test_download_options());
         std::string wrong = digest;
         wrong[0] = wrong[0] == '0' ? '1' : '0';
         Outcome o = run(emu, dl, "sha.bin", a, {}, false, wrong, &pool);
@@ -399,8 +287,8 @@ TEST_CASE("sha224 verification: a match completes, a mismatch fails the download
 TEST_CASE("503 and 500 answers are retried and the bytes still arrive once each") {
     Emulator emu({"name=busy.bin,size=4MiB,seed=13"},
                  {"503:object=busy.bin,request=2", "500:object=busy.bin,request=4"});
-    Worker a, b;
-    auto dl = Download::probe("busy.bin", 0, test_options());
+    RingThread a, b;
+    auto dl = Download::probe("busy.bin", 0, test_download_options());
     Outcome o = run(emu, dl, "busy.bin", a, {a.slot(), b.slot()});
     REQUIRE(o.status.ok());
     check_bytes(emu, "busy.bin", o.file);
@@ -413,8 +301,8 @@ TEST_CASE("a reset or short body mid-chunk is refetched from the last written by
         CAPTURE(fault);
         Emulator emu({"name=cut.bin,size=3MiB,seed=14"},
                      {std::string(fault) + ":object=cut.bin,offset=1600000,count=1"});
-        Worker a;
-        auto dl = Download::probe("cut.bin", 0, test_options());
+        RingThread a;
+        auto dl = Download::probe("cut.bin", 0, test_download_options());
         Outcome o = run(emu, dl, "cut.bin", a, {});
         REQUIRE_MESSAGE(o.status.ok(), o.status.to_string());
         check_bytes(emu, "cut.bin", o.file);
@@ -437,8 +325,8 @@ TEST_CASE("a probe cut before its file exists is retried once, by the one attemp
         CAPTURE(fault);
         Emulator emu({"name=early.bin,size=3MiB,seed=31"},
                      {fault + ":object=early.bin,request=1,offset=16384"});
-        Worker a, b;
-        DownloadOptions opts = test_options();
+        RingThread a, b;
+        DownloadOptions opts = test_download_options();
         opts.retry = s3::RetryOptions::standard(4, 1000ms, 1000ms);
         auto dl = Download::probe("early.bin", 0, opts);
         Outcome o = run(emu, dl, "early.bin", a, {a.slot(), b.slot()}, false, {}, nullptr,
@@ -460,8 +348,8 @@ TEST_CASE("a probe cut before its file exists is retried once, by the one attemp
 TEST_CASE("a stall longer than the low-speed limit is a timeout, then a retry") {
     Emulator emu({"name=stall.bin,size=2MiB,seed=15"},
                  {"stall:object=stall.bin,offset=1200000,seconds=4s,count=1"});
-    Worker a;
-    auto dl = Download::probe("stall.bin", 0, test_options());
+    RingThread a;
+    auto dl = Download::probe("stall.bin", 0, test_download_options());
     auto t0 = std::chrono::steady_clock::now();
     Outcome o = run(emu, dl, "stall.bin", a, {});
     REQUIRE_MESSAGE(o.status.ok(), o.status.to_string());
@@ -473,8 +361,8 @@ TEST_CASE("a stall longer than the low-speed limit is a timeout, then a retry") 
 TEST_CASE("an ETag change fails the download with a 412 refusal, not mixed bytes") {
     Emulator emu({"name=change.bin,size=4MiB,seed=16"},
                  {"etag-change:object=change.bin,request=2"});
-    Worker a;
-    auto dl = Download::probe("change.bin", 0, test_options());
+    RingThread a;
+    auto dl = Download::probe("change.bin", 0, test_download_options());
     Outcome o = run(emu, dl, "change.bin", a, {});
     CHECK(o.status.code() == Code::precondition_failed);
     CHECK(o.state == Download::State::failed);
@@ -483,8 +371,8 @@ TEST_CASE("an ETag change fails the download with a 412 refusal, not mixed bytes
 
 TEST_CASE("retries run out: the download fails for good") {
     Emulator emu({"name=down.bin,size=2MiB,seed=17"}, {"503:object=down.bin"});
-    Worker a;
-    DownloadOptions opts = test_options();
+    RingThread a;
+    DownloadOptions opts = test_download_options();
     opts.retry.max_attempts = 3;
     auto dl = Download::probe("down.bin", 0, opts);
     Outcome o = run(emu, dl, "down.bin", a, {});
@@ -496,8 +384,8 @@ TEST_CASE("retries run out: the download fails for good") {
 
 TEST_CASE("a missing object is a 404 refusal with S3's code, told through on_info") {
     Emulator emu({"name=there.bin,size=10,seed=1"}, {});
-    Worker a;
-    auto dl = Download::probe("missing.bin", 0, test_options());
+    RingThread a;
+    auto dl = Download::probe("missing.bin", 0, test_download_options());
     Outcome o = run(emu, dl, "missing.bin", a, {});
     CHECK_FALSE(o.attached);
     CHECK(o.state == Download::State::failed);
@@ -507,8 +395,8 @@ TEST_CASE("a missing object is a 404 refusal with S3's code, told through on_inf
 
 TEST_CASE("a probe beyond the end is a 416 that still tells the size") {
     Emulator emu({"name=small.bin,size=1000,seed=1"}, {});
-    Worker a;
-    auto dl = Download::probe("small.bin", 3 * kChunk, test_options());
+    RingThread a;
+    auto dl = Download::probe("small.bin", 3 * kChunk, test_download_options());
     Outcome o = run(emu, dl, "small.bin", a, {});
     CHECK_FALSE(o.attached);
     CHECK(o.state == Download::State::failed);
@@ -519,8 +407,8 @@ TEST_CASE("a probe beyond the end is a 416 that still tells the size") {
 
 TEST_CASE("every reader leaving abandons the download when asked to") {
     Emulator emu({"name=left.bin,size=8MiB,seed=18"}, {});
-    Worker a;
-    DownloadOptions opts = test_options();
+    RingThread a;
+    DownloadOptions opts = test_download_options();
     opts.planner.max_concurrency = 1;  // slow enough to leave before it ends
     auto dl = Download::probe("left.bin", 0, opts);
     dl->set_abandon_when_unread(true);
@@ -545,9 +433,9 @@ TEST_CASE("every reader leaving abandons the download when asked to") {
 
 TEST_CASE("the retry budget stops retrying once it is spent") {
     Emulator emu({"name=budget.bin,size=2MiB,seed=19"}, {"503:object=budget.bin"});
-    Worker a;
+    RingThread a;
     s3::RetryBudget budget({5, 5, 10, 1});  // pays for exactly one retry
-    DownloadOptions opts = test_options();
+    DownloadOptions opts = test_download_options();
     opts.budget = &budget;
     auto dl = Download::probe("budget.bin", 0, opts);
     Outcome o = run(emu, dl, "budget.bin", a, {});
@@ -563,10 +451,10 @@ TEST_CASE("sources: a healthy peer in front of S3 delivers every byte and S3 sen
     Emulator s3emu({"name=p.bin,size=3MiB,seed=41"}, {});
     Emulator peer({"name=p.bin,size=3MiB,seed=41"}, {});
     REQUIRE(peer.object("p.bin").etag(0) == s3emu.object("p.bin").etag(0));
-    Worker a, b;
+    RingThread a, b;
     auto p = std::make_shared<TestSource>(peer.url("p.bin"), true);
     auto s = std::make_shared<TestSource>(s3emu.url("p.bin"), false);
-    auto dl = Download::probe("p.bin", 0, test_options());
+    auto dl = Download::probe("p.bin", 0, test_download_options());
     Outcome o =
         run(s3emu, dl, "p.bin", a, {a.slot(), b.slot()}, false, {}, nullptr, nullptr, {p, s});
     REQUIRE_MESSAGE(o.status.ok(), o.status.to_string());
@@ -588,11 +476,11 @@ TEST_CASE("sources: a healthy peer in front of S3 delivers every byte and S3 sen
 
 TEST_CASE("sources: a dead peer moves every chunk to S3 at once, without a retry") {
     Emulator s3emu({"name=d.bin,size=3MiB,seed=42"}, {});
-    Worker a;
+    RingThread a;
     // Port 1 on loopback: nobody listens, the connection is refused.
     auto p = std::make_shared<TestSource>("http://127.0.0.1:1/bench/d.bin", true);
     auto s = std::make_shared<TestSource>(s3emu.url("d.bin"), false);
-    auto dl = Download::probe("d.bin", 0, test_options());
+    auto dl = Download::probe("d.bin", 0, test_download_options());
     Outcome o = run(s3emu, dl, "d.bin", a, {}, false, {}, nullptr, nullptr, {p, s});
     REQUIRE_MESSAGE(o.status.ok(), o.status.to_string());
     check_bytes(s3emu, "d.bin", o.file);
@@ -613,11 +501,11 @@ TEST_CASE("sources: a dead peer moves every chunk to S3 at once, without a retry
 
 TEST_CASE("sources: a source that does not build its request is skipped, reported unsent") {
     Emulator s3emu({"name=r.bin,size=2MiB,seed=43"}, {});
-    Worker a;
+    RingThread a;
     auto p = std::make_shared<TestSource>(s3emu.url("r.bin"), true);
     p->refuse = true;
     auto s = std::make_shared<TestSource>(s3emu.url("r.bin"), false);
-    auto dl = Download::probe("r.bin", 0, test_options());
+    auto dl = Download::probe("r.bin", 0, test_download_options());
     Outcome o = run(s3emu, dl, "r.bin", a, {}, false, {}, nullptr, nullptr, {p, s});
     REQUIRE_MESSAGE(o.status.ok(), o.status.to_string());
     check_bytes(s3emu, "r.bin", o.file);
@@ -635,14 +523,14 @@ TEST_CASE("sources: a peer answering another version (ignoring If-Match) is neve
     Emulator s3emu({"name=v.bin,size=3MiB,seed=44"}, {});
     Emulator peer({"name=v.bin,size=3MiB,seed=45"}, {});
     REQUIRE(peer.object("v.bin").etag(0) != s3emu.object("v.bin").etag(0));
-    Worker a, b;
+    RingThread a, b;
     auto p = std::make_shared<TestSource>(peer.url("v.bin"), true);
     p->send_if_match = false;
     auto s = std::make_shared<TestSource>(s3emu.url("v.bin"), false);
     s3::HttpResponseHead head;
     head.status = 200;
     head.headers.emplace_back("etag", s3emu.object("v.bin").etag(0));
-    auto dl = Download::known("v.bin", 3 * kChunk, head, test_options());
+    auto dl = Download::known("v.bin", 3 * kChunk, head, test_download_options());
     Outcome o =
         run(s3emu, dl, "v.bin", a, {a.slot(), b.slot()}, false, {}, nullptr, nullptr, {p, s});
     REQUIRE_MESSAGE(o.status.ok(), o.status.to_string());
@@ -662,13 +550,13 @@ TEST_CASE("sources: a peer answering another version (ignoring If-Match) is neve
 
 TEST_CASE("sources: S3 answering another ETag than If-Match named is a 412, not mixed bytes") {
     Emulator s3emu({"name=w.bin,size=2MiB,seed=46"}, {});
-    Worker a;
+    RingThread a;
     auto s = std::make_shared<TestSource>(s3emu.url("w.bin"), false);
     s->send_if_match = false;
     s3::HttpResponseHead head;
     head.status = 200;
     head.headers.emplace_back("etag", "\"not-the-etag\"");
-    auto dl = Download::known("w.bin", 2 * kChunk, head, test_options());
+    auto dl = Download::known("w.bin", 2 * kChunk, head, test_download_options());
     Outcome o = run(s3emu, dl, "w.bin", a, {}, false, {}, nullptr, nullptr, {s});
     CHECK(o.status.code() == Code::precondition_failed);
     CHECK(dl->refusal_status() == 412);
@@ -680,11 +568,11 @@ TEST_CASE("sources: a peer's own stall limit applies to its attempts") {
     Emulator s3emu({"name=s.bin,size=2MiB,seed=47"}, {});
     Emulator peer({"name=s.bin,size=2MiB,seed=47"},
                   {"stall:object=s.bin,offset=300000,seconds=20s,count=1"});
-    Worker a;
+    RingThread a;
     auto p = std::make_shared<TestSource>(peer.url("s.bin"), true);
     p->limits_ = SourceLimits{1000ms, 1000ms, 200ms, 1};
     auto s = std::make_shared<TestSource>(s3emu.url("s.bin"), false);
-    auto dl = Download::probe("s.bin", 0, test_options());
+    auto dl = Download::probe("s.bin", 0, test_download_options());
     Outcome o = run(s3emu, dl, "s.bin", a, {}, false, {}, nullptr, nullptr, {p, s});
     REQUIRE_MESSAGE(o.status.ok(), o.status.to_string());
     check_bytes(s3emu, "s.bin", o.file);
