@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from harness.common import free_port, parse_size, stop_process, tail, wait_port  # noqa: E402
+from harness.common import (free_port, parse_size, stop_process, wait_port,  # noqa: E402
+                            wait_port_file)
 
 
 def http_json(port, path):
@@ -58,12 +58,7 @@ class Emu:
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)
-        deadline = time.time() + 30
-        while not os.path.exists(port_file) or not open(port_file).read().strip():
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise SystemExit("s3emu did not start: " + tail(self.log))
-            time.sleep(0.02)
-        self.port = int(open(port_file).read())
+        self.port = wait_port_file(self.proc, port_file, self.log, "s3emu", error=SystemExit)
 
     def body_bytes(self, name):
         return http_json(self.port, "/__stats")["objects"][name]["body_bytes"]
@@ -119,7 +114,6 @@ def start_nodes(args, emu, workdir, label, n, fleet):
 
 def fetch(port, name, out_path, result, i):
     import http.client
-    t0 = time.monotonic()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     conn.request("GET", "/" + name)
     r = conn.getresponse()

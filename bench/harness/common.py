@@ -76,6 +76,16 @@ def wait_port(port, proc, timeout, what, log_path=None):
     raise ScenarioError(f"{what} did not listen on {port} within {timeout}s: {tail(log_path)}")
 
 
+def wait_port_file(proc, port_file, log_path, what, error=ScenarioError, timeout=30):
+    """The port a process started with --port 0 --port-file wrote (s3emu), once it is there."""
+    deadline = time.time() + timeout
+    while not os.path.exists(port_file) or not open(port_file).read().strip():
+        if proc.poll() is not None or time.time() > deadline:
+            raise error(f"{what} did not start: " + tail(log_path))
+        time.sleep(0.02)
+    return int(open(port_file).read())
+
+
 def stop_process(proc, sig=signal.SIGTERM, timeout=10):
     """Stops one process the harness started (by its own Popen handle, never by name)."""
     if proc is None or proc.poll() is not None:

@@ -10,7 +10,7 @@ import time
 import urllib.request
 
 from .common import KiB, MiB, ScenarioError, NotAvailable, free_port, parse_size, process_tree, \
-    stop_process, tail, wait_port, object_spec
+    stop_process, wait_port, wait_port_file, object_spec
 
 # ---------------------------------------------------------------- the emulator
 
@@ -41,12 +41,7 @@ class Emulator:
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)
-        deadline = time.time() + 30
-        while not os.path.exists(port_file) or not open(port_file).read().strip():
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise ScenarioError("s3emu did not start: " + tail(self.log))
-            time.sleep(0.02)
-        self.port = int(open(port_file).read())
+        self.port = wait_port_file(self.proc, port_file, self.log, "s3emu")
 
     def stats(self):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__stats", timeout=10) as r:
