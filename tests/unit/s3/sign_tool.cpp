@@ -9,41 +9,19 @@
 // Output line: "OK <url> <authorization-hex> <canonical-request-hex>" or "ERROR <message>".
 #include <cstdlib>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "hex_fields.hpp"
 #include "xs3/base/digest.hpp"
 #include "xs3/s3/sigv4.hpp"
 #include "xs3/s3/url.hpp"
 
 namespace {
 
-bool unhex(const std::string& field, std::string& out) {
-    if (field.empty() || field[0] != 'x' || field.size() % 2 != 1) return false;
-    out.clear();
-    for (size_t i = 1; i < field.size(); i += 2) {
-        auto nibble = [](char c) -> int {
-            if (c >= '0' && c <= '9') return c - '0';
-            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-            return -1;
-        };
-        const int hi = nibble(field[i]), lo = nibble(field[i + 1]);
-        if (hi < 0 || lo < 0) return false;
-        out += static_cast<char>(hi * 16 + lo);
-    }
-    return true;
-}
-
 std::string handle(const std::string& line) {
-    std::istringstream in(line);
     std::vector<std::string> f;
-    for (std::string tok; in >> tok;) {
-        std::string raw;
-        if (!unhex(tok, raw)) return "ERROR bad field encoding";
-        f.push_back(std::move(raw));
-    }
+    if (!xs3::test::read_hex_fields(line, f)) return "ERROR bad field encoding";
     size_t i = 0;
     auto next = [&](std::string& out) {
         if (i >= f.size()) return false;
