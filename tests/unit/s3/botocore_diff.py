@@ -26,23 +26,11 @@ except ImportError as e:
     print(f"SKIP: botocore is not importable by {sys.executable}: {e}")
     sys.exit(77)
 
+from botocore_common import Captured, amz_epoch, capture, enc  # noqa: E402
+
 AKID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 OWNED = {"host", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token"}
-
-
-def enc(s):
-    return "x" + s.encode("utf-8", "surrogateescape").hex()
-
-
-class Captured(Exception):
-    def __init__(self, request):
-        super().__init__("captured")
-        self.request = request
-
-
-def capture(request, **kwargs):
-    raise Captured(request)
 
 
 def split_query(query):
@@ -65,11 +53,6 @@ def header_value(headers, name):
 def parse_auth(auth):
     fields = dict(p.strip().split("=", 1) for p in auth[len("AWS4-HMAC-SHA256 "):].split(","))
     return fields["SignedHeaders"].split(";")
-
-
-def amz_to_epoch(amz_date):
-    dt = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ")
-    return int(dt.replace(tzinfo=datetime.timezone.utc).timestamp())
 
 
 class Tool:
@@ -175,7 +158,7 @@ def run_client_cases(tool):
         url, our_auth, our_creq = tool.sign(
             endpoint_url=kw.get("endpoint_url"), path_style=style, region=region,
             bucket=params["Bucket"], key=params["Key"],
-            timestamp=amz_to_epoch(header_value(req.headers, "x-amz-date")), token=token,
+            timestamp=amz_epoch(header_value(req.headers, "x-amz-date")), token=token,
             method=req.method, payload_hash=header_value(req.headers, "x-amz-content-sha256"),
             query=split_query(parts.query), headers=headers)
         ours = urlsplit(url)
@@ -214,7 +197,7 @@ def run_raw_cases(tool):
     for label, bucket, key, query, extra in RAW_CASES:
         url, our_auth, our_creq = tool.sign(
             endpoint_url="", path_style="", region="us-east-1", bucket=bucket, key=key,
-            timestamp=amz_to_epoch(ts.strftime("%Y%m%dT%H%M%SZ")), token=None, method="GET",
+            timestamp=amz_epoch(ts.strftime("%Y%m%dT%H%M%SZ")), token=None, method="GET",
             payload_hash="e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
             query=query, headers=extra)
         request = AWSRequest(method="GET", url=url, headers=dict(extra))

@@ -13,10 +13,8 @@ the expiry) and the tool must refuse with S3's code.
 
 Exits 77 (meson: skipped) when botocore is not importable.
 """
-import datetime
 import subprocess
 import sys
-import time
 from urllib.parse import unquote, urlsplit
 
 try:
@@ -26,22 +24,10 @@ except ImportError as e:
     print(f"SKIP: botocore is not importable by {sys.executable}: {e}")
     sys.exit(77)
 
+from botocore_common import Captured, amz_epoch, capture, enc  # noqa: E402
+
 AKID = "AKIDCLIENTEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYCLIENTKEY"
-
-
-def enc(s):
-    return "x" + (s.encode("utf-8", "surrogateescape") if isinstance(s, str) else s).hex()
-
-
-class Captured(Exception):
-    def __init__(self, request):
-        super().__init__("captured")
-        self.request = request
-
-
-def capture(request, **kwargs):
-    raise Captured(request)
 
 
 class Tool:
@@ -121,11 +107,6 @@ def query_param(url, name):
         if part.startswith(name + "="):
             return part[len(name) + 1:]
     raise KeyError(name)
-
-
-def amz_epoch(s):
-    return int(datetime.datetime.strptime(s, "%Y%m%dT%H%M%SZ")
-               .replace(tzinfo=datetime.timezone.utc).timestamp())
 
 
 class Runner:
