@@ -7,7 +7,6 @@ client sending botocore-signed headers. Refused requests never reach the origin.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import subprocess
@@ -22,7 +21,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from e2e_util import REGION, free_port, sha256, wait_until
+from e2e_util import REGION, free_port, names_to_loopback, sha256, wait_until
 from h2_client import H2Client
 
 CLIENT_ID = "XS3CLIENTKEY0001"
@@ -429,23 +428,6 @@ def test_a_bad_token_file_stops_start_up(proxy_factory, bucket, tmp_path):
     r = subprocess.run(missing.command(), capture_output=True, timeout=30,
                        env=missing.environment())
     assert r.returncode == 2 and b"cannot open" in r.stderr
-
-
-@contextlib.contextmanager
-def names_to_loopback(suffix):
-    """<anything>.<suffix> resolves to 127.0.0.1 inside this process (virtual-hosted URLs)."""
-    real = socket.getaddrinfo
-
-    def fake(host, *args, **kwargs):
-        if isinstance(host, str) and (host == suffix or host.endswith("." + suffix)):
-            host = "127.0.0.1"
-        return real(host, *args, **kwargs)
-
-    socket.getaddrinfo = fake
-    try:
-        yield
-    finally:
-        socket.getaddrinfo = real
 
 
 def test_virtual_hosted_requests_and_listings_are_verified(proxy_factory, tmp_path, buckets,

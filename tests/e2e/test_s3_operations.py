@@ -11,13 +11,12 @@ import contextlib
 import html
 import os
 import re
-import socket
-import time
 
 import pytest
 from botocore.exceptions import ClientError
 
-from e2e_util import REGION, HttpConnection, build_request, sha256, wait_until
+from e2e_util import (REGION, HttpConnection, build_request, names_to_loopback, sha256,
+                      wait_until)
 
 SUFFIX = "proxy.test"
 
@@ -251,24 +250,6 @@ def test_list_buckets_comes_from_the_configuration(proxy_factory, tmp_path, serv
 # --- addressing ---------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def resolve_suffix_to_loopback():
-    """<anything>.proxy.test resolves to 127.0.0.1 inside this process (for the SDK's
-    virtual-hosted URLs)."""
-    real = socket.getaddrinfo
-
-    def fake(host, *args, **kwargs):
-        if isinstance(host, str) and (host == SUFFIX or host.endswith("." + SUFFIX)):
-            host = "127.0.0.1"
-        return real(host, *args, **kwargs)
-
-    socket.getaddrinfo = fake
-    try:
-        yield
-    finally:
-        socket.getaddrinfo = real
-
-
 @pytest.mark.parametrize("mode", ["single", "multi"])
 def test_virtual_hosted_requests(proxy_factory, tmp_path, served, unserved, origin, s3_origin,
                                  mode):
@@ -289,7 +270,7 @@ def test_virtual_hosted_requests(proxy_factory, tmp_path, served, unserved, orig
         denied = conn.request("GET", "/secret.bin", host=f"{unserved.name}.{SUFFIX}")
         assert denied.status == 403
         assert error_of(denied.body)["BucketName"] == unserved.name
-    with resolve_suffix_to_loopback():
+    with names_to_loopback(SUFFIX):
         import boto3
         from botocore.config import Config
 
