@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 
 from .common import KiB, MiB, GiB, ScenarioError, NotAvailable
 
@@ -42,6 +43,31 @@ def check_results(results, want_status=(200, 206), verify=True):
         why = r["error"] or (f"status {r['status']}" if r["status"] not in want_status
                              else f"byte mismatch at {r['mismatch']}")
         raise ScenarioError(f"{len(bad)}/{len(results)} requests failed ({r['path']}: {why})")
+
+
+def wait_for_hits(port, paths, timeout=120.0):
+    """Asks for the first byte of each path until the answer says x-cache: HIT (a download's
+    SHA-224 check and publication run after its last byte went out: a measurement started before
+    would count that work and serve a MISS). Returns the paths that never became hits."""
+    deadline = time.monotonic() + timeout
+    left = []
+    for path in paths:
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                conn.request("GET", path, headers={"Range": "bytes=0-0"})
+                r = conn.getresponse()
+                r.read()
+                hit = (r.getheader("x-cache") or "").upper().startswith("HIT")
+            finally:
+                conn.close()
+            if hit:
+                break
+            if time.monotonic() > deadline:
+                left.append(path)
+                break
+            time.sleep(0.05)
+    return left
 
 
 def http_get(port, path, timeout=5):

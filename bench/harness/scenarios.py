@@ -3,17 +3,25 @@ it applies to. A scenario function gets (harness, target, emulator, meter) and r
 ({metric: entry}, bytes served to clients); an entry is (value, better) or, for a metric that
 could not be produced while the rest could, fail(...) / na(...)."""
 import statistics
+import sys
 
 from .common import ScenarioError, NotAvailable, percentile, fmt_size, fail, na, item, group_names
-from .load import run_fetch, check_results, run_wrk, run_h2load
+from .load import run_fetch, check_results, run_wrk, run_h2load, wait_for_hits
 from .probe import probe_machine
 from .startup import scenario_startup
 
 
 def warm(h, target, names, concurrency=4):
-    """Fetches every object once through the target, verifying every byte."""
+    """Fetches every object once through the target, verifying every byte, then waits until each
+    is a cache hit: the measurement that follows must not include the warm-up's verification or
+    be served from the download that has just finished."""
     results = run_fetch(h, target.port, [item(n) for n in names], concurrency=concurrency)
     check_results(results)
+    if target.kind != "nginx-static":
+        left = wait_for_hits(target.port, ["/" + n for n in names])
+        if left:
+            print(f"  warning: {target.name}: {len(left)} of {len(names)} objects not a cache "
+                  f"hit after the warm-up (first: {left[0]})", file=sys.stderr)
     return results
 
 
