@@ -5,10 +5,10 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 namespace xs3 {
@@ -19,39 +19,99 @@ namespace {
     std::abort();
 }
 
+// OpenSSL 3 resolves the legacy handles (EVP_sha256()) and the one-shot HMAC() by name on every
+// call: a locked method-store lookup, and for HMAC() an EVP_MAC context built and freed each
+// time. SigV4 chains five HMACs and two hashes per signed request (every origin GET, every
+// client request checked against [[clients]], every fleet hop), so the two digests are fetched
+// once, here, and HMAC is done over them directly (RFC 2104). Fetched handles live for the
+// whole process.
 const EVP_MD* md_for(bool sha224) {
-    return sha224 ? EVP_sha224() : EVP_sha256();
+    static const EVP_MD* const md256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+    static const EVP_MD* const md224 = EVP_MD_fetch(nullptr, "SHA2-224", nullptr);
+    const EVP_MD* md = sha224 ? md224 : md256;
+    if (md == nullptr) openssl_fatal("EVP_MD_fetch");
+    return md;
 }
 
+// One EVP context for the length of a call.
+class DigestCtx {
+  public:
+    DigestCtx() : ctx_(EVP_MD_CTX_new()) {
+        if (ctx_ == nullptr) openssl_fatal("EVP_MD_CTX_new");
+    }
+    DigestCtx(const DigestCtx&) = delete;
+    DigestCtx& operator=(const DigestCtx&) = delete;
+    ~DigestCtx() { EVP_MD_CTX_free(ctx_); }
+
+    void begin(const EVP_MD* md) {
+        if (EVP_DigestInit_ex(ctx_, md, nullptr) != 1) openssl_fatal("EVP_DigestInit_ex");
+    }
+    void add(const void* data, size_t len) {
+        if (len > 0 && EVP_DigestUpdate(ctx_, data, len) != 1) openssl_fatal("EVP_DigestUpdate");
+    }
+    template <size_t N>
+    void end(std::array<uint8_t, N>& out) {
+        unsigned int len = 0;
+        if (EVP_DigestFinal_ex(ctx_, out.data(), &len) != 1 || len != N)
+            openssl_fatal("EVP_DigestFinal_ex");
+    }
+
+  private:
+    EVP_MD_CTX* ctx_;
+};
+
 template <size_t N>
-std::array<uint8_t, N> one_shot(const EVP_MD* md, std::string_view data) {
+std::array<uint8_t, N> one_shot(bool sha224, std::string_view data) {
     std::array<uint8_t, N> out;
-    unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 || len != N)
-        openssl_fatal("EVP_Digest");
+    DigestCtx c;
+    c.begin(md_for(sha224));
+    c.add(data.data(), data.size());
+    c.end(out);
     return out;
 }
 
 }  // namespace
 
 Sha256Digest sha256(std::string_view data) {
-    return one_shot<32>(EVP_sha256(), data);
+    return one_shot<32>(false, data);
 }
 Sha224Digest sha224(std::string_view data) {
-    return one_shot<28>(EVP_sha224(), data);
+    return one_shot<28>(true, data);
 }
 
 Sha256Digest hmac_sha256(std::span<const uint8_t> key, std::string_view data) {
+    // RFC 2104 over SHA-256 (64-byte blocks): a key longer than a block is hashed first; the
+    // block-sized key is XORed with the inner and outer pads.
+    constexpr size_t kBlockSize = 64;
+    std::array<uint8_t, kBlockSize> k{};
+    if (key.size() > kBlockSize) {
+        const Sha256Digest hashed =
+            sha256(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
+        std::memcpy(k.data(), hashed.data(), hashed.size());
+    } else if (!key.empty()) {
+        std::memcpy(k.data(), key.data(), key.size());
+    }
+    std::array<uint8_t, kBlockSize> pad;
+    const EVP_MD* md = md_for(false);
+    DigestCtx c;
+    Sha256Digest inner;
+    for (size_t i = 0; i < kBlockSize; ++i)
+        pad[i] = k[i] ^ 0x36;
+    c.begin(md);
+    c.add(pad.data(), pad.size());
+    c.add(data.data(), data.size());
+    c.end(inner);
+    for (size_t i = 0; i < kBlockSize; ++i)
+        pad[i] = k[i] ^ 0x5c;
     Sha256Digest out;
-    unsigned int len = 0;
-    // HMAC() wants a non-null key pointer even for an empty key.
-    static const uint8_t empty_key = 0;
-    const uint8_t* key_ptr = key.empty() ? &empty_key : key.data();
-    if (HMAC(EVP_sha256(), key_ptr, static_cast<int>(key.size()),
-             reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(),
-             &len) == nullptr ||
-        len != out.size())
-        openssl_fatal("HMAC");
+    c.begin(md);
+    c.add(pad.data(), pad.size());
+    c.add(inner.data(), inner.size());
+    c.end(out);
+    // The key material (a secret, or a step of SigV4's key chain) is not left on the stack.
+    OPENSSL_cleanse(k.data(), k.size());
+    OPENSSL_cleanse(pad.data(), pad.size());
+    OPENSSL_cleanse(inner.data(), inner.size());
     return out;
 }
 

@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <string>
 
 #include "xs3/base/digest.hpp"
@@ -72,6 +75,44 @@ TEST_CASE("hmac_sha256 matches RFC 4231 and common vectors") {
     // An empty key is legal HMAC.
     CHECK(hex_lower(hmac_sha256("", "")) ==
           "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+    // RFC 4231 test cases 6 and 7: a key longer than the block is hashed first.
+    const std::string long_key(131, '\xaa');
+    CHECK(hex_lower(
+              hmac_sha256(long_key, "Test Using Larger Than Block-Size Key - Hash Key First")) ==
+          "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    CHECK(hex_lower(hmac_sha256(
+              long_key,
+              "This is a test using a larger than block-size key and a larger than block-size "
+              "data. The key needs to be hashed before being used by the HMAC algorithm.")) ==
+          "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+}
+
+TEST_CASE("hmac_sha256 agrees with OpenSSL's HMAC() for every key length around the block") {
+    // Ours is RFC 2104 over a fetched SHA-256; OpenSSL's one-shot HMAC() is the reference. Key
+    // lengths 0..130 cross the 64-byte block (padded, exact, hashed); data lengths too.
+    std::string key, data;
+    for (size_t klen = 0; klen <= 130; ++klen) {
+        key.assign(klen, '\0');
+        for (size_t i = 0; i < klen; ++i)
+            key[i] = static_cast<char>(i * 7 + klen);
+        for (size_t dlen :
+             {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{200}}) {
+            data.assign(dlen, '\0');
+            for (size_t i = 0; i < dlen; ++i)
+                data[i] = static_cast<char>(i * 13 + dlen);
+            unsigned char want[32];
+            unsigned int len = 0;
+            static const unsigned char empty = 0;
+            const void* kp = klen ? static_cast<const void*>(key.data()) : &empty;
+            REQUIRE(HMAC(EVP_sha256(), kp, static_cast<int>(klen),
+                         reinterpret_cast<const unsigned char*>(data.data()), data.size(), want,
+                         &len) != nullptr);
+            REQUIRE(len == 32);
+            const Sha256Digest got = hmac_sha256(key, data);
+            INFO("key length " << klen << ", data length " << dlen);
+            CHECK(std::memcmp(got.data(), want, 32) == 0);
+        }
+    }
 }
 
 TEST_CASE("hex_lower encodes every byte value") {
