@@ -225,7 +225,8 @@ Result<Config> load_config_text(std::string_view toml_text, std::string_view nam
 }
 
 std::string version_text() {
-    return std::string("xs3lerator ") + XS3_VERSION + "\n";
+    return std::string("xs3lerator ") + XS3_VERSION + "\nbuild: buildtype=" + XS3_BUILD_TYPE +
+           " sanitize=" + XS3_BUILD_SANITIZE + "\n";
 }
 
 std::string help_text() {

@@ -462,6 +462,33 @@ def proxy_binary() -> Path:
     return Path(os.environ.get("XS3_BINARY", str(REPO_ROOT / "build" / "xs3lerator")))
 
 
+_BUILD_INFO: dict[str, dict[str, str]] = {}
+
+
+def proxy_build_info() -> dict[str, str]:
+    """How the binary under test was built, from the second line of its `--version`
+    ("build: buildtype=debugoptimized sanitize=address,undefined"). A binary older than that
+    line says nothing: then its own symbols tell whether ASan is in it."""
+    binary = proxy_binary()
+    if str(binary) not in _BUILD_INFO:
+        info: dict[str, str] = {}
+        r = subprocess.run([str(binary), "--version"], capture_output=True, text=True,
+                           timeout=60, env=clean_env())
+        for line in r.stdout.splitlines():
+            if line.startswith("build: "):
+                info = dict(kv.split("=", 1) for kv in line[len("build: "):].split() if "=" in kv)
+        if "sanitize" not in info:
+            info["sanitize"] = "address" if b"__asan_init" in binary.read_bytes() else "none"
+        _BUILD_INFO[str(binary)] = info
+    return _BUILD_INFO[str(binary)]
+
+
+def proxy_sanitizers() -> list[str]:
+    """The sanitizers built into the binary under test ([] for a plain build)."""
+    s = proxy_build_info().get("sanitize", "none")
+    return [] if s in ("", "none") else s.split(",")
+
+
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The caller's environment without AWS_* and XS3_* settings that could leak into a test.
     Instance metadata is off unless a test points AWS_EC2_METADATA_SERVICE_ENDPOINT at its own
