@@ -78,6 +78,26 @@ void Exchange::on_fill_answer(fetch::FillAnswer a) {
     // A request that joins a download holding every byte of its answer already (it is being
     // verified or published) is served like a hit; the one that started it is a miss.
     fetch::Download& dl = *a.download;
+    const Code why = dl.failure().code();
+    if (dl.state() == fetch::Download::State::failed && why != Code::io_error &&
+        why != Code::no_space && (first_ >= end_ || dl.available_from(first_) < end_ - first_)) {
+        // The download failed after this answer was made (it travels to this ring as a task):
+        // its body would fail at its first look, before any byte of the response went out.
+        // Answer the failure as S3 would (503 SlowDown after an ETag change, 502/504 after the
+        // origin failed), as a request joining later gets it. A failure of the cache itself
+        // (io_error, no_space) is not one: DownloadBody takes the rest from the origin.
+        fetch::FillAnswer failed;
+        failed.kind = Kind::failed;
+        failed.info_known = info_known_;
+        failed.size_known = info_known_;
+        failed.info.size = size_;
+        failed.failure = dl.failure();
+        failed.refusal_status = dl.refusal_status();
+        failed.refusal_code = dl.refusal_code();
+        failed.fetched_any = dl.bytes_fetched() > 0;
+        on_fill_failed(failed);
+        return;
+    }
     XS3_TRACE("req.download", trace::f("req", req_.trace_id), trace::f("dl", dl.trace_id()),
               trace::f("created", a.started), trace::f("first", first_));
     bool all_there = first_ < end_ && dl.available_from(first_) >= end_ - first_;

@@ -300,6 +300,10 @@ void H1Connection::respond(http::ResponseHead head, std::unique_ptr<Body> body) 
 }
 
 void H1Connection::pump_body() noexcept {
+    if (state_ == State::cutting) {
+        if (output_.idle()) close(cut_why_);
+        return;
+    }
     pull_body();
     // Whatever was queued, and however pulling ended, bytes waiting to go out are watched.
     watch_output();
@@ -371,6 +375,17 @@ void H1Connection::cut(const char* why, const Status& status) {
                  kv("error", status.ok() ? std::string("-") : status.to_string()),
                  kv("sent", output_.bytes_sent()));
     finish_access("cut");
+    // What is queued goes out first: the head and body bytes before the failure are right, and a
+    // client then sees the response it was promised cut short, not a connection closed before
+    // any head (a body that fails at its first look is cut while the head is still queued). The
+    // send timeout bounds the wait for a client that does not read.
+    if (state_ == State::sending && !output_.failed() && !output_.idle()) {
+        state_ = State::cutting;
+        cut_why_ = why;
+        body_waiting_ = false;
+        if (body_) w_.ring().dispose_later(std::move(body_));
+        return;  // pump_body (on_sent) closes once the output is idle
+    }
     close(why);
 }
 

@@ -22,7 +22,8 @@ Dimensions
 Each proxy instance serves one object per combination of the per-object dimensions, eight objects
 at a time. Outcomes are counted over every body: verified (complete, byte-exact), cut (closed
 short of Content-Length, the prefix byte-exact), wrong (a wrong byte anywhere), refused (an error
-status), failed (no head), crashes. The test asserts wrong == failed == crashes == 0; that the
+status), failed (no head; closed before a head counts too), crashes. The test asserts
+wrong == failed == cut_before_head == crashes == 0; that the
 only refusals are 503 SlowDown to requests that joined a download an ETag change failed before
 their answer began (the proxy's answer then: the object changed while it was being fetched,
 retry); the origin's GET count per object where it is deterministic; that every object is then
@@ -36,12 +37,14 @@ writes, 2 workers with 512 KiB writes), with sha224 and the reader count spread 
 placements so that every pair of values of kind, target, offset, sha224, readers and workers
 meets (pairwise coverage; the write size goes with the worker count): 184 objects, 814 readers,
 about a minute here. XS3_FAULT_MATRIX_ONLY=reset,probe keeps only the cases whose kind or target
-is listed (for debugging one). Point XS3_BINARY at a sanitizer build (or run `meson test` in
-one) to run it under ASan.
+is listed (for debugging one); XS3_FAULT_MATRIX_TRACE=1 starts the proxies with --debug-trace
+and a miscounted object's report carries its downloads' chunk events. Point XS3_BINARY at a
+sanitizer build (or run `meson test` in one) to run it under ASan.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -215,6 +218,31 @@ def settle_hit(p, emu, c: Case, tally: Tally, gens: dict[str, dict[str, int]]) -
             tally.wrong += 1
 
 
+def object_trace(path, name: str) -> list[str]:
+    """The trace lines of the downloads of `name` (dl.start names the key; the rest carry its
+    dl id), when the proxy was started with --debug-trace."""
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    ids = set()
+    for line in lines:
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        if ev.get("ev") == "dl.start" and ev.get("key") == name:
+            ids.add(ev.get("dl"))
+    out = []
+    for line in lines:
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        if ev.get("dl") in ids and ev.get("ev", "").split(".")[0] in ("dl", "chunk", "req"):
+            out.append(line)
+    return out
+
+
 def proxy_settings():
     if FULL:
         return [(1, 64 * KiB), (2, 64 * KiB), (1, 512 * KiB), (2, 512 * KiB)]
@@ -224,7 +252,7 @@ def proxy_settings():
 @pytest.mark.deadline(3600 if FULL else 600)
 @pytest.mark.parametrize("workers,write_size", proxy_settings(),
                          ids=[f"{w}workers-{ws // KiB}KiB" for w, ws in proxy_settings()])
-def test_fault_matrix(emulator_factory, proxy_factory, workers, write_size):
+def test_fault_matrix(emulator_factory, proxy_factory, tmp_path, workers, write_size):
     proxy_index = proxy_settings().index((workers, write_size))
     cases = cases_for(proxy_index, write_size)
     if os.environ.get("XS3_FAULT_MATRIX_ONLY"):  # debugging: cases whose kind or target match
@@ -232,11 +260,13 @@ def test_fault_matrix(emulator_factory, proxy_factory, workers, write_size):
         cases = [c for c in cases if c.kind in want or c.target in want]
     emu = emulator_factory([c.spec() for c in cases], faults=[c.rule for c in cases])
     admin_port = free_port()
+    trace_path = tmp_path / f"trace-{proxy_index}.jsonl"
+    trace = ["--debug-trace", str(trace_path)] if os.environ.get("XS3_FAULT_MATRIX_TRACE") else []
     p = proxy_factory(Emulator.BUCKET, endpoint=emu.endpoint, workers=workers,
                       extra_args=["--chunk-size", "1MiB", "--min-chunk-size", "1MiB",
                                   "--max-concurrency", "8", "--write-size", f"{write_size}",
                                   "--upstream-low-speed-time", "2s", "--retry-base-delay", "10ms",
-                                  "--admin-port", str(admin_port)])
+                                  "--admin-port", str(admin_port), *trace])
     start_stats = emu.stats()["objects"]
     gens = {c.name: {start_stats[c.name]["etag"]: 0} for c in cases}
     tally = Tally()
@@ -255,6 +285,12 @@ def test_fault_matrix(emulator_factory, proxy_factory, workers, write_size):
     miscounted = [f"{c.name} ({c.kind} {c.target} {c.offset}): {objects[c.name]['get']} GETs, "
                   f"want {c.gets}" for c in cases
                   if c.gets is not None and objects[c.name]["get"] != c.gets]
+    # What the proxy said about a miscounted object (and, with XS3_FAULT_MATRIX_TRACE=1, its
+    # downloads' chunk events), so that a rare miscount explains itself.
+    for i, line in enumerate(miscounted):
+        name = line.split(" ", 1)[0]
+        said = [ln for ln in p.log_text().splitlines() if f"={name} " in ln or ln.endswith(f"={name}")]
+        miscounted[i] += "\n  " + "\n  ".join(said[:20] + object_trace(trace_path, name)[:60])
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda c: settle_hit(p, emu, c, tally, gens), cases))
     if p.proc.poll() is not None:
@@ -278,7 +314,11 @@ def test_fault_matrix(emulator_factory, proxy_factory, workers, write_size):
     print(f"\nfault matrix workers={workers} write_size={write_size}: {len(cases)} objects, "
           f"{sum(c.readers for c in cases)} readers; {tally.summary()}; faults fired {fired}")
     assert tally.wrong == 0, "\n".join(tally.problems)
-    assert tally.crashes == 0 and tally.failed == 0 and tally.refused == tally.retry_later, (
+    # A connection closed before any response head is a failure too: a body that cannot be
+    # completed is cut after its head, and a download that failed before the answer began is
+    # answered with an error status.
+    assert (tally.crashes == 0 and tally.failed == 0 and tally.cut_before_head == 0
+            and tally.refused == tally.retry_later), (
         tally.summary() + "\n" + "\n".join(tally.problems))
     assert not miscounted, "\n".join(miscounted)
     # Every rule fired once: the placements are all reachable.

@@ -10,6 +10,7 @@ heap-use-after-free in ChunkFetcher::refuse_or_retry)."""
 from __future__ import annotations
 
 from e2e_util import Emulator
+from fault_harness import read_body
 from test_miss_path import fetch
 
 MiB = 1024 * 1024
@@ -37,3 +38,34 @@ def test_a_probe_reset_at_16k_on_40_objects_is_retried_once_and_serves_exact_byt
     retries = [line for line in p.log_text().splitlines() if "chunk fetch failed; retrying" in line]
     assert len(retries) == n, "\n".join(retries)
     assert all("chunk=0 attempt=1" in line for line in retries)
+
+
+def test_a_body_that_fails_at_its_first_look_still_sends_its_head(emulator_factory,
+                                                                   proxy_factory):
+    """Issue 12, "cut before head": the origin resets a passthrough GET right after its head
+    (s3emu reset at offset 0 of the second GET: the first is the probe that finds the object
+    larger than the cache, the second the passthrough's). The head and the reset
+    reach the proxy together, so the response body fails at its first look, while the response
+    head is still queued. The connection used to close at once, the head unsent: the client saw
+    a connection closed before any answer. Now what is queued goes out first: the client gets
+    the head (200, the object's Content-Length) and then the close, a cut response. The next
+    request (no fault) gets the whole object."""
+    n = 12
+    size = 8 * MiB
+    emu = emulator_factory([f"name=p{i}.bin,size={size},seed={300 + i}" for i in range(n)],
+                           faults=[f"reset:object=p{i}.bin,request=2,offset=0" for i in range(n)])
+    p = proxy_factory(Emulator.BUCKET, endpoint=emu.endpoint, workers=2,
+                      extra_args=["--max-cache-size", "4MiB"])
+    for i in range(n):
+        b = read_body(p.port, f"/p{i}.bin")
+        assert not b.error, (i, b.error)
+        assert b.status == 200 and b.want == size and b.length < size, (i, b.status, b.want,
+                                                                         b.length)
+        if b.length:
+            emu.verify(f"p{i}.bin", 300 + i, b.data, offset=0)
+        r = fetch(p.port, f"/p{i}.bin")
+        assert r.status == 200 and r.complete, (i, r.status, len(r.body))
+        emu.verify(f"p{i}.bin", 300 + i, r.body, size=size)
+    assert emu.stats()["faults"]["reset"] == n
+    cuts = [line for line in p.log_text().splitlines() if "response cut off" in line]
+    assert len(cuts) == n, "\n".join(cuts)

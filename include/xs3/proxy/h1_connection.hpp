@@ -57,6 +57,8 @@ class H1Connection final : public ClientConnection, public ResponseSink {
                 return {"h1", "handling", 0};
             case State::sending:
                 return {"h1", "sending", 0};
+            case State::cutting:
+                return {"h1", "cutting", 0};
             case State::handing_over:
                 return {"h1", "handing_over", 0};
             case State::lingering:
@@ -75,7 +77,9 @@ class H1Connection final : public ClientConnection, public ResponseSink {
     // lingering: the last answer is out and our side is shut; what the client still sends (the
     // body of a refused request) is read and dropped until it closes, so a reset caused by
     // unread input cannot destroy the answer before the client has read it.
-    enum class State { reading, handling, sending, handing_over, lingering, closed };
+    // cutting: the response cannot be completed; what is queued (the head, a correct prefix of
+    // the body) goes out, then the connection closes.
+    enum class State { reading, handling, sending, cutting, handing_over, lingering, closed };
 
     void on_input(const char* data, size_t n) noexcept;
     void on_input_end(int res) noexcept;
@@ -124,7 +128,8 @@ class H1Connection final : public ClientConnection, public ResponseSink {
     std::string peer_;     // the client's address, once a request is logged
     std::unique_ptr<Body> body_;
     bool body_waiting_ = false;
-    uint64_t body_left_ = 0;  // body bytes still owed to the Content-Length
+    uint64_t body_left_ = 0;    // body bytes still owed to the Content-Length
+    const char* cut_why_ = "";  // why the response is being cut (cutting)
 };
 
 }  // namespace xs3::proxy
