@@ -147,6 +147,8 @@ class CurlClient {
     void arm_poll(SocketState* state) noexcept;
     void on_poll(SocketState* state, int res) noexcept;
     void release_socket(SocketState* state) noexcept;
+    // The client is going: every socket is let go (freed once no CQE is pending).
+    void forget_sockets() noexcept;
     void set_timer(long timeout_ms) noexcept;
     void on_timeout() noexcept;
     void socket_action(int fd, int events) noexcept;
