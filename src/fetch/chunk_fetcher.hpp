@@ -4,21 +4,13 @@
 #pragma once
 
 #include <chrono>
-#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "xs3/fetch/download.hpp"
+#include "xs3/ring/block_pool.hpp"
 
 namespace xs3::fetch {
-
-namespace chunk_detail {
-
-struct FreeDeleter {
-    void operator()(char* p) const noexcept { std::free(p); }
-};
-
-}  // namespace chunk_detail
 
 // Fetches one chunk with ranged GETs, one attempt at a time: each attempt is a curl transfer of
 // the chunk's bytes from the first one not yet on file to its end. The body is copied into two
@@ -130,7 +122,7 @@ class Download::ChunkFetcher final : public std::enable_shared_from_this<ChunkFe
     const FetchSlot slot_;
     const bool probe_;
     const size_t ws_;
-    std::unique_ptr<char, chunk_detail::FreeDeleter> bufs_[2];
+    ring::BlockPool::Block bufs_[2];  // from this ring's pool while started, until retired
     size_t fill_[2] = {0, 0};
     int cur_ = 0;
     int wbuf_ = 0;
