@@ -103,6 +103,13 @@ uint64_t Download::available_from(uint64_t pos) const noexcept {
     return progress_.available_from(pos);
 }
 
+bool Download::all_on_file() const noexcept {
+    State s = state_.load(std::memory_order_acquire);
+    if (s == State::complete) return true;
+    // Running: the plan (and size) were set before the state moved on, so reading them is safe.
+    return s == State::running && progress_.contiguous_prefix() >= size_;
+}
+
 bool Download::wait(uint64_t pos, ring::Ring& ring, std::function<void()> wake) {
     bool waiting = progress_.wait(ring, std::move(wake), [&] {
         State s = state_.load(std::memory_order_acquire);

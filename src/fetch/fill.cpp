@@ -20,8 +20,21 @@ class FillHandle {
         : ring_(ring), done_(std::move(done)), started_(started) {}
     bool started() const noexcept { return started_; }
 
+    // Tells the handle `a`, never inside the joiner's own call: next turn on its ring.
+    static void deliver(const std::weak_ptr<FillHandle>& weak, FillAnswer a) {
+        auto handle = weak.lock();
+        if (!handle) return;
+        ring::Ring& ring = handle->ring_;
+        auto task = [weak, a = std::move(a)]() mutable {
+            if (auto h = weak.lock()) h->fire(std::move(a));
+        };
+        if (ring::Ring::current() == &ring)
+            ring.defer(std::move(task));
+        else
+            ring.post(std::move(task));
+    }
+
   private:
-    friend class Fill;
     void fire(FillAnswer answer) {
         if (!done_) return;
         auto done = std::move(done_);
@@ -83,7 +96,10 @@ class Fill : public std::enable_shared_from_this<Fill> {
             else
                 waiting_.push_back(handle);
         }
-        if (now) deliver(handle, std::move(*now));
+        if (!now) return;
+        // Every byte on file already (verifying or publishing): served from the complete file.
+        if (now->kind == FillAnswer::Kind::download) now->complete = dl_->all_on_file();
+        FillHandle::deliver(handle, std::move(*now));
     }
 
     void fail(const Status& why) { dl_->fail(why); }
@@ -123,21 +139,7 @@ class Fill : public std::enable_shared_from_this<Fill> {
             waiting.swap(waiting_);
         }
         for (auto& w : waiting)
-            deliver(w, a);
-    }
-
-    static void deliver(const std::weak_ptr<FillHandle>& weak, FillAnswer a) {
-        auto handle = weak.lock();
-        if (!handle) return;
-        ring::Ring& ring = handle->ring_;
-        auto task = [weak, a = std::move(a)]() mutable {
-            if (auto h = weak.lock()) h->fire(std::move(a));
-        };
-        // Never inside the joiner's own call: next turn on its ring.
-        if (ring::Ring::current() == &ring)
-            ring.defer(std::move(task));
-        else
-            ring.post(std::move(task));
+            FillHandle::deliver(w, a);
     }
 
     // --- deciding ------------------------------------------------------------------------------
@@ -412,11 +414,41 @@ Fills::Fills(FillContext context) : context_(std::move(context)) {}
 
 Fills::~Fills() = default;
 
+std::optional<FillAnswer> Fills::published(const FillRequest& req) const {
+    auto named = context_.index.find_name({req.bucket->bucket(), req.id.key, req.id.version_id});
+    if (!named) return std::nullopt;
+    // A caller that knows the version (a HEAD said it) takes the copy only if it is that one;
+    // without ETags versions are not told apart here: it fetches.
+    if (req.known && (named->etag.empty() || named->etag != req.known->meta.etag ||
+                      named->size != req.known->size))
+        return std::nullopt;
+    FillAnswer a;
+    a.kind = FillAnswer::Kind::cached;
+    a.info.key = named->key;
+    a.info.size = named->size;
+    a.info.meta.etag = named->etag;
+    return a;
+}
+
 std::shared_ptr<FillHandle> Fills::join(FillRequest req, FillCallback done) {
     std::string name_key = name_key_of(req.bucket->bucket(), req.id);
     std::shared_ptr<Fill> fill;
     bool created = false;
-    {
+    auto find = [&] {
+        std::lock_guard lk(mu_);
+        auto it = fills_.find(name_key);
+        if (it != fills_.end()) fill = it->second;
+    };
+    find();
+    if (!fill) {
+        // The caller looked in the index before calling; a fill that published the object
+        // since (into the index, then out of the registry) is not here any more, but its copy
+        // is: the caller is one of its joiners, served from the cache, with no new GET.
+        if (auto cached = published(req)) {
+            auto handle = std::make_shared<FillHandle>(*req.home.ring, std::move(done), false);
+            FillHandle::deliver(handle, std::move(*cached));
+            return handle;
+        }
         std::lock_guard lk(mu_);
         auto it = fills_.find(name_key);
         if (it != fills_.end()) {

@@ -64,7 +64,9 @@ void Exchange::on_fill_answer(fetch::FillAnswer a) {
         info_known_ = true;
     }
     if (a.kind == Kind::cached) {
-        serve_from_cache(a.info.key, meta_.etag);
+        // Without the object's info (a fill published it since this request looked) the ETag
+        // the index holds for the name picks the copy.
+        serve_from_cache(a.info.key, info_known_ ? meta_.etag : a.info.meta.etag);
         return;
     }
     if (a.kind == Kind::passthrough) {
@@ -75,8 +77,8 @@ void Exchange::on_fill_answer(fetch::FillAnswer a) {
     if (!settle_range()) return;
     // The answer goes out as soon as size and metadata are known, before the temp file exists:
     // if the cache then cannot take the object, the body switches to the origin (DownloadBody).
-    // A request that joins a download holding every byte of its answer already (it is being
-    // verified or published) is served like a hit; the one that started it is a miss.
+    // A request that joins a download holding every byte of the object (it is being verified or
+    // published), or of its answer, is served like a hit; the one that started it is a miss.
     fetch::Download& dl = *a.download;
     const Code why = dl.failure().code();
     if (dl.state() == fetch::Download::State::failed && why != Code::io_error &&
@@ -101,7 +103,7 @@ void Exchange::on_fill_answer(fetch::FillAnswer a) {
     XS3_TRACE("req.download", trace::f("req", req_.trace_id), trace::f("dl", dl.trace_id()),
               trace::f("created", a.started), trace::f("first", first_));
     bool all_there = first_ < end_ && dl.available_from(first_) >= end_ - first_;
-    bool hit = !a.started && (dl.state() == fetch::Download::State::complete || all_there);
+    bool hit = !a.started && (a.complete || dl.all_on_file() || all_there);
     cache_status_ = hit ? "HIT" : a.from_peer ? fleet::kPeerCacheStatus.data() : "MISS";
     (hit ? w_.shared().counters.hits : w_.shared().counters.misses)
         .fetch_add(1, std::memory_order_relaxed);

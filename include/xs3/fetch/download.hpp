@@ -161,8 +161,11 @@ class Download : public std::enable_shared_from_this<Download> {
 
     int fd() const noexcept { return read_fd_; }
     uint64_t data_offset() const noexcept { return data_offset_; }
-    // Contiguous object bytes available starting at `pos` (0 if none yet).
+    // Contiguous object bytes available starting at `pos` (0 if none yet), within its chunk.
     uint64_t available_from(uint64_t pos) const noexcept;
+    // Every byte of the object is on file (complete, or still being verified): a reader now is
+    // served from the whole file.
+    bool all_on_file() const noexcept;
     // Registers `wake` to run on `ring` after progress at or past `pos`, or a state change.
     // Returns false (and registers nothing) if there is something to do already.
     bool wait(uint64_t pos, ring::Ring& ring, std::function<void()> wake);

@@ -91,13 +91,18 @@ struct FillRequest {
 struct FillAnswer {
     enum class Kind {
         download,     // read `download` (DownloadBody); size/meta/key are set
-        cached,       // in the cache under `info.key` (the same bytes under another name)
+        cached,       // in the cache under `info.key`: the same bytes under another name, or
+                      // this name, published by a fill that ended after the caller looked
+                      // (then only info.key, info.size and info.meta.etag are set)
         passthrough,  // the cache will not take it: relay from the origin (info if known)
         failed,       // failure, refusal_*; info.size when size_known (the origin told it)
     };
     Kind kind = Kind::failed;
     std::shared_ptr<Download> download;
-    bool started = false;     // this request started the fill (a miss); else it joined one
+    bool started = false;  // this request started the fill (a miss); else it joined one
+    // A joined download already held every byte when this answer was given (being verified or
+    // published): the joiner is served from the complete file, like a hit.
+    bool complete = false;
     bool info_known = false;  // size, meta and key below are the object's
     ObjectInfo info;
     Status failure;
@@ -142,6 +147,8 @@ class Fills {
   private:
     friend class Fill;
     void remove(const std::string& name_key, const Fill* fill);
+    // The cached answer for a name the index holds (published since the caller looked), if any.
+    std::optional<FillAnswer> published(const FillRequest& req) const;
 
     FillContext context_;
     mutable std::mutex mu_;

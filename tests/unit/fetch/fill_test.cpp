@@ -3,7 +3,8 @@
 // (larger than the cache; no room even after eviction), serve it from the cache (the same bytes
 // under another name), verification failing, the object changing at S3 mid-download, an empty
 // object, joiners (one fill however many join; a join once every byte is there, before
-// publish), and shutdown. The emulator's counters say what reached S3.
+// verification or publish; a join after the fill published and left), and shutdown. The
+// emulator's counters say what reached S3.
 #include "xs3/fetch/fill.hpp"
 
 #include <doctest/doctest.h>
@@ -233,7 +234,8 @@ TEST_CASE("a join once every byte is there but before publish gets the complete 
     REQUIRE(late.kind == FillAnswer::Kind::download);
     CHECK_FALSE(late.started);
     CHECK(late.download == first.download);
-    CHECK(late.download->state() == Download::State::complete);  // the proxy answers it a HIT
+    CHECK(late.download->state() == Download::State::complete);
+    CHECK(late.complete);  // the proxy answers it a HIT
     {
         std::lock_guard lk(mu);
         release = true;
@@ -244,6 +246,88 @@ TEST_CASE("a join once every byte is there but before publish gets the complete 
     check_bytes(emu, "late.bin", read_download(*late.download));
     CHECK(rig.name("late.bin").has_value());
     CHECK(emu.gets("late.bin") == 2);
+}
+
+TEST_CASE("a join while the written bytes are still being verified: the whole file, a hit") {
+    // Every byte is on file but the SHA-224 is not checked yet (the hashing pool is held), so
+    // the download is still running: the joiner reads the complete file, makes no GET, and is
+    // told so (the proxy counts it a hit).
+    Emulator emu({"name=hashing.bin,size=3MiB,seed=32,sha224=yes"}, {});
+    Rig rig(emu);
+    std::mutex mu;
+    std::condition_variable cv;
+    bool release = false;
+    rig.hashing.submit([&] {
+        std::unique_lock lk(mu);
+        cv.wait(lk, [&] { return release; });
+    });
+    FillAnswer first = rig.join("hashing.bin");
+    REQUIRE(first.kind == FillAnswer::Kind::download);
+    CHECK(first.started);
+    CHECK_FALSE(first.complete);  // answered before any byte
+    for (int i = 0; i < 4000 && !first.download->all_on_file(); ++i)
+        std::this_thread::sleep_for(5ms);
+    REQUIRE(first.download->all_on_file());
+    CHECK(first.download->state() == Download::State::running);  // not verified yet
+    CHECK(emu.gets("hashing.bin") == 3);
+    FillAnswer late = rig.join("hashing.bin", 0, 1);
+    REQUIRE(late.kind == FillAnswer::Kind::download);
+    CHECK_FALSE(late.started);
+    CHECK(late.complete);
+    CHECK(late.download == first.download);
+    check_bytes(emu, "hashing.bin", read_download(*late.download));
+    {
+        std::lock_guard lk(mu);
+        release = true;
+    }
+    cv.notify_all();
+    wait_complete(*first.download);
+    CHECK(first.download->verified());
+    rig.settle();
+    CHECK(rig.name("hashing.bin").has_value());
+    CHECK(emu.gets("hashing.bin") == 3);  // no GET for the joiner
+    CHECK(emu.body_bytes("hashing.bin") == 3 * kChunk);
+    CHECK(rig.counters.downloads_started == 1);
+    CHECK(rig.counters.downloads_published == 1);
+}
+
+TEST_CASE("a join after the fill published and left the registry: the cached copy, no GET") {
+    // The proxy looks the name up in the index and then joins; a fill that publishes between the
+    // two is gone from the registry when the join comes, but its copy is in the index. Joining
+    // after the fill settled is that window held open.
+    Emulator emu({"name=after.bin,size=2MiB,seed=33"}, {});
+    Rig rig(emu);
+    FillAnswer first = rig.join("after.bin");
+    REQUIRE(first.kind == FillAnswer::Kind::download);
+    wait_complete(*first.download);
+    rig.settle();
+    REQUIRE(rig.name("after.bin").has_value());
+    CHECK(emu.gets("after.bin") == 2);
+    FillAnswer late = rig.join("after.bin", 0, 1);
+    CHECK(late.kind == FillAnswer::Kind::cached);
+    CHECK_FALSE(late.started);
+    CHECK(late.info.key == first.info.key);
+    CHECK(late.info.size == 2 * kChunk);
+    CHECK(late.info.meta.etag == first.info.meta.etag);
+    CHECK(rig.fills->active() == 0);    // no new fill
+    CHECK(emu.gets("after.bin") == 2);  // no probe
+    CHECK(emu.heads("after.bin") == 0);
+    CHECK(rig.counters.downloads_started == 1);
+    // A caller that knows another version (a HEAD said the object changed) fetches it.
+    fetch::ObjectInfo other = first.info;
+    other.meta.etag = "\"another\"";
+    std::promise<FillAnswer> p;
+    std::shared_ptr<FillHandle> h;
+    rig.rings[0]->ring().post([&] {
+        h = rig.fills->join(
+            FillRequest{&rig.bucket, s3::ObjectId("after.bin"), 0, other, rig.rings[0]->slot()},
+            [&p](FillAnswer a) { p.set_value(std::move(a)); });
+    });
+    auto f = p.get_future();
+    REQUIRE(f.wait_for(20s) == std::future_status::ready);
+    FillAnswer changed = f.get();
+    CHECK(changed.started);
+    CHECK(changed.kind != FillAnswer::Kind::cached);
 }
 
 TEST_CASE("an object larger than the cache is passed through, nothing reserved or written") {
