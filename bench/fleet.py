@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The fleet against independent caches, in the same run, in front of one s3emu (issue 17).
+"""The fleet against independent caches, in the same run, in front of one s3emu.
 
 Each repeat reads a fresh cold object through three setups, one client per node, all at once:
 - fleet:       three xs3lerator members of one static fleet (--peers): the object's owner

@@ -88,7 +88,7 @@ Status validate(Config& c, const std::vector<bool>& provided) {
         return bad("--retry-base-delay (" + std::to_string(c.retry_base_delay.count()) +
                    "ms) must not exceed --retry-max-delay (" +
                    std::to_string(c.retry_max_delay.count()) + "ms)");
-    // Fleet (issue 17).
+    // Fleet: peer fill across cache nodes.
     auto given = [&](std::string_view name) {
         for (const auto& o : option_table())
             if (o.name == name) return static_cast<bool>(provided[option_index(o)]);

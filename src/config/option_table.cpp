@@ -217,7 +217,7 @@ const OptionRow kRows[] = {
     {"h2-rapid-reset-limit", bind<&Config::h2_rapid_reset_limit, Whole<0, 65535>>(), "<N>", "96",
      "Client resets (before the answer completed) among them that close the connection with "
      "GOAWAY ENHANCE_YOUR_CALM"},
-    // Fleet (issue 17)
+    // Fleet: peer fill across cache nodes
     {"peers", bind<&Config::peers, PeerList>(), "<HOST:PORT,...>", nullptr,
      "Fleet members (this node included) as a static list; each object's owner among them is "
      "shown by the admin listener's /fleet"},

@@ -30,7 +30,7 @@ namespace xs3::fetch {
 //  - What happens after an attempt (done, retry, give up) is decided in one place, decide(), when
 //    its transfer is over and its good bytes are on file; deciding moves the phase on, so events
 //    that arrive afterwards (a write completing, the probe's file appearing) cannot decide again.
-// Without them (before issue 12) a probe cut before its temp file existed was retried twice —
+// Without them (as it once was) a probe cut before its temp file existed was retried twice —
 // once when the cut arrived, again when the file appeared — and the two transfers filled the same
 // buffers: clients got 200, the full length and wrong bytes, and the forgotten transfer's late
 // callbacks ran on a freed fetcher.

@@ -1,4 +1,4 @@
-"""The fault matrix (issue 12): origin faults of every kind, aimed at every GET of a cold download
+"""The fault matrix: origin faults of every kind, aimed at every GET of a cold download
 and at the offsets where the proxy's bookkeeping changes, on many objects at once, with every body
 a client receives checked byte by byte.
 

@@ -1,6 +1,6 @@
 """Origin faults that once made the proxy serve wrong bytes, each as its user met it.
 
-Issue 12: the first GET of a cold object (the probe) cut by a reset 16 KiB into its body, before
+The first GET of a cold object (the probe) cut by a reset 16 KiB into its body, before
 the owner had made the temp file. The failed attempt was judged twice — when the cut arrived and
 again when the file appeared — so two retries ran at once and filled the same buffers: clients
 got 200, the full Content-Length and wrong bytes (7 of 80 bodies in the report, 29 of 80 here),

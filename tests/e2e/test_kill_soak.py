@@ -1,4 +1,4 @@
-"""kill -9 soak (issue 12): rounds of start, eight cold downloads, and SIGKILL at a random moment
+"""kill -9 soak: rounds of start, eight cold downloads, and SIGKILL at a random moment
 (seeded: the seed is printed; XS3_SOAK_SEED=N replays a run, XS3_SOAK_ROUNDS=N changes the
 count, 20 by default). What a crash may leave — temp files, a half-written object, an index that
 never heard of a file — must never be served: after each restart no temp file is left once the

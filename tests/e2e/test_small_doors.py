@@ -1,4 +1,4 @@
-"""The smaller doors of issue 18: client bytes in the access log are escaped, two Range headers
+"""The smaller doors of the listener: client bytes in the access log are escaped, two Range headers
 are ignored (not one picked), only `Transfer-Encoding: chunked` alone is accepted, an HTTP/2
 client going back to a lower (or finished) stream id gets a connection error, and a credential
 with whitespace is refused from the environment as it is from the config file."""

@@ -118,7 +118,7 @@ write("fuzz_credentials", "sts-error",
       b"\x05<ErrorResponse><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>"
       b"bad</Message></Error></ErrorResponse>")
 write("fuzz_credentials", "iso8601", b"\x022015-08-30T12:36:00.5-07:30")
-# The UBSan finding of issue 12: an expiry in year 4198 overflowed std::chrono.
+# A UBSan finding of the fuzzers: an expiry in year 4198 overflowed std::chrono.
 write("fuzz_credentials", "far-future",
       b"\x00{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":\"4198-01-01T00:00:00Z\"}")
 write("fuzz_credentials", "json", b"\x03{\"a\":[1,2.5e3,true,null,\"\\ud83d\\ude00\"],\"b\":{}}")

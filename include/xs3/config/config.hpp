@@ -160,7 +160,7 @@ struct Config {
     unsigned max_upstream_connections = 0;        // per worker
     unsigned max_upstream_connections_total = 0;  // all workers; 0: no total cap
 
-    // Fleet (issue 17): peer fill across cache nodes. One of peers / peers_dns makes a fleet.
+    // Fleet: peer fill across cache nodes. One of peers / peers_dns makes a fleet.
     std::optional<std::string> peers;      // "host:port,host:port,..." (syntax checked)
     std::optional<std::string> peers_dns;  // "name:port" of a headless Service
     std::optional<std::string> peer_self;  // "ip[:port]" (port defaults to --port)

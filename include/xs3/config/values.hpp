@@ -141,7 +141,7 @@ struct WindowSize {
     static Result<uint64_t> parse(std::string_view t);
 };
 
-// Fleet (issue 17): the text is kept as written (start-up resolves it, app/fleet_setup), after
+// Fleet: the text is kept as written (start-up resolves it, app/fleet_setup), after
 // its syntax is checked here so the message names the option.
 // A comma-separated host:port list.
 struct PeerList {

@@ -316,7 +316,7 @@ TEST_CASE("a reset or short body mid-chunk is refetched from the last written by
 }
 
 TEST_CASE("a probe cut before its file exists is retried once, by the one attempt that owns it") {
-    // Issue 12: the cut arrives before the owner has made the temp file, and a retry is
+    // A regression: the cut arrives before the owner has made the temp file, and a retry is
     // scheduled; then the file appears. Before the fix the file's arrival judged the failed
     // attempt a second time and scheduled a second retry: two transfers filled the chunk's
     // buffers (200, full length, wrong bytes) and the forgotten one called back into a freed

@@ -108,7 +108,7 @@ TEST_CASE("credential_error_summary: code and message of an error answer") {
 }
 
 TEST_CASE("credential document: an expiry far in the future or past is clamped, not overflowed") {
-    // The fuzzing finding of issue 12: "4198-..." overflowed std::chrono (UBSan).
+    // A fuzzing finding: "4198-..." overflowed std::chrono (UBSan).
     auto far = parse_credential_document(
         R"({"AccessKeyId":"A","SecretAccessKey":"S","Expiration":"4198-01-01T00:00:00Z"})", "c",
         kNow);
