@@ -9,16 +9,23 @@ Each repeat reads a fresh cold object through three setups, one client per node,
 Reported per setup (medians over the repeats, with min and max): origin bytes / object size
 (goal: fleet 1.0x, independent 3.0x), ms until every client has the whole object (all nodes
 streamed it), and ms until every node has published it into its cache (it would now answer a
-hit). Every body is checked byte for byte with s3emu-verify. The setups run interleaved
+hit), and the CPU the nodes and the origin spent meanwhile (on a small shared box the setups are
+CPU-bound: the fleet's three nodes and the independent caches share the cores that one node alone
+has to itself; the nodes' threads' time runnable but waiting for a CPU says how much). Every body is checked byte for byte with s3emu-verify. The setups run interleaved
 (fleet, independent, single, fleet, ...) so a noisy minute of the shared box hits all alike.
 
     bench/fleet.py [--build build] [--size 64MiB] [--repeat 3] [--latency 20ms]
-                   [--conn-bandwidth 100MB] [--chunk-size 8MiB] [--workers 1] [--out DIR]
+                   [--conn-bandwidth 100MB] [--chunk-size 8MiB] [--workers 1] [--out FILE]
+                   [--trace DIR] [--only fleet,single] [--xs3-args "--send-mode splice"]
+
+--trace DIR gives every node --debug-trace DIR/<setup>-r<run>-<node>.jsonl and writes
+DIR/t0.json (each read's start on the trace clock, CLOCK_MONOTONIC µs) to line them up.
 """
 import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -31,8 +38,26 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from harness.common import (free_port, parse_size, stop_process, wait_port,  # noqa: E402
-                            wait_port_file)
+from harness.common import (cpu_seconds, free_port, parse_size, stop_process,  # noqa: E402
+                            wait_port, wait_port_file)
+
+
+def cpu_wait_ms(pids):
+    """ms the threads of `pids` have spent runnable but waiting for a CPU (schedstat); threads
+    that exited meanwhile are not counted."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                    total += int(f.read().split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    return total / 1e6
 
 
 def http_json(port, path):
@@ -80,6 +105,9 @@ class Node:
                "--admin-port", str(admin), "--log-level", "warn"]
         if peers:
             cmd += ["--peers", peers, "--peer-probe-interval", "200ms"]
+        cmd += shlex.split(args.xs3_args)
+        if args.trace:
+            cmd += ["--debug-trace", os.path.join(args.trace, name + ".jsonl")]
         env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -134,11 +162,16 @@ def measure(args, emu, workdir, label, n, fleet, name, seed):
     nodes = start_nodes(args, emu, workdir, label, n, fleet)
     try:
         before = emu.body_bytes(name)
+        pids = [node.proc.pid for node in nodes]
+        cpu_nodes, cpu_emu = cpu_seconds(pids), cpu_seconds([emu.proc.pid])
+        waited = cpu_wait_ms(pids)
         results = [None] * n
         outs = [os.path.join(workdir, f"{label}-{i}.body") for i in range(n)]
         threads = [threading.Thread(target=fetch, args=(nodes[i].port, name, outs[i], results, i))
                    for i in range(n)]
         t0 = time.monotonic()
+        if args.trace:
+            args.t0[label] = int(t0 * 1e6)
         for t in threads:
             t.start()
         for t in threads:
@@ -153,6 +186,9 @@ def measure(args, emu, workdir, label, n, fleet, name, seed):
                 raise SystemExit(f"{label}: not every node published {name}")
             time.sleep(0.005)
         all_published = time.monotonic() - t0
+        cpu_nodes = cpu_seconds(pids) - cpu_nodes
+        cpu_emu = cpu_seconds([emu.proc.pid]) - cpu_emu
+        waited = cpu_wait_ms(pids) - waited
         size = parse_size(args.size)
         for i, r in enumerate(results):
             if r is None or r[0] != 200 or r[2] != size:
@@ -168,7 +204,10 @@ def measure(args, emu, workdir, label, n, fleet, name, seed):
         return {"origin bytes / object": origin / size,
                 "ms until every client has it": clients_done * 1000,
                 "ms until every node published it": all_published * 1000,
-                "peer bytes / object": peer_bytes / size}, [r[1] for r in results]
+                "peer bytes / object": peer_bytes / size,
+                "CPU ms of the nodes": cpu_nodes * 1000,
+                "CPU ms of the origin": cpu_emu * 1000,
+                "ms the nodes waited for a CPU": waited}, [r[1] for r in results]
     finally:
         for node in nodes:
             node.stop()
@@ -185,9 +224,18 @@ def main():
     p.add_argument("--chunk-size", default="8MiB")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--out", help="write the results as JSON here")
+    p.add_argument("--trace", help="a --debug-trace per node in this directory")
+    p.add_argument("--only", help="run only these setups (comma-separated)")
+    p.add_argument("--xs3-args", default="",
+                   help="more options for every node, e.g. \"--send-mode splice\"")
     args = p.parse_args()
     args.xs3lerator = args.xs3lerator or os.path.join(args.build, "xs3lerator")
     setups = [("fleet", 3, True), ("independent", 3, False), ("single", 1, False)]
+    if args.only:
+        setups = [s for s in setups if s[0] in args.only.split(",")]
+    args.t0 = {}
+    if args.trace:
+        os.makedirs(args.trace, exist_ok=True)
     objects = [(f"{label}-{r}.bin", 1000 + 10 * r + k)
                for r in range(args.repeat) for k, (label, _, _) in enumerate(setups)]
     seeds = dict(objects)
@@ -209,7 +257,10 @@ def main():
     print(f"\nobject {args.size}, origin {args.conn_bandwidth}/s per connection + {args.latency} "
           f"first byte, chunk {args.chunk_size}, {args.workers} worker(s) per node; medians of "
           f"{args.repeat} (min-max)")
-    keys = list(runs["fleet"][0].keys())
+    if args.trace:
+        with open(os.path.join(args.trace, "t0.json"), "w") as f:
+            json.dump(args.t0, f, indent=2)
+    keys = list(runs[setups[0][0]][0].keys())
     table = {}
     print(f"{'metric':36s}" + "".join(f"{label:>26s}" for label, _, _ in setups))
     for k in keys:
@@ -221,10 +272,11 @@ def main():
                                               "runs": vals}
             row += f"{med:>12.2f} ({min(vals):.1f}-{max(vals):.1f})".rjust(26)
         print(row)
-    fleet_t = table["ms until every client has it"]["fleet"]["median"]
-    single_t = table["ms until every client has it"]["single"]["median"]
-    print(f"\nfleet / single (every client has it): {fleet_t / single_t:.2f}x; "
-          f"fleet - single: {fleet_t - single_t:+.0f} ms")
+    t = table["ms until every client has it"]
+    if "fleet" in t and "single" in t:
+        fleet_t, single_t = t["fleet"]["median"], t["single"]["median"]
+        print(f"\nfleet / single (every client has it): {fleet_t / single_t:.2f}x; "
+              f"fleet - single: {fleet_t - single_t:+.0f} ms")
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"args": vars(args), "table": table, "x_cache": caches}, f, indent=2)

@@ -519,8 +519,6 @@ int main(int argc, char** argv) {
                 t.counter("xs3_fleet_peer_fill_skipped_total",
                           "Chunks sent to S3 directly because their owner was suspected",
                           pf.skipped.load());
-                t.counter("xs3_fleet_peer_fill_bytes_total",
-                          "Object bytes received from peers by chunk GETs", pf.bytes.load());
             }
             ops::TraceWriter::Stats ts = tracer ? tracer->stats() : ops::TraceWriter::Stats{};
             t.counter("xs3_trace_events_written_total", "Trace events written (--debug-trace)",

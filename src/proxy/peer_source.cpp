@@ -47,7 +47,6 @@ Result<s3::HttpRequest> PeerChunkSource::request(uint64_t first, uint64_t last,
 
 void PeerChunkSource::attempt_done(const fetch::AttemptReport& report) const noexcept {
     if (!report.sent) return;  // counted as skipped
-    counters_.bytes.fetch_add(report.bytes, std::memory_order_relaxed);
     if (report.ok) {
         membership_.request_succeeded(owner_.id);
         return;

@@ -32,7 +32,6 @@ struct PeerSourceOptions {
 // What peer fills did, for /metrics.
 struct PeerFillCounters {
     std::atomic<uint64_t> attempts{0};       // chunk GETs sent to owners
-    std::atomic<uint64_t> bytes{0};          // object bytes they delivered
     std::atomic<uint64_t> fallbacks{0};      // failed: the chunk went on to S3
     std::atomic<uint64_t> wrong_version{0};  // of those: 412, or another ETag than asked
     std::atomic<uint64_t> skipped{0};        // the owner was suspected: straight to S3

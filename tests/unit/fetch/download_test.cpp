@@ -2,7 +2,8 @@
 // 1 B, chunk +- 1 and many chunks, the probe from the middle, chunk fetches on two rings, a reader
 // streaming while bytes land, O_DIRECT with an unaligned tail, sha224 verification (match and
 // mismatch), and every origin fault (503, reset, short body, stall, ETag change, 404, a range
-// beyond the end). The origin's counters show what was fetched.
+// beyond the end). The origin's counters show what was fetched. Several sources (a peer in
+// front of S3), and the fleet's own peer source with a live Membership across rings.
 #include "xs3/fetch/download.hpp"
 
 #include <doctest/doctest.h>
@@ -16,11 +17,15 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "emulator.hpp"
+#include "xs3/fleet/membership.hpp"
+#include "xs3/fleet/rendezvous.hpp"
+#include "xs3/proxy/peer_source.hpp"
 
 using namespace xs3;
 using namespace xs3::fetch;
@@ -609,4 +614,135 @@ TEST_CASE("sources: a peer's own stall limit applies to its attempts") {
     // Every byte arrived once: the peer's part and S3's rest of that chunk.
     CHECK(dl->bytes_fetched() == 2 * kChunk);
     CHECK(s3emu.body_bytes("s.bin") == 2 * kChunk - dl->bytes_from_peers());
+}
+
+// --- the fleet's peer source (proxy/peer_source) with a live Membership -------------------------
+// The real cross-thread path: chunk attempts on two rings ask the Membership whether the owner
+// may be asked and report each attempt to it, while its own thread probes and another thread
+// reads it (the admin listener's /fleet). Run under TSan (docs/status.md).
+
+namespace {
+
+uint16_t port_of(const Emulator& emu) {
+    std::string e = emu.endpoint();
+    return static_cast<uint16_t>(std::stoi(e.substr(e.rfind(':') + 1)));
+}
+
+// Members: this node (never contacted) and the emulator standing for the owner's proxy port; the
+// thread probes every few milliseconds (always answered) while the download runs.
+std::unique_ptr<fleet::Membership> two_members(uint16_t owner_port) {
+    fleet::MembershipOptions o;
+    o.self = *fleet::peer_address_from_ip("127.0.0.2", 1);
+    o.static_peers = {o.self, *fleet::peer_address_from_ip("127.0.0.1", owner_port)};
+    o.probe_interval = 5ms;
+    o.health = {10s, 60s};
+    fleet::MembershipHooks h;
+    h.probe = [](std::span<const fleet::PeerAddress> peers) {
+        return std::vector<fleet::ProbeOutcome>(peers.size(), fleet::ProbeOutcome{true, ""});
+    };
+    return std::make_unique<fleet::Membership>(o, h);
+}
+
+// Of `names`, one the other member owns.
+std::string owned_by_peer(const fleet::Membership& m, const std::vector<std::string>& names) {
+    for (const auto& n : names)
+        if (!m.owner(fleet::object_ring_key("bench", n, "")).self) return n;
+    FAIL("no name is owned by the peer");
+    return {};
+}
+
+// Reads the membership from a thread of its own until stopped, as /fleet and /metrics do.
+struct Reader {
+    explicit Reader(const fleet::Membership& m)
+        : thread([&m, this] {
+              while (!stop.load()) {
+                  (void)m.report();
+                  (void)m.owner(fleet::object_ring_key("bench", "x", ""));
+                  std::this_thread::sleep_for(100us);
+              }
+          }) {}
+    ~Reader() {
+        stop.store(true);
+        thread.join();
+    }
+    std::atomic<bool> stop{false};
+    std::thread thread;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "peer source: every chunk from the owning member, S3 sends nothing, the owner stays live") {
+    std::vector<std::string> specs, names;
+    for (int i = 0; i < 8; ++i) {
+        names.push_back("m" + std::to_string(i) + ".bin");
+        specs.push_back("name=" + names.back() + ",size=3MiB,seed=" + std::to_string(60 + i));
+    }
+    Emulator s3emu(specs, {});
+    Emulator owner(specs, {});
+    auto m = two_members(port_of(owner));
+    m->start();
+    Reader reader(*m);
+    std::string name = owned_by_peer(*m, names);
+    auto o = m->owner(fleet::object_ring_key("bench", name, ""));
+    proxy::PeerFillCounters counters;
+    auto peer = std::make_shared<proxy::PeerChunkSource>(
+        *m, o.peer, proxy::peer_target("bench", name), proxy::PeerSourceOptions{}, counters);
+    auto s3 = std::make_shared<TestSource>(s3emu.url(name), false);
+    RingThread a, b;
+    auto dl = Download::probe(name, 0, test_download_options());
+    Outcome out =
+        run(s3emu, dl, name, a, {a.slot(), b.slot()}, false, {}, nullptr, nullptr, {peer, s3});
+    REQUIRE_MESSAGE(out.status.ok(), out.status.to_string());
+    check_bytes(s3emu, name, out.file);
+    CHECK(dl->probe_from_peer());
+    CHECK(dl->bytes_from_peers() == 3 * kChunk);
+    CHECK(s3emu.gets(name) == 0);
+    CHECK(owner.body_bytes(name) == 3 * kChunk);
+    CHECK(counters.attempts.load() == 3);
+    CHECK(counters.fallbacks.load() == 0);
+    CHECK(counters.skipped.load() == 0);
+    auto report = m->report();
+    REQUIRE(report.peers.size() == 2);
+    for (const auto& p : report.peers) {
+        CHECK(p.state == fleet::PeerState::live);
+        CHECK(p.failures == 0);
+    }
+}
+
+TEST_CASE("peer source: a dead owner is suspected at its first failure; later chunks skip it") {
+    Emulator s3emu({"name=dead.bin,size=3MiB,seed=70"}, {});
+    // Port 1 on loopback: nobody listens. Whoever owns the name, the source asks that member.
+    auto m = two_members(1);
+    m->start();
+    Reader reader(*m);
+    auto owner = *fleet::peer_address_from_ip("127.0.0.1", 1);
+    proxy::PeerFillCounters counters;
+    auto peer = std::make_shared<proxy::PeerChunkSource>(
+        *m, owner, proxy::peer_target("bench", "dead.bin"), proxy::PeerSourceOptions{}, counters);
+    auto s3 = std::make_shared<TestSource>(s3emu.url("dead.bin"), false);
+    RingThread a, b;
+    auto dl = Download::probe("dead.bin", 0, test_download_options());
+    Outcome out = run(s3emu, dl, "dead.bin", a, {a.slot(), b.slot()}, false, {}, nullptr, nullptr,
+                      {peer, s3});
+    REQUIRE_MESSAGE(out.status.ok(), out.status.to_string());
+    check_bytes(s3emu, "dead.bin", out.file);
+    CHECK_FALSE(dl->probe_from_peer());
+    CHECK(dl->bytes_from_peers() == 0);
+    CHECK(dl->retries() == 0);
+    CHECK(s3emu.body_bytes("dead.bin") == 3 * kChunk);
+    // The probe asked the owner and failed; the two chunks planned after it never went out.
+    CHECK(counters.attempts.load() == 1);
+    CHECK(counters.fallbacks.load() == 1);
+    CHECK(counters.skipped.load() == 2);
+    CHECK_FALSE(m->usable(owner.id));
+    auto report = m->report();
+    bool seen = false;
+    for (const auto& p : report.peers)
+        if (p.address.id == owner.id) {
+            seen = true;
+            CHECK(p.state == fleet::PeerState::suspected);
+            CHECK(p.failures == 1);
+        }
+    CHECK(seen);
 }
