@@ -70,6 +70,25 @@ def wait_for_hits(port, paths, timeout=120.0):
     return left
 
 
+def wait_published(cache_dir, timeout=120.0):
+    """Waits until no download's temp file (cache_dir/.tmp/*.part) is left: its SHA-224 check and
+    publication are over. A GET during them is already a hit (served from the complete
+    download), so wait_for_hits returns then; but the check's CPU would count in the
+    measurement that follows. Returns False on timeout."""
+    tmp = os.path.join(cache_dir, ".tmp")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            parts = [f for f in os.listdir(tmp) if f.endswith(".part")]
+        except FileNotFoundError:
+            parts = []
+        if not parts:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
 def http_get(port, path, timeout=5):
     """One GET on a fresh connection -> (status, {lowercased header: value}, body)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)

@@ -6,15 +6,15 @@ import statistics
 import sys
 
 from .common import ScenarioError, NotAvailable, percentile, fmt_size, fail, na, item, group_names
-from .load import run_fetch, check_results, run_wrk, run_h2load, wait_for_hits
+from .load import run_fetch, check_results, run_wrk, run_h2load, wait_for_hits, wait_published
 from .probe import probe_machine
 from .startup import scenario_startup
 
 
 def warm(h, target, names, concurrency=4):
     """Fetches every object once through the target, verifying every byte, then waits until each
-    is a cache hit: the measurement that follows must not include the warm-up's verification or
-    be served from the download that has just finished."""
+    is a cache hit and published: the measurement that follows must not include the warm-up's
+    verification or be served from the download that has just finished."""
     results = run_fetch(h, target.port, [item(n) for n in names], concurrency=concurrency)
     check_results(results)
     if target.kind != "nginx-static":
@@ -22,6 +22,10 @@ def warm(h, target, names, concurrency=4):
         if left:
             print(f"  warning: {target.name}: {len(left)} of {len(names)} objects not a cache "
                   f"hit after the warm-up (first: {left[0]})", file=sys.stderr)
+        cache_dir = getattr(target, "cache_dir", None)
+        if cache_dir and not wait_published(cache_dir):
+            print(f"  warning: {target.name}: a download was still unpublished after the warm-up",
+                  file=sys.stderr)
     return results
 
 
