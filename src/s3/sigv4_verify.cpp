@@ -475,6 +475,16 @@ VerifyResult SigV4Verifier::verify(const ReceivedRequest& req) const {
     }
     if (std::find(signed_names.begin(), signed_names.end(), "host") == signed_names.end())
         return fail(malformed(c, "'host' must be a signed header."), c.presigned);
+    {
+        // Every name once (signers emit a sorted, unique list). A name repeated would put that
+        // header's values into the canonical request once per repetition: "a;a;a;..." against
+        // one long header made a 16 KiB request head cost tens of MB and milliseconds to hash,
+        // from anyone, before any key is known (found by fuzz_sigv4_verify).
+        std::vector<std::string_view> sorted(signed_names.begin(), signed_names.end());
+        std::sort(sorted.begin(), sorted.end());
+        if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+            return fail(malformed(c, "SignedHeaders names a header more than once."), c.presigned);
+    }
     std::string not_signed;
     for (const auto& [n, v] : req.headers) {
         if (!istarts(n, "x-amz-")) continue;

@@ -188,6 +188,14 @@ write("fuzz_sigv4_verify", "presigned",
       "X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c26595"
       "7d157751f604d404\nHost:examplebucket.s3.amazonaws.com")
 write("fuzz_sigv4_verify", "v2", "GET\n/k\n\nAuthorization:AWS AKID:sig\nx-amz-meta-a:b")
+# A finding: a header named again and again in SignedHeaders went into the canonical request once
+# per repetition (now refused as malformed).
+write("fuzz_sigv4_verify", "signed-headers-repeated",
+      "GET\n/test.txt\n\nHost:examplebucket.s3.amazonaws.com\na:" + "v" * 200 +
+      "\nx-amz-date:20130524T000000Z\n"
+      "x-amz-content-sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+      "Authorization:AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/"
+      "aws4_request,SignedHeaders=host" + ";a" * 100 + ",Signature=" + "0" * 64)
 
 # --- --allow-clients lists --------------------------------------------------------------------
 write("fuzz_cidr", "mixed", "10.0.0.0/8, 192.168.1.7,::1, 2001:db8::/32,::ffff:10.0.0.0/104")

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -356,6 +357,33 @@ TEST_CASE("x-amz-content-sha256: required in the header form, UNSIGNED-PAYLOAD a
     CHECK(r.error.status == 400);
     CHECK(r.error.code == "InvalidArgument");
     CHECK(detail(r.error, "ArgumentValue") == "not-a-hash");
+}
+
+TEST_CASE("a header named twice in SignedHeaders is refused before any canonical request") {
+    // Found by fuzz_sigv4_verify: each repetition put the header's values into the canonical
+    // request again, so "host;a;a;...;a" with one long header `a` cost tens of MB per request.
+    auto v = doc_verifier();
+    Wire w = signed_with(kDocKey, kDocSecret, "/k");
+    REQUIRE(v.verify(w.view()).ok());
+    for (auto& [n, value] : w.headers) {
+        if (n != "Authorization") continue;
+        const size_t at = value.find("SignedHeaders=host;");
+        REQUIRE(at != std::string::npos);
+        value.insert(at + std::strlen("SignedHeaders=host;"), "x-amz-date;");
+    }
+    auto r = v.verify(w.view());
+    CHECK(r.error.status == 400);
+    CHECK(r.error.code == "AuthorizationHeaderMalformed");
+    CHECK(r.error.message.find("SignedHeaders names a header more than once") != std::string::npos);
+    // Any case: names are compared lowercased.
+    w = signed_with(kDocKey, kDocSecret, "/k");
+    for (auto& [n, value] : w.headers)
+        if (n == "Authorization")
+            value.insert(value.find("SignedHeaders=host;") + std::strlen("SignedHeaders="),
+                         "HOST;");
+    r = v.verify(w.view());
+    CHECK(r.error.code == "AuthorizationHeaderMalformed");
+    CHECK(r.error.message.find("more than once") != std::string::npos);
 }
 
 TEST_CASE("host must be signed, and every x-amz-* header present must be signed") {
