@@ -11,6 +11,8 @@
 #   FUZZ_RUNS=N        stop each target after N executions instead of (or before) SECONDS
 #   FUZZ_BUILD_DIR     build directory (default build-fuzz)
 #   FUZZ_NICE=N        run the fuzzers under nice -n N (long local campaigns on a shared box)
+#   FUZZ_TIMEOUT=S     libFuzzer's per-input timeout (default 10 s); it is wall-clock time, so a
+#                      campaign at nice 19 on a busy box needs more, or a starved run is a "finding"
 #   JOBS               ninja -j (default 2)
 # New inputs a run finds go to build-fuzz/corpus/<target>/ (not the committed seeds); the
 # summary table gives executions, seconds and the result per target.
@@ -68,7 +70,7 @@ for t in "${TARGETS[@]}"; do
   findings="$BUILD/findings/$t"
   log="$BUILD/logs/$t.log"
   mkdir -p "$work" "$findings" "$(dirname "$log")" "$seeds"
-  args=(-max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+  args=(-max_total_time="$SECONDS_EACH" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="$findings/")
   [[ -n "${FUZZ_RUNS:-}" ]] && args+=(-runs="$FUZZ_RUNS")
   ((SECONDS_EACH == 0)) && args=("${args[@]:1}")
