@@ -1,11 +1,27 @@
 // BlockPool: aligned blocks kept for reuse, and budgeted buffers.
 #include "xs3/ring/block_pool.hpp"
 
+#include <sys/mman.h>
+
 namespace xs3::ring {
 namespace {
 // Idle small buffers kept per size class: enough for a worker's busy connections, at most 1 MiB.
 constexpr size_t kSmallIdleBytes = 1 << 20;
 constexpr size_t kSmallIdleMax = 256;
+
+// A fresh block is mapped by the allocator but not backed: its first use takes a page fault per
+// 4 KiB, each an exception into the kernel (on this machine's paravirtualised guest ~10 us apiece:
+// 7.7 % of a cold GET's CPU went to first-touch faults of a new process's chunk buffers). One
+// madvise backs the whole block in one call (Linux 5.14; older kernels answer EINVAL and the
+// faults stay as they were).
+void prefault(void* p, size_t n) noexcept {
+#ifdef MADV_POPULATE_WRITE
+    (void)::madvise(p, n, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
 
 size_t small_class(size_t size) noexcept {
     size_t c = 0;
@@ -30,6 +46,7 @@ BlockPool::Block BlockPool::acquire() noexcept {
     } else {
         void* raw = nullptr;
         if (::posix_memalign(&raw, kAlignment, block_size_) != 0) return nullptr;
+        prefault(raw, block_size_);
         b.reset(static_cast<char*>(raw));
     }
     ++outstanding_;
