@@ -1,6 +1,6 @@
 // Download::ChunkFetcher: one chunk of a download fetched with ranged GETs (attempts, sources,
 // retries, the stall watchdog) and written to the temp file through its slot's ring. Internal
-// to fetch: included by download.cpp and chunk_fetcher.cpp only.
+// to fetch: included by download.cpp, chunk_fetcher.cpp and chunk_writer.cpp only.
 #pragma once
 
 #include <chrono>
@@ -11,6 +11,10 @@
 #include "xs3/ring/block_pool.hpp"
 
 namespace xs3::fetch {
+
+namespace chunk_detail {
+inline constexpr size_t kBlock = 4096;  // O_DIRECT alignment of offsets, lengths and buffers
+}  // namespace chunk_detail
 
 // Fetches one chunk with ranged GETs, one attempt at a time: each attempt is a curl transfer of
 // the chunk's bytes from the first one not yet on file to its end. The body is copied into two
