@@ -360,7 +360,10 @@ void Download::ChunkFetcher::probe_head(const s3::HttpResponseHead& head) noexce
         // a byte it never sends): nothing to read.
         d_->probe_from_peer_.store(peer_, std::memory_order_relaxed);
         d_->on_probe_head(head, 0);
-        if (d_->finished_) return;
+        if (d_->finished_) {
+            abort();  // decided on this stack (cached elsewhere, passthrough): not a failure
+            return;
+        }
         length_ = 0;
         http_ok_ = true;
         stop_transfer();
@@ -386,7 +389,14 @@ void Download::ChunkFetcher::probe_head(const s3::HttpResponseHead& head) noexce
     }
     d_->probe_from_peer_.store(peer_, std::memory_order_relaxed);
     d_->on_probe_head(head, a.extent.size);
-    if (d_->finished_) return;  // the download ended (a range beyond the end)
+    if (d_->finished_) {
+        // The download ended on this stack (a range beyond the end; a decision to pass the
+        // object through or serve a cached copy): this transfer is over, not failed. Left
+        // running, its body was drained as an error body and the attempt retried, a GET the
+        // origin served for nothing.
+        abort();
+        return;
+    }
     length_ = a.take;
     if (index_ >= d_->plan_.chunks.size() || length_ != d_->plan_.chunks[index_].length) {
         error_ = Status(Code::unavailable,
