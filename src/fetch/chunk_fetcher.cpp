@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -31,13 +32,38 @@ constexpr size_t kIdleBufferBytes = 32 << 20;
 // page under the first copy into it, and unmapped, for every chunk: 10% of a cold GET's CPU
 // (perf, one cold 1 GiB GET: page faults under the copy into the buffer 8.6%, munmap 1.9%).
 // Taken and given back on the fetcher's own ring (one pool per thread, no locking).
+struct ChunkBufferPools {
+    std::vector<std::unique_ptr<ring::BlockPool>> pools;
+    bool trim_armed = false;
+};
+ChunkBufferPools& chunk_pools() {
+    thread_local ChunkBufferPools p;
+    return p;
+}
 ring::BlockPool& chunk_buffers(size_t size) {
-    thread_local std::vector<std::unique_ptr<ring::BlockPool>> pools;
+    auto& pools = chunk_pools().pools;
     for (auto& p : pools)
         if (p->block_size() == size) return *p;
     pools.push_back(
         std::make_unique<ring::BlockPool>(size, std::max<size_t>(2, kIdleBufferBytes / size)));
     return *pools.back();
+}
+
+// Once a ring's last chunk buffer is back, its idle ones are freed a second later unless a chunk
+// took one meanwhile: the rounds of a download (which end together) still reuse them, but a
+// burst of cold GETs must not leave up to 32 MiB per ring held for good — memory the heap
+// trimmer cannot return while the pool holds it.
+constexpr auto kIdleBufferTrim = std::chrono::seconds(1);
+void trim_chunk_buffers_later(ring::Ring& r) {
+    ChunkBufferPools& cp = chunk_pools();
+    if (cp.trim_armed) return;
+    cp.trim_armed = true;
+    (void)r.add_timer(kIdleBufferTrim, [] {
+        ChunkBufferPools& now = chunk_pools();  // the same thread: timers run on their ring
+        now.trim_armed = false;
+        for (auto& p : now.pools)
+            if (p->outstanding() == 0) p->drop_idle();
+    });
 }
 
 std::atomic<size_t> g_live_fetchers{0};
@@ -66,6 +92,13 @@ ChunkTransferHistograms& chunk_histograms() {
 
 size_t Download::live_fetchers() noexcept {
     return g_live_fetchers.load(std::memory_order_acquire);
+}
+
+size_t Download::idle_chunk_buffers() noexcept {
+    size_t n = 0;
+    for (auto& p : chunk_pools().pools)
+        n += p->idle();
+    return n;
 }
 
 Download::ChunkFetcher::ChunkFetcher(std::shared_ptr<Download> d, size_t index, uint64_t offset,
@@ -581,6 +614,7 @@ void Download::ChunkFetcher::retire(Status status, Refusal refusal) noexcept {
     ring::BlockPool& pool = chunk_buffers(ws_);
     pool.release(std::move(bufs_[0]));
     pool.release(std::move(bufs_[1]));
+    if (pool.outstanding() == 0) trim_chunk_buffers_later(ring());
     ring().cancel_timer(stall_timer_);
     ring().cancel_timer(retry_timer_);
     if (local_failure_ && !status.ok())

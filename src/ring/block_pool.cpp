@@ -53,6 +53,12 @@ BlockPool::Block BlockPool::acquire() noexcept {
     return b;
 }
 
+void BlockPool::drop_idle() noexcept {
+    idle_.clear();
+    for (auto& v : small_idle_)
+        v.clear();
+}
+
 void BlockPool::release(Block block) noexcept {
     if (!block) return;
     --outstanding_;

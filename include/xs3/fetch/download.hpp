@@ -139,6 +139,9 @@ class Download : public std::enable_shared_from_this<Download> {
     void redirect(Redirect where);
     // Chunk fetchers alive in the process (shutdown waits for 0 before stopping the rings).
     static size_t live_fetchers() noexcept;
+    // Chunk write buffers the calling thread's pool keeps idle (tests: they are freed about a
+    // second after the thread's last chunk ended).
+    static size_t idle_chunk_buffers() noexcept;
     // Fails the download (home ring, or before start from anywhere).
     void fail(Status why);
 

@@ -45,6 +45,8 @@ class BlockPool {
     Block acquire() noexcept;
     void release(Block block) noexcept;
     size_t idle() const noexcept { return idle_.size(); }
+    // Frees every idle block and small buffer: the memory a pool that went quiet gives back.
+    void drop_idle() noexcept;
     // Blocks handed out and not yet released (for tests and metrics), buffers included.
     size_t outstanding() const noexcept { return outstanding_; }
 

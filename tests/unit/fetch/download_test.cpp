@@ -180,6 +180,23 @@ TEST_CASE("byte-exact objects of 0 B, 1 B, chunk - 1, chunk, chunk + 1 and 5 chu
     }
 }
 
+TEST_CASE("a ring's idle chunk buffers are freed about a second after its last chunk ended") {
+    Emulator emu({"name=idle.bin,size=" + std::to_string(3 * kChunk) + ",seed=9"}, {});
+    RingThread a;
+    auto idle_on_a = [&a] {
+        std::promise<size_t> p;
+        a.ring().post([&p] { p.set_value(Download::idle_chunk_buffers()); });
+        return p.get_future().get();
+    };
+    auto dl = Download::probe("idle.bin", 0, test_download_options());
+    Outcome o = run(emu, dl, "idle.bin", a, {a.slot()});
+    REQUIRE_MESSAGE(o.status.ok(), o.status.to_string());
+    check_bytes(emu, "idle.bin", o.file);
+    CHECK(idle_on_a() >= 2);  // kept for the next chunks: two per fetcher
+    std::this_thread::sleep_for(1500ms);
+    CHECK(idle_on_a() == 0);  // the ring stayed quiet: given back
+}
+
 TEST_CASE("a probe from the middle starts with the reader's chunk, then fetches the rest once") {
     Emulator emu({"name=mid.bin,size=7MiB,seed=9"}, {});
     RingThread a, b;
