@@ -21,6 +21,8 @@ constexpr uint64_t kPullAhead = 1024 * 1024;
 // data chunks. Enough for the output high-water mark plus a block and a half per stream of a
 // handful of busy streams.
 constexpr uint64_t kBodyBudget = 8 * 1024 * 1024;
+// A body no larger than this that one READ reads whole sends its HEADERS with its DATA.
+constexpr uint64_t kHoldHeadersUpTo = 64 * 1024;
 }  // namespace
 
 namespace h2_detail {
@@ -88,15 +90,34 @@ void H2Connection::on_response(Stream& s, http::ResponseHead head,
             if (ec == std::errc() && end == cl->data() + cl->size()) length = v;
         }
     }
-    Status st = codec_.submit_response(s.id, head, body ? this : nullptr, length);
+    // Whether this answer is the connection's only work: nothing being sent or read. Then a
+    // small body's HEADERS wait for its READ (a ring turn on the page cache) and leave in the
+    // same send as its DATA instead of a send of their own. With other work under way they go
+    // at once, gathered with whatever else is sent next.
+    const bool alone = output_.idle() && std::none_of(reads_.begin(), reads_.end(),
+                                                      [](const auto& r) { return r->busy; });
+    s.body = std::move(body);
+    if (s.body) top_up(s);
+    if (s.failed) return;  // cut off before its HEADERS: the stream is reset
+    if (alone && s.reading && s.body_end && s.queue.end() - s.queue.begin() <= kHoldHeadersUpTo) {
+        s.held = std::make_unique<HeldResponse>(HeldResponse{std::move(head), length});
+        arm_stall_check();
+        return;
+    }
+    submit_head(s, head, length);
+}
+
+void H2Connection::submit_head(Stream& s, const http::ResponseHead& head,
+                               std::optional<uint64_t> length) noexcept {
+    Status st = codec_.submit_response(s.id, head, s.body ? this : nullptr, length);
     if (!st.ok()) {
         XS3_LOG_DEBUG("h2 response not sent", kv("conn", id_), kv("stream", s.id),
                       kv("error", st.to_string()));
-        if (body) w_.ring().dispose_later(std::move(body));
+        if (s.body) w_.ring().dispose_later(std::move(s.body));
+        s.queue.clear();
+        s.failed = true;  // a read still in the kernel finds nothing to do
         return;
     }
-    s.body = std::move(body);
-    if (s.body) top_up(s);
     schedule_pump();
     arm_stall_check();
 }
@@ -282,6 +303,11 @@ void H2Connection::on_read(BlockRead& r, int res) noexcept {
     if (!s->queue.fill(r.fd, r.file_offset, data, static_cast<size_t>(res), std::move(buffer))) {
         fail_stream(*s, "read does not match the body", Status(Code::internal, "queue mismatch"));
         return;
+    }
+    if (s->held) {
+        std::unique_ptr<HeldResponse> held = std::move(s->held);
+        submit_head(*s, held->head, held->length);
+        if (s->body == nullptr) return;  // not sent: the stream's body is gone
     }
     read_ahead(*s);
     body_ready(*s);

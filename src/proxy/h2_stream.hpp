@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "xs3/proxy/access_log.hpp"
@@ -32,6 +33,12 @@ struct H2Connection::BlockRead {
     std::shared_ptr<h2_detail::ReadBuffer> buffer;
     H2BodyQueue::Keep file_keep;  // the file stays open while the kernel reads it
     ring::MemberOp<BlockRead, &BlockRead::on_complete> op{this};
+};
+
+// A response whose HEADERS wait for the READ of its (small) body, to leave with its DATA.
+struct HeldResponse {
+    http::ResponseHead head;
+    std::optional<uint64_t> length;
 };
 
 // One request stream: the exchange answering it, and its body on the way to DATA frames.
@@ -64,6 +71,7 @@ class H2Connection::Stream final : public ResponseSink {
     // seen by the stall check); zero while it is not held.
     ring::Clock::time_point blocked_since{};
     std::unique_ptr<Body> body;
+    std::unique_ptr<HeldResponse> held;  // answered, its HEADERS not yet given to the codec
     H2BodyQueue queue;
     AccessRecord access;                 // for --access-log
     std::shared_ptr<Exchange> exchange;  // last: goes first when the stream is freed

@@ -526,3 +526,36 @@ def test_a_few_connections_are_spread_over_the_workers(proxy_factory, bucket):
     finally:
         for c in clients:
             c.close()
+
+
+def tcp_data_segments_in(sock: socket.socket) -> int:
+    """tcpi_data_segs_in of struct tcp_info (linux/tcp.h, offset 152, Linux >= 4.6): segments
+    carrying data this socket received (pure ACKs not counted)."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    assert len(info) >= 156, "the kernel's tcp_info has no tcpi_data_segs_in"
+    return int.from_bytes(info[152:156], "little")
+
+
+@pytest.mark.parametrize("ttl", ["0s", "60s"])
+def test_a_small_hit_leaves_in_one_send(proxy_factory, bucket, ttl):
+    """A client asking for one small cached object at a time (nothing else on the connection):
+    the HEADERS wait for the body's READ and leave with the DATA in one send, so each answer is
+    one TCP segment (two before: the HEADERS were sent on their own). Counted from the client's
+    side of loopback: tcp_info's data segments received over 40 answers, whether each hit asks
+    S3 first (metadata TTL 0) or not."""
+    p = proxy_factory(bucket, extra_args=["--metadata-ttl", ttl])
+    small = bucket[SMALL]
+    with H2Client(p.port) as c:
+        assert c.get(small.path).status == 200
+        wait_until(lambda: len(p.cache_files()) == 1, 10, what="the object to be published")
+        for _ in range(10):  # past the connection's start (quick ACKs)
+            assert raw_headers(c.get(small.path))["x-cache"] == "HIT"
+        before = tcp_data_segments_in(c.sock)
+        n = 40
+        for _ in range(n):
+            s = c.get(small.path)
+            assert (s.status, s.reset) == (200, None)
+            assert raw_headers(s)["x-cache"] == "HIT"
+            assert bytes(s.body) == small.data
+        segments = tcp_data_segments_in(c.sock) - before
+    assert segments == n, f"{segments} segments with data for {n} answers"
