@@ -104,10 +104,12 @@ void H2Connection::on_response(Stream& s, http::ResponseHead head,
         arm_stall_check();
         return;
     }
-    submit_head(s, head, length);
+    if (!submit_head(s, head, length)) return;
+    schedule_pump();
+    arm_stall_check();
 }
 
-void H2Connection::submit_head(Stream& s, const http::ResponseHead& head,
+bool H2Connection::submit_head(Stream& s, const http::ResponseHead& head,
                                std::optional<uint64_t> length) noexcept {
     Status st = codec_.submit_response(s.id, head, s.body ? this : nullptr, length);
     if (!st.ok()) {
@@ -116,10 +118,9 @@ void H2Connection::submit_head(Stream& s, const http::ResponseHead& head,
         if (s.body) w_.ring().dispose_later(std::move(s.body));
         s.queue.clear();
         s.failed = true;  // a read still in the kernel finds nothing to do
-        return;
+        return false;
     }
-    schedule_pump();
-    arm_stall_check();
+    return true;
 }
 
 void H2Connection::top_up(Stream& s) noexcept {
@@ -306,8 +307,7 @@ void H2Connection::on_read(BlockRead& r, int res) noexcept {
     }
     if (s->held) {
         std::unique_ptr<HeldResponse> held = std::move(s->held);
-        submit_head(*s, held->head, held->length);
-        if (s->body == nullptr) return;  // not sent: the stream's body is gone
+        if (!submit_head(*s, held->head, held->length)) return;  // its body is gone
     }
     read_ahead(*s);
     body_ready(*s);

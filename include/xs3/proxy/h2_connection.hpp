@@ -72,8 +72,9 @@ class H2Connection final : public ClientConnection, private http::H2BodySource {
     void start_stream(int32_t stream_id, http::Request request);
     void end_stream(int32_t stream_id, uint32_t error_code, bool by_peer);
     void on_response(Stream& s, http::ResponseHead head, std::unique_ptr<Body> body) noexcept;
-    // Hands a response's HEADERS (and its body, if any) to the codec.
-    void submit_head(Stream& s, const http::ResponseHead& head,
+    // Hands a response's HEADERS (and its body, if any) to the codec; the caller pumps. False
+    // when the codec refused them: the stream's body is dropped and the stream marked failed.
+    bool submit_head(Stream& s, const http::ResponseHead& head,
                      std::optional<uint64_t> length) noexcept;
     void top_up(Stream& s) noexcept;
     void fail_stream(Stream& s, const char* why, const Status& status) noexcept;
