@@ -119,7 +119,7 @@ const OptionRow kRows[] = {
     {"send-mode", bind<&Config::send_mode, SendMode>(), "<MODE>", "copy",
      "How file bytes reach clients: copy (read + send through a pooled buffer) or splice "
      "(file -> pipe -> socket)"},
-    {"copy-size", bind<&Config::copy_size, Size<4 * KiB, 64 * MiB>>(), "<SIZE>", "256KiB",
+    {"copy-size", bind<&Config::copy_size, Size<4 * KiB, 64 * MiB>>(), "<SIZE>", "1MiB",
      "Bytes per read + send in copy mode"},
     {"copy-depth", bind<&Config::copy_depth, Whole<1, 16>>(), "<N>", "2",
      "Copy-mode buffers per connection: reads of the next ones overlap the send"},

@@ -286,9 +286,11 @@ void SocketOutput::on_send(int res, uint32_t) noexcept {
 SocketOutput::Fill* SocketOutput::new_fill(Segment& s) noexcept {
     if (fills_.size() >= options_.copy_depth) return nullptr;
     uint64_t n = std::min<uint64_t>(s.length - s.read_to, blocks_.block_size());
-    // Over the pool's budget only the first buffer of a connection is given: it always moves.
+    // Over the pool's budget only the first buffer of a connection is given: it always moves,
+    // in steps of at most BlockPool::kForcedMax.
     ring::BlockPool::Buffer buf = blocks_.acquire_buffer(static_cast<size_t>(n), fills_.empty());
     if (!buf) return nullptr;
+    n = std::min<uint64_t>(n, buf.capacity);
     std::unique_ptr<Fill> f;
     if (!spare_fills_.empty()) {
         f = std::move(spare_fills_.back());

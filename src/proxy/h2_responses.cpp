@@ -252,6 +252,7 @@ void H2Connection::read_ahead(Stream& s) noexcept {
         starve(s);
         return;
     }
+    length = std::min<uint64_t>(length, memory.capacity);  // a forced buffer may be smaller
     BlockRead* r = nullptr;
     for (auto& slot : reads_)
         if (!slot->busy) {

@@ -94,12 +94,16 @@ Status Worker::run() {
                          kv("error", br.status().to_string()));
     }
     pipes_ = std::make_unique<ring::PipePool>(shared_.options.pipe_size);
-    // The copy-mode budget is split evenly: each worker's connections share their pool's part.
+    // The copy-mode budget is split evenly: each worker's connections share their pool's part,
+    // and no more idle blocks are kept than that part holds.
+    const uint64_t copy_budget = std::max<uint64_t>(
+        shared_.options.copy_size,
+        shared_.options.copy_memory / std::max<size_t>(1, shared_.workers.size()));
     copy_blocks_ = std::make_unique<ring::BlockPool>(
-        shared_.options.copy_size, 64,
-        std::max<uint64_t>(
-            shared_.options.copy_size,
-            shared_.options.copy_memory / std::max<size_t>(1, shared_.workers.size())));
+        shared_.options.copy_size,
+        static_cast<size_t>(std::min<uint64_t>(64, copy_budget / shared_.options.copy_size)),
+        copy_budget);
+    trim_copy_blocks_later();
     s3::CurlClient::Options co;
     co.max_connections_total = shared_.options.max_upstream_connections;
     auto cc = s3::CurlClient::create(*ring_, co);
@@ -264,6 +268,17 @@ void Worker::drain(std::chrono::milliseconds deadline) {
                              [this] { drained_.store(true, std::memory_order_release); });
         });
         check_drained();
+    });
+}
+
+// The copy pool's idle blocks are freed once it has handed out nothing for a whole period with
+// nothing outstanding: a burst of large hits must not leave up to the worker's part of
+// --copy-memory held for good (memory the heap trimmer cannot return while the pool keeps it).
+void Worker::trim_copy_blocks_later() {
+    ring_->add_timer(std::chrono::seconds(1), [this] {
+        if (!copy_blocks_) return;  // torn down
+        (void)copy_blocks_->drop_idle_if_quiet(copy_quiet_mark_);
+        trim_copy_blocks_later();
     });
 }
 

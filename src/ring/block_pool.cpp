@@ -50,6 +50,7 @@ BlockPool::Block BlockPool::acquire() noexcept {
         b.reset(static_cast<char*>(raw));
     }
     ++outstanding_;
+    ++acquisitions_;
     return b;
 }
 
@@ -57,6 +58,14 @@ void BlockPool::drop_idle() noexcept {
     idle_.clear();
     for (auto& v : small_idle_)
         v.clear();
+}
+
+bool BlockPool::drop_idle_if_quiet(uint64_t& mark) noexcept {
+    const bool quiet = acquisitions_ == mark && outstanding_ == 0;
+    mark = acquisitions_;
+    if (!quiet) return false;
+    drop_idle();
+    return true;
 }
 
 void BlockPool::release(Block block) noexcept {
@@ -68,15 +77,23 @@ void BlockPool::release(Block block) noexcept {
 BlockPool::Buffer BlockPool::acquire_buffer(size_t size, bool force) noexcept {
     Buffer b;
     if (size == 0 || size > block_size_) return b;
-    const size_t cls = small_class(size);
-    const bool small =
+    size_t cls = small_class(size);
+    bool small =
         size <= block_size_ / 4 && cls < kSmallClasses && (kAlignment << cls) < block_size_;
     size_t capacity = small ? kAlignment << cls : block_size_;
-    if (!force && buffered_ + capacity > budget_) return b;
+    if (buffered_ + capacity > budget_) {
+        if (!force) return b;
+        if (capacity > kForcedMax) {  // beyond the budget: one step of at most kForcedMax
+            cls = small_class(kForcedMax);
+            small = kForcedMax < block_size_;
+            capacity = small ? kForcedMax : block_size_;
+        }
+    }
     if (!small) {
         b.mem = acquire();
         if (!b.mem) return b;
         --outstanding_;  // counted again below, once, like a small buffer
+        --acquisitions_;
     } else if (!small_idle_[cls].empty()) {
         b.mem = std::move(small_idle_[cls].back());
         small_idle_[cls].pop_back();
@@ -87,6 +104,7 @@ BlockPool::Buffer BlockPool::acquire_buffer(size_t size, bool force) noexcept {
     b.capacity = capacity;
     buffered_ += capacity;
     ++outstanding_;
+    ++acquisitions_;
     return b;
 }
 

@@ -11,8 +11,8 @@
 // event means its bytes are queued (their keeps hold files and blocks until they are sent).
 //
 // File bytes: in copy mode (the default) a stream's file regions are read ahead into pooled
-// blocks (copy_size, 256 KiB) with one READ each, and DATA frames are sent from memory as views:
-// a 1 MiB body is 4 READs and a few gathered SENDMSGs instead of a READ + SEND per 16 KiB frame.
+// blocks (copy_size, 1 MiB) with one READ each, and DATA frames are sent from memory as views:
+// a 1 MiB body is one READ and a few gathered SENDMSGs instead of a READ + SEND per 16 KiB frame.
 // Body memory (read buffers and data chunks) is bounded per connection: a stream that would go
 // over waits for bytes to leave. In splice mode each payload is spliced from the file instead.
 //

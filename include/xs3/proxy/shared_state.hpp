@@ -43,7 +43,7 @@ struct ProxyOptions {
     std::chrono::milliseconds send_timeout{60000};
     uint64_t max_connections = 10000;
     net::OutputOptions output;           // how file bytes reach sockets (copy or splice)
-    unsigned copy_size = 256 * 1024;     // bytes per read + send in copy mode
+    unsigned copy_size = 1024 * 1024;    // bytes per read + send in copy mode
     uint64_t copy_memory = 64ULL << 20;  // copy-mode buffers of all workers together
     unsigned pipe_size = 1024 * 1024;
     bool direct_io = false;

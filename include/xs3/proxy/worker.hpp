@@ -98,6 +98,7 @@ class Worker {
     // Makes an H1Connection of an accepted socket (counted in SharedState::connections).
     void adopt(int fd);
     void check_drained();
+    void trim_copy_blocks_later();
     void teardown();
     std::vector<ClientConnection*> snapshot_connections() const;
 
@@ -109,6 +110,7 @@ class Worker {
     std::unique_ptr<ring::BufferRing> recv_buffers_;
     std::unique_ptr<ring::PipePool> pipes_;
     std::unique_ptr<ring::BlockPool> copy_blocks_;
+    uint64_t copy_quiet_mark_ = 0;  // copy_blocks_->acquisitions() at the last trim check
     std::unique_ptr<s3::CurlClient> curl_;
     std::unique_ptr<net::Acceptor> acceptor_;
     http::DateCache dates_;

@@ -54,14 +54,27 @@ class BlockPool {
     // block, otherwise a smaller buffer of the next power of two from 4 KiB, kept for reuse too
     // (malloc of a few KiB per hit measured ~10% of a small hit's CPU: such sizes bypass
     // glibc's per-thread cache and consolidate its bins). Small ones are not aligned (they serve
-    // buffered reads). Empty when the budget
-    // would be exceeded (unless `force`: a caller holding no buffer must always make progress)
-    // or memory is exhausted.
+    // buffered reads). Empty when the budget would be exceeded (unless `force`: a caller holding
+    // no buffer must always make progress) or memory is exhausted.
+    //
+    // A forced buffer beyond the budget holds at most kForcedMax bytes, so its capacity may be
+    // less than `size` (the caller reads capacity bytes): what connections hold beyond the budget
+    // is one such step each, whatever the block size (with 1 MiB blocks, 1,000 connections over
+    // the budget would otherwise pin 1 GiB).
+    static constexpr size_t kForcedMax = 256 * 1024;
+    static_assert(kForcedMax % kAlignment == 0 && (kForcedMax & (kForcedMax - 1)) == 0,
+                  "a forced buffer is one of the small size classes");
     Buffer acquire_buffer(size_t size, bool force) noexcept;
     void release(Buffer buffer) noexcept;
     size_t budget() const noexcept { return budget_; }
     // Bytes held by buffers handed out and not yet released.
     size_t buffered() const noexcept { return buffered_; }
+    // Buffers and blocks handed out so far.
+    uint64_t acquisitions() const noexcept { return acquisitions_; }
+    // Called every period by the pool's owner with the same `mark`: frees the idle memory when
+    // nothing was handed out since the last call and nothing is outstanding (the pool went
+    // quiet for a whole period), and returns whether it did.
+    bool drop_idle_if_quiet(uint64_t& mark) noexcept;
 
   private:
     size_t block_size_;
@@ -69,6 +82,7 @@ class BlockPool {
     size_t budget_;
     size_t buffered_ = 0;
     size_t outstanding_ = 0;
+    uint64_t acquisitions_ = 0;
     std::vector<Block> idle_;
     // Idle small buffers by size class: 4 KiB << index.
     static constexpr size_t kSmallClasses = 16;

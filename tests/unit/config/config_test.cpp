@@ -232,11 +232,11 @@ TEST_CASE("a whole-number option cannot be given a value its member cannot hold"
 TEST_CASE("send mode and copy size") {
     Config d = default_config();
     CHECK(d.send_mode == "copy");
-    CHECK(d.copy_size == 256 * 1024);
-    auto r = load({"--send-mode", "SPLICE", "--copy-size", "1MiB"}, kRequired);
+    CHECK(d.copy_size == 1024 * 1024);
+    auto r = load({"--send-mode", "SPLICE", "--copy-size", "256KiB"}, kRequired);
     REQUIRE(r.ok());
     CHECK(r->send_mode == "splice");
-    CHECK(r->copy_size == 1024 * 1024);
+    CHECK(r->copy_size == 256 * 1024);
     CHECK(error_of(load({"--send-mode", "sendfile"}, kRequired)) ==
           "invalid value for --send-mode (XS3_SEND_MODE): 'sendfile' is not a send mode (use copy "
           "or splice)");

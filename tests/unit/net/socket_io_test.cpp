@@ -216,6 +216,49 @@ TEST_CASE("SocketOutput copy mode: over the pool's budget every output still mov
     ::close(file);
 }
 
+TEST_CASE("SocketOutput copy mode: beyond the budget an output moves in small steps") {
+    auto ring = make_ring();
+    ring::PipePool pipes(64 * 1024);
+    // Budget: one 1 MiB block. The output holding it reads in whole blocks; the others, forced
+    // beyond the budget, get a kForcedMax buffer each — not a 1 MiB block apiece.
+    ring::BlockPool blocks(1024 * 1024, 8, 1024 * 1024);
+    std::string content;
+    int file = pattern_file(3 * 1024 * 1024 + 12345, content);
+    Pair pairs[3];
+    std::vector<std::unique_ptr<net::SocketOutput>> outs;
+    size_t most = 0;
+    for (auto& p : pairs) {
+        outs.push_back(
+            std::make_unique<net::SocketOutput>(*ring, p.a, pipes, blocks, net::OutputOptions{}));
+        outs.back()->set_handlers([&] { most = std::max(most, blocks.buffered()); }, [](int) {},
+                                  [] {});
+        outs.back()->push_file(file, 0, content.size(), nullptr);
+        most = std::max(most, blocks.buffered());
+    }
+    std::string got[3];
+    auto done = [&] {
+        for (auto& g : got)
+            if (g.size() < content.size()) return false;
+        return true;
+    };
+    for (int i = 0; i < 20000 && !done(); ++i) {
+        ring->run_once(1ms);
+        for (int k = 0; k < 3; ++k)
+            drain(pairs[k].b, got[k]);
+    }
+    for (auto& g : got)
+        CHECK(g == content);
+    CHECK(most > blocks.budget());  // someone was forced beyond it
+    CHECK(most <= blocks.budget() + 3 * ring::BlockPool::kForcedMax);
+    run_until(*ring, [&] {
+        for (auto& o : outs)
+            if (!o->idle()) return false;
+        return true;
+    });
+    CHECK(blocks.buffered() == 0);
+    ::close(file);
+}
+
 TEST_CASE("SocketOutput: cancel while reads and a send are in flight frees only after quiet") {
     auto ring = make_ring();
     ring::PipePool pipes(64 * 1024);

@@ -77,3 +77,80 @@ TEST_CASE("block pool: the budget refuses buffers unless forced") {
     CHECK(pool.buffered() == 0);
     CHECK(pool.acquire_buffer(64 * 1024, false));
 }
+
+TEST_CASE("block pool: a forced buffer beyond the budget is one small step") {
+    ring::BlockPool pool(1024 * 1024, 8, 1024 * 1024);
+    CHECK(pool.acquisitions() == 0);
+    auto a = pool.acquire_buffer(1024 * 1024, false);
+    REQUIRE(a);
+    CHECK(a.capacity == 1024 * 1024);
+    CHECK_FALSE(pool.acquire_buffer(300 * 1024, false));  // over the budget, not forced
+    auto forced = pool.acquire_buffer(1024 * 1024, true);
+    REQUIRE(forced);
+    CHECK(forced.capacity == ring::BlockPool::kForcedMax);
+    auto tiny = pool.acquire_buffer(5000, true);  // already smaller: its own class
+    REQUIRE(tiny);
+    CHECK(tiny.capacity == 8192);
+    CHECK(pool.buffered() == 1024 * 1024 + ring::BlockPool::kForcedMax + 8192);
+    CHECK(pool.acquisitions() == 3);
+    pool.release(std::move(a));
+    pool.release(std::move(forced));
+    pool.release(std::move(tiny));
+    CHECK(pool.buffered() == 0);
+    CHECK(pool.outstanding() == 0);
+    // Within the budget again: whole blocks.
+    auto b = pool.acquire_buffer(1024 * 1024, true);
+    CHECK(b.capacity == 1024 * 1024);
+    pool.release(std::move(b));
+    CHECK(pool.acquisitions() == 4);
+    CHECK(pool.idle() == 1);
+    pool.drop_idle();
+    CHECK(pool.idle() == 0);
+}
+
+TEST_CASE("block pool: with blocks of kForcedMax or less, forcing changes nothing") {
+    ring::BlockPool pool(64 * 1024, 8, 64 * 1024);
+    auto a = pool.acquire_buffer(64 * 1024, false);
+    auto forced = pool.acquire_buffer(64 * 1024, true);
+    REQUIRE(forced);
+    CHECK(forced.capacity == 64 * 1024);
+    pool.release(std::move(a));
+    pool.release(std::move(forced));
+    // A block between kForcedMax and four times it: the forced step is a small buffer.
+    ring::BlockPool mid(512 * 1024, 8, 512 * 1024);
+    auto m = mid.acquire_buffer(512 * 1024, false);
+    auto mf = mid.acquire_buffer(400 * 1024, true);
+    REQUIRE(mf);
+    CHECK(mf.capacity == ring::BlockPool::kForcedMax);
+    mid.release(std::move(m));
+    mid.release(std::move(mf));
+    CHECK(mid.buffered() == 0);
+}
+
+TEST_CASE("block pool: idle memory is dropped only after a whole quiet period") {
+    ring::BlockPool pool(64 * 1024, 8);
+    uint64_t mark = 0;
+    auto a = pool.acquire_buffer(64 * 1024, false);
+    auto b = pool.acquire_buffer(4096, false);
+    CHECK_FALSE(pool.drop_idle_if_quiet(mark));  // handed out since the mark
+    pool.release(std::move(a));
+    pool.release(std::move(b));
+    CHECK(pool.idle() == 1);
+    // Nothing handed out since the last call, nothing outstanding: dropped.
+    CHECK(pool.drop_idle_if_quiet(mark));
+    CHECK(pool.idle() == 0);
+    auto c = pool.acquire_buffer(64 * 1024, false);
+    CHECK_FALSE(pool.drop_idle_if_quiet(mark));  // busy
+    CHECK_FALSE(pool.drop_idle_if_quiet(mark));  // still outstanding
+    pool.release(std::move(c));
+    CHECK(pool.idle() == 1);
+    CHECK(pool.drop_idle_if_quiet(mark));  // no acquisition in the last period
+    CHECK(pool.idle() == 0);
+    // Used and given back within one period: kept for that period.
+    auto d = pool.acquire_buffer(64 * 1024, false);
+    pool.release(std::move(d));
+    CHECK_FALSE(pool.drop_idle_if_quiet(mark));
+    CHECK(pool.idle() == 1);
+    CHECK(pool.drop_idle_if_quiet(mark));
+    CHECK(pool.idle() == 0);
+}
