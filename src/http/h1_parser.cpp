@@ -258,8 +258,15 @@ int H1Parser::finish_head() noexcept {
     }
     const bool has_body = (parser_.flags & (F_CHUNKED | F_TRANSFER_ENCODING)) != 0 ||
                           ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
-    if (r.method == Method::other && has_body) {
-        // Refused whatever its body holds: hand it over now; nothing after it can be parsed.
+    // RFC 9110 10.1.1: a client that sent "Expect: 100-continue" holds its body back until it
+    // hears a 100 or a final answer, and this proxy sends no 100. A GET or HEAD body changes no
+    // answer, so such a request is answered at its head too (else both sides wait: curl for a
+    // second, other clients until the header timeout's 408).
+    const bool expects_continue =
+        has_body && r.version_minor == 1 && r.headers.has_token("Expect", "100-continue");
+    if ((r.method == Method::other && has_body) || expects_continue) {
+        // Refused (or answered) whatever its body holds: hand it over now; nothing after it can
+        // be parsed.
         r.body_unread = true;
         r.keep_alive = false;
         r.upgrade_h2c = false;

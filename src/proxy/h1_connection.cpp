@@ -160,6 +160,7 @@ void H1Connection::start_exchange(http::Request req) {
     state_ = State::handling;
     set_waiting(false);
     keep_alive_ = req.keep_alive;
+    http10_ = req.version_minor == 0;
     if (req.body_unread) {
         // Answered at the end of its head (the proxy refuses it whatever the body holds);
         // nothing the client sends afterwards can be framed.
@@ -271,7 +272,12 @@ void H1Connection::respond(http::ResponseHead head, std::unique_ptr<Body> body) 
     }
     head.headers.add("Server", std::string(http::server_header_value()));
     head.headers.add("Date", w_.dates().now());
-    if (!keep_alive_ || finish_after_) head.headers.add("Connection", "close");
+    if (!keep_alive_ || finish_after_)
+        head.headers.add("Connection", "close");
+    else if (http10_)
+        // An HTTP/1.0 client keeps the connection only when the answer says so (RFC 9112 C.2.2);
+        // without it, it takes each answer as the last on the connection (ab -k reconnects).
+        head.headers.add("Connection", "keep-alive");
     std::string out;
     size_t dropped = http::serialize_response_head(head, out);
     if (dropped > 0)

@@ -118,6 +118,28 @@ def test_http10_request(proxy, bucket):
         assert conn.closed_by_peer(wait=5)
 
 
+def test_http10_keep_alive_is_said_in_the_answer(proxy, bucket):
+    # An HTTP/1.0 client keeps a connection only when the answer says `Connection: keep-alive`
+    # (ab -k reconnects otherwise); the last request, without it, closes.
+    req = b"GET /" + SMALL.encode() + b" HTTP/1.0\r\nConnection: keep-alive\r\n"
+    with HttpConnection(proxy.port) as conn:
+        conn.send(req + b"Range: bytes=0-9\r\n\r\n")
+        r = conn.read_response()
+        assert r.status == 206 and r.body == bucket[SMALL].data[:10]
+        assert r.header("connection") == "keep-alive"
+        conn.send(req + b"\r\n")
+        r = conn.read_response()
+        assert r.status == 200 and r.body == bucket[SMALL].data
+        assert r.header("connection") == "keep-alive"
+        conn.send(b"HEAD /" + SMALL.encode() + b" HTTP/1.0\r\n\r\n")
+        r = conn.read_response("HEAD")
+        assert r.status == 200 and r.header("connection") == "close"
+        assert conn.closed_by_peer(wait=5)
+    # HTTP/1.1 keeps the connection without saying so.
+    with HttpConnection(proxy.port) as conn:
+        assert conn.request("GET", "/" + SMALL).header("connection") is None
+
+
 def test_slow_request_head_gets_408_and_idle_connection_is_closed(proxy_factory, bucket):
     p = proxy_factory(bucket, extra_args=["--header-timeout", "500ms", "--idle-timeout", "1s"])
     # Half a request head, then silence: 408 with an S3-style body, then close.
@@ -132,3 +154,27 @@ def test_slow_request_head_gets_408_and_idle_connection_is_closed(proxy_factory,
         conn.send(build_request("GET", "/healthz"))
         assert conn.read_response().status == 200
         assert conn.closed_by_peer(wait=4.0)
+
+
+def test_a_get_with_a_body_and_expect_100_continue_is_answered_at_its_head(proxy, bucket):
+    # The client holds its body back until it hears a 100 or an answer (RFC 9110 10.1.1); the
+    # proxy sends no 100, so it answers at the head, drops the body and closes after the answer.
+    # Before: both sides waited, and the client got 408 after --header-timeout (10 s).
+    for method in ("GET", "HEAD"):
+        with HttpConnection(proxy.port, timeout=5) as conn:
+            conn.send(build_request(method, "/" + SMALL,
+                                    {"Content-Length": "5", "Expect": "100-continue"}))
+            r = conn.read_response(method)
+            assert r.status == 200, r.raw_head
+            assert b"100 Continue" not in r.raw_head
+            assert r.header("connection") == "close"
+            assert r.header("content-length") == str(bucket[SMALL].size)
+            assert r.body == (bucket[SMALL].data if method == "GET" else b"")
+            conn.send(b"hello")  # the body it then sends is dropped, never read as a request
+            assert conn.closed_by_peer(wait=5)
+    # Without a body the expectation changes nothing: the connection stays open.
+    with HttpConnection(proxy.port, timeout=5) as conn:
+        r = conn.request("GET", "/" + SMALL, {"Expect": "100-continue"})
+        assert_full_object(r, bucket[SMALL])
+        assert r.header("connection") is None
+        assert_full_object(conn.request("GET", "/" + SMALL), bucket[SMALL])

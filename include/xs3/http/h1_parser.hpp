@@ -3,8 +3,9 @@
 // request bodies, and turns every protocol error into the status code to answer with. A request
 // other than GET or HEAD that announces a body is handed over at the end of its head instead
 // (Request::body_unread): the proxy refuses it whatever the body holds, and the answer must not
-// wait for the body (nor for a client that sent "Expect: 100-continue" and waits for us). After
-// such a request the parser only discards what it is fed.
+// wait for the body (nor for a client that sent "Expect: 100-continue" and waits for us). So is a
+// GET or HEAD with a body and "Expect: 100-continue" (its body would change nothing). After such a
+// request the parser only discards what it is fed.
 //
 //   size_t off = 0;
 //   while (off < len) {

@@ -109,6 +109,7 @@ class H1Connection final : public ClientConnection, public ResponseSink {
 
     State state_ = State::reading;
     bool keep_alive_ = true;
+    bool http10_ = false;  // the request is HTTP/1.0: keeping the connection must be said
     bool peer_eof_ = false;
     bool finish_after_ = false;
     bool first_bytes_ = true;     // nothing parsed yet: the HTTP/2 preface may still come

@@ -438,6 +438,48 @@ TEST_CASE("h1: a request other than GET/HEAD with a body is handed over at the e
     CHECK(o.requests[1].path == "/b/j");
 }
 
+TEST_CASE("h1: a GET or HEAD with a body and Expect: 100-continue is ready at its head") {
+    // The client waits for a 100 before sending the body; none comes, so the answer must not
+    // wait for the body either.
+    const std::string head =
+        "GET /b/k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-Continue\r\n\r\n";
+    H1Parser p;
+    FR r = p.feed(head.data(), head.size());
+    CHECK(r.state == FR::request_ready);
+    CHECK(r.consumed == head.size());
+    Request req = p.take_request();
+    CHECK(req.method == Method::get);
+    CHECK(req.path == "/b/k");
+    CHECK(req.body_unread);
+    CHECK_FALSE(req.keep_alive);
+    CHECK_FALSE(p.mid_request());
+    const std::string body = "hello";
+    r = p.feed(body.data(), body.size());
+    CHECK(r.state == FR::need_more);  // dropped, never a second request
+
+    Outcome o = run_bytewise(
+        "HEAD /k HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+        "Expect: 100-continue\r\n\r\n5\r\nab");
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].method == Method::head);
+    CHECK(o.requests[0].body_unread);
+
+    // Without a body, or in HTTP/1.0 (RFC 9110 10.1.1: the expectation is ignored there), or
+    // without the expectation, the body is read and the connection stays open.
+    o =
+        run("GET /a HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n"
+            "GET /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyz"
+            "GET /c HTTP/1.0\r\nContent-Length: 3\r\nExpect: 100-continue\r\n"
+            "Connection: keep-alive\r\n\r\nxyz"
+            "GET /d HTTP/1.1\r\nHost: h\r\n\r\n");
+    REQUIRE(o.requests.size() == 4);
+    for (const Request& q : o.requests) {
+        CHECK_FALSE(q.body_unread);
+        CHECK(q.keep_alive);
+    }
+    CHECK(o.requests[3].path == "/d");
+}
+
 TEST_CASE("h1: an error says which request it is for") {
     H1Limits lim;
     lim.max_header_bytes = 64;
