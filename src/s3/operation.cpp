@@ -16,12 +16,24 @@ using Params = std::vector<std::pair<std::string, std::string>>;
 using Names = std::initializer_list<std::string_view>;
 
 // Never change an answer, never go to S3: the SigV4 presign parameters (the proxy signs its own
-// requests; the client's signature is for the proxy, if anyone) and the SDKs' operation marker.
+// requests; the client's signature is for the proxy, if anyone), the SigV2 ones (what the AWS CLI
+// v1's `aws s3 presign` and boto3's default S3 client still produce: AWSAccessKeyId, Signature,
+// Expires, and x-amz-security-token with a session) and the SDKs' operation marker.
 // X-Amz-Content-Sha256 may ride along in a presigned URL (the signed payload hash).
 constexpr std::string_view kHarmless[] = {
-    "X-Amz-Algorithm",      "X-Amz-Credential",     "X-Amz-Date",
-    "X-Amz-Expires",        "X-Amz-SignedHeaders",  "X-Amz-Signature",
-    "X-Amz-Security-Token", "X-Amz-Content-Sha256", "x-id",
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+    "X-Amz-Content-Sha256",
+    "x-id",
+    "AWSAccessKeyId",
+    "Signature",
+    "Expires",
+    "x-amz-security-token",
 };
 
 // GetObject's response-* parameters and the response fields they set.
@@ -253,6 +265,27 @@ void classify_service_read(S3Operation& r, std::string_view method, bool is_head
     }
 }
 
+// Single-bucket mode reads /<name> as a key of the served bucket. A request for it that is no
+// object read but is a bucket read (`aws s3 ls s3://other/` sends /other?list-type=2&delimiter=/,
+// s3cmd /other/?delimiter=/, GetBucketLocation /other?location) names another bucket: it is read
+// as that bucket's (which the proxy then refuses as not served) instead of "not an operation this
+// proxy serves".
+void reread_as_another_bucket(S3Operation& r, std::string_view method, bool is_head,
+                              std::string_view raw_key, const Params& params) {
+    std::string_view segment = raw_key;
+    if (!segment.empty() && segment.back() == '/') segment.remove_suffix(1);
+    if (segment.find('/') != std::string_view::npos) return;
+    auto name = percent_decode(segment);
+    if (!name.ok() || !is_valid_bucket_name(*name)) return;
+    S3Operation b;
+    b.resource = r.resource;
+    b.presigned = r.presigned;
+    b.addressing = Addressing::path_style;
+    b.bucket = std::move(name).value();
+    classify_bucket_read(b, method, is_head, params);
+    if (route_of(b.op) == Route::relay) r = std::move(b);
+}
+
 }  // namespace
 
 Route route_of(Operation op) noexcept {
@@ -402,7 +435,7 @@ S3Operation classify_request(std::string_view method, std::string_view raw_path,
     Params params;
     for (auto& [n, v] : *parsed) {
         if (std::find(std::begin(kHarmless), std::end(kHarmless), n) != std::end(kHarmless)) {
-            if (n == "X-Amz-Signature") r.presigned = true;
+            if (n == "X-Amz-Signature" || n == "Signature") r.presigned = true;
             continue;
         }
         for (const auto& [m, w] : params)
@@ -412,12 +445,15 @@ S3Operation classify_request(std::string_view method, std::string_view raw_path,
         params.emplace_back(std::move(n), std::move(v));
     }
 
-    if (r.addressing == Addressing::service)
+    if (r.addressing == Addressing::service) {
         classify_service_read(r, method, is_head, params);
-    else if (has_key)
+    } else if (has_key) {
         classify_object_read(r, method, is_head, params);
-    else
+        if (r.op == Operation::not_implemented && r.addressing == Addressing::single_bucket)
+            reread_as_another_bucket(r, method, is_head, raw_key, params);
+    } else {
         classify_bucket_read(r, method, is_head, params);
+    }
     if (route_of(r.op) != Route::relay && r.op != Operation::list_buckets) r.relay_query.clear();
     return r;
 }

@@ -322,6 +322,22 @@ def test_single_bucket_mode_reads_both_forms_and_says_which_key_it_looked_up(
     assert err.value.response["Error"]["Key"] == "other-bucket/dir/a.bin"
     # ListBuckets in single-bucket mode lists the one bucket.
     assert [b["Name"] for b in sdk.list_buckets()["Buckets"]] == [served.name]
+    # A bucket read of another bucket (`aws s3 ls s3://other-bucket/`, s3cmd's `ls`,
+    # GetBucketLocation) is refused as that bucket's, never relayed; before, it was read as a key
+    # with an unknown sub-resource: "501 GET with ?list-type is not an operation this proxy serves".
+    before = origin_total(origin)
+    for target in ("/other-bucket?list-type=2&prefix=&delimiter=%2F&encoding-type=url",
+                   "/other-bucket/?delimiter=%2F", "/other-bucket?location"):
+        r = p.get(target)
+        assert r.status == 403, (target, r.body)
+        e = error_of(r.body)
+        assert (e["Code"], e["BucketName"]) == ("AccessDenied", "other-bucket"), target
+        assert e["Message"] == "This proxy does not serve that bucket."
+        assert e["Resource"] == target.split("?")[0]
+    with pytest.raises(ClientError) as err:
+        sdk.list_objects_v2(Bucket="other-bucket")
+    assert err.value.response["Error"]["Code"] == "AccessDenied"
+    assert origin_total(origin) == before
 
 
 def test_presigned_urls_and_sdk_markers_reach_the_cache(proxy_factory, tmp_path, served, origin,
@@ -335,6 +351,27 @@ def test_presigned_urls_and_sdk_markers_reach_the_cache(proxy_factory, tmp_path,
     r = p.get(target)
     assert r.status == 200 and r.body == b"top level\n"
     assert p.get(f"/{served.name}/top.txt?x-id=GetObject").header("x-cache") == "HIT"
+    # SigV2 presigned URLs: boto3's S3 client without signature_version="s3v4" (Debian's
+    # botocore) and the AWS CLI v1's `aws s3 presign` make these. Before: 501 NotImplemented
+    # ("GET with ?AWSAccessKeyId is not an operation this proxy serves").
+    import boto3
+    from botocore.config import Config
+    v2 = boto3.client("s3", endpoint_url=f"http://localhost:{p.port}", region_name=REGION,
+                      aws_access_key_id="client", aws_secret_access_key="client-secret",
+                      aws_session_token="session",
+                      config=Config(s3={"addressing_style": "path"}, signature_version="s3"))
+    url = v2.generate_presigned_url("get_object", Params={"Bucket": served.name,
+                                                          "Key": "dir/a.bin"}, ExpiresIn=60)
+    target = url.split(f":{p.port}", 1)[1]
+    for name in ("AWSAccessKeyId=", "Signature=", "Expires=", "x-amz-security-token="):
+        assert name in target, target
+    r = p.get(target)
+    assert r.status == 200 and sha256(r.body) == served["dir/a.bin"].sha256
+    assert r.header("x-cache") == "MISS"
+    r = p.get(f"/{served.name}?list-type=2&prefix=dir%2Fsub%2F&AWSAccessKeyId=client"
+              f"&Signature=abc%3D&Expires=1796538158")
+    assert r.status == 200 and r.header("x-cache") == "PASS"
+    assert re.findall(rb"<Key>(.*?)</Key>", r.body) == [b"dir/sub/b.bin"]
 
 
 def test_port_zero_binds_one_port_for_every_worker(tmp_path, served):

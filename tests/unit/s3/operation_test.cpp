@@ -88,6 +88,31 @@ TEST_CASE("single-bucket mode: /<key>, and /<bucket>/<key> when the first segmen
     CHECK(lst.bucket == "data");
     CHECK(get("/data/", "", single()).op == Operation::list_objects);
     CHECK(get("/", "", single()).op == Operation::list_buckets);
+
+    // A bucket read of another bucket is that bucket's (the proxy refuses it as not served),
+    // not an unknown sub-resource of a key: `aws s3 ls s3://other/`, s3cmd's listing, and
+    // GetBucketLocation.
+    auto other = get("/other", "list-type=2&prefix=&delimiter=%2F&encoding-type=url", single());
+    CHECK(other.op == Operation::list_objects_v2);
+    CHECK(other.addressing == Addressing::path_style);
+    CHECK(other.bucket == "other");
+    CHECK(other.key.empty());
+    CHECK(other.resource == "/other");
+    auto s3cmd = get("/other/", "delimiter=%2F", single());
+    CHECK(s3cmd.op == Operation::list_objects);
+    CHECK(s3cmd.bucket == "other");
+    CHECK(get("/other", "location", single()).op == Operation::get_bucket_location);
+    CHECK(get("/other", "versions", single()).bucket == "other");
+    // Still a key: an object read, an object sub-resource, a deeper path, a name that is no
+    // bucket, or a parameter neither level takes.
+    CHECK(get("/other", "tagging", single()).op == Operation::get_object_tagging);
+    CHECK(get("/other", "tagging", single()).key == "other");
+    CHECK(get("/a/b", "list-type=2", single()).op == Operation::not_implemented);
+    CHECK(get("/no%20bucket", "list-type=2", single()).op == Operation::not_implemented);
+    CHECK(get("/other", "policy", single()).op == Operation::not_implemented);
+    CHECK(get("/other", "policy", single()).key == "other");
+    CHECK(classify_request("HEAD", "/other", "list-type=2", "h", single()).op ==
+          Operation::not_implemented);
 }
 
 TEST_CASE("virtual-hosted addressing under configured suffixes") {
@@ -143,6 +168,17 @@ TEST_CASE("parameters GetObject understands stay on the cache path") {
     CHECK(p.presigned);
     CHECK(p.relay_query.empty());
     CHECK_FALSE(get("/bk1/k", "x-id=GetObject").presigned);
+    // SigV2 presigned URLs (the AWS CLI v1's `aws s3 presign`, boto3's default S3 client).
+    auto v2 = get("/bk1/k",
+                  "AWSAccessKeyId=AK&Signature=ab%2Bc%3D&Expires=1796538158&"
+                  "x-amz-security-token=t");
+    CHECK(v2.op == Operation::get_object);
+    CHECK(v2.presigned);
+    CHECK(v2.relay_query.empty());
+    auto v2list = get("/bk1", "list-type=2&AWSAccessKeyId=AK&Signature=s&Expires=1");
+    CHECK(v2list.op == Operation::list_objects_v2);
+    CHECK(v2list.relay_query ==
+          std::vector<std::pair<std::string, std::string>>{{"list-type", "2"}});
 
     CHECK(get("/bk1/k", "versionId=").op == Operation::invalid);
     CHECK(get("/bk1/k", "versionId=").error_code == "InvalidArgument");
