@@ -18,7 +18,7 @@ PACKAGES=(
   liburing-dev libnghttp2-dev libcurl4-openssl-dev libssl-dev libtomlplusplus-dev
   doctest-dev node-llhttp
   curl nghttp2-client wrk nginx openssl
-  python3-pytest python3-boto3 python3-botocore awscli gnuplot-nox
+  python3-pytest python3-boto3 python3-botocore python3-yaml awscli gnuplot-nox
   rclone s3cmd s3fs
   # promtool (checks /metrics in the e2e tests). Where systemd runs, the package also starts a
   # Prometheus server; `systemctl disable --now prometheus` if it is not wanted.
