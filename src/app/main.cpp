@@ -21,6 +21,7 @@
 #include "xs3/base/histogram.hpp"
 #include "xs3/base/log.hpp"
 #include "xs3/base/trace.hpp"
+#include "xs3/base/unique_fd.hpp"
 #include "xs3/config/config.hpp"
 #include "xs3/fleet/membership.hpp"
 #include "xs3/fleet/rendezvous.hpp"
@@ -426,16 +427,16 @@ int main(int argc, char** argv) {
     // Bind every listener before any thread starts, so a bad address fails start-up clearly.
     // With --port 0 the first socket picks a free port and the others join it (SO_REUSEPORT):
     // one port, whatever the number of workers.
-    std::vector<int> fds;
+    std::vector<UniqueFd> fds;
     uint16_t port = cfg.port;
     for (unsigned i = 0; i < workers; ++i) {
         auto fd = net::listen_tcp(cfg.bind_ip, port);
         if (!fd.ok())
             die("cannot listen on " + cfg.bind_ip + ":" + std::to_string(port) + ": " +
                 fd.status().message());
-        fds.push_back(fd.value());
+        fds.push_back(std::move(fd).value());
         if (port == 0) {
-            auto bound = net::local_port(fd.value());
+            auto bound = net::local_port(fds.back().get());
             if (!bound.ok()) die("cannot read the bound port: " + bound.status().message());
             port = bound.value();
         }
@@ -590,7 +591,8 @@ int main(int argc, char** argv) {
     }
     std::vector<std::unique_ptr<proxy::Worker>> ws;
     for (unsigned i = 0; i < workers; ++i)
-        ws.push_back(std::make_unique<proxy::Worker>(*shared, static_cast<int>(i), fds[i]));
+        ws.push_back(
+            std::make_unique<proxy::Worker>(*shared, static_cast<int>(i), std::move(fds[i])));
     for (auto& w : ws)
         shared->workers.push_back(w.get());
     std::vector<std::thread> threads;

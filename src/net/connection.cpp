@@ -2,19 +2,19 @@
 #include "xs3/net/connection.hpp"
 
 #include <sys/socket.h>
-#include <unistd.h>
 
 namespace xs3::net {
 
-Connection::Connection(const ConnectionIo& io, int fd)
+Connection::Connection(const ConnectionIo& io, UniqueFd fd)
     : ring_(io.ring),
-      fd_(fd),
-      input_(io.ring, fd, io.recv_buffers),
-      output_(io.ring, fd, io.pipes, io.blocks, io.output) {}
+      fd_(std::move(fd)),
+      input_(io.ring, fd_.get(), io.recv_buffers),
+      output_(io.ring, fd_.get(), io.pipes, io.blocks, io.output) {}
 
+// The socket closes with fd_ (unless released): the owner frees a connection only after
+// on_io_finished(), when no op of it is in the kernel any more.
 Connection::~Connection() {
     ring_.cancel_timer(send_watch_);
-    if (fd_ >= 0) ::close(fd_);
 }
 
 void Connection::wire(SocketInput::OnData on_data, SocketInput::OnEnd on_end,
@@ -58,15 +58,13 @@ void Connection::close_io() noexcept {
     ring_.cancel_timer(send_watch_);
     input_.cancel();
     // Sends on a socket we shut down fail fast; cancel covers ops parked in io-wq.
-    if (output_.inflight() > 0 && fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+    if (output_.inflight() > 0 && fd_) ::shutdown(fd_.get(), SHUT_RDWR);
     output_.cancel();
     check_finished();  // nothing was in flight: finished now
 }
 
-int Connection::release_fd() noexcept {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
+UniqueFd Connection::release_fd() noexcept {
+    return std::move(fd_);
 }
 
 void Connection::op_finished() noexcept {

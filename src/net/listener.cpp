@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstring>
 
@@ -13,7 +12,7 @@
 
 namespace xs3::net {
 
-Result<int> listen_tcp(const std::string& ip, uint16_t port, int backlog) {
+Result<UniqueFd> listen_tcp(const std::string& ip, uint16_t port, int backlog) {
     sockaddr_storage ss{};
     socklen_t len;
     int family;
@@ -32,25 +31,15 @@ Result<int> listen_tcp(const std::string& ip, uint16_t port, int backlog) {
     } else {
         return Status(Code::invalid_argument, "not an IP address: '" + ip + "'");
     }
-    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return status_from_errno(errno, "socket");
+    UniqueFd fd(socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return status_from_errno(errno, "socket");
     int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-        Status s = status_from_errno(errno, "setsockopt SO_REUSEPORT");
-        ::close(fd);
-        return s;
-    }
-    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-        Status s = status_from_errno(errno, "bind " + ip + ":" + std::to_string(port));
-        ::close(fd);
-        return s;
-    }
-    if (listen(fd, backlog) != 0) {
-        Status s = status_from_errno(errno, "listen");
-        ::close(fd);
-        return s;
-    }
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        return status_from_errno(errno, "setsockopt SO_REUSEPORT");
+    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
+        return status_from_errno(errno, "bind " + ip + ":" + std::to_string(port));
+    if (listen(fd.get(), backlog) != 0) return status_from_errno(errno, "listen");
     return fd;
 }
 
@@ -63,15 +52,11 @@ Result<uint16_t> local_port(int fd) {
     return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
 }
 
-Acceptor::Acceptor(ring::Ring& ring, int listen_fd, OnAccept on_accept)
+Acceptor::Acceptor(ring::Ring& ring, UniqueFd listen_fd, OnAccept on_accept)
     : ring_(ring),
-      fd_(listen_fd),
+      fd_(std::move(listen_fd)),
       on_accept_(std::move(on_accept)),
       multishot_(ring.features().multishot_accept) {}
-
-Acceptor::~Acceptor() {
-    if (fd_ >= 0) ::close(fd_);
-}
 
 void Acceptor::start() {
     arm();
@@ -81,9 +66,9 @@ void Acceptor::arm() noexcept {
     if (armed_ || stopped_) return;
     io_uring_sqe* sqe = ring_.get_sqe(&op_);
     if (multishot_)
-        io_uring_prep_multishot_accept(sqe, fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        io_uring_prep_multishot_accept(sqe, fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     else
-        io_uring_prep_accept(sqe, fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        io_uring_prep_accept(sqe, fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     armed_ = true;
 }
 
@@ -92,12 +77,10 @@ void Acceptor::on_cqe(int res, uint32_t flags) noexcept {
     if (!more) armed_ = false;
     if (res >= 0) {
         consecutive_errors_ = 0;
+        UniqueFd sock(res);  // closed here when accepted after stop()
         int one = 1;
-        setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (stopped_)
-            ::close(res);
-        else
-            on_accept_(res);
+        setsockopt(sock.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (!stopped_) on_accept_(std::move(sock));
     } else if (res == -EINVAL && multishot_ && !more) {
         XS3_LOG_WARN("multishot accept refused by the kernel; using single accepts");
         multishot_ = false;
@@ -112,10 +95,7 @@ void Acceptor::on_cqe(int res, uint32_t flags) noexcept {
         }
     }
     if (stopped_ && !armed_) {
-        if (fd_ >= 0) {
-            ::close(fd_);
-            fd_ = -1;
-        }
+        fd_.reset();  // the accept is back: nothing uses the socket any more
         return;
     }
     if (!more) arm();
@@ -126,10 +106,8 @@ void Acceptor::stop() {
     stopped_ = true;
     if (armed_)
         ring_.cancel(&op_);
-    else if (fd_ >= 0) {
-        ::close(fd_);
-        fd_ = -1;
-    }
+    else
+        fd_.reset();
 }
 
 }  // namespace xs3::net

@@ -9,8 +9,8 @@
 
 namespace xs3::proxy {
 
-ClientConnection::ClientConnection(Worker& worker, uint64_t id, int fd)
-    : net::Connection(worker.connection_io(), fd), w_(worker), id_(id) {
+ClientConnection::ClientConnection(Worker& worker, uint64_t id, UniqueFd fd)
+    : net::Connection(worker.connection_io(), std::move(fd)), w_(worker), id_(id) {
     set_send_timeout(worker.shared().options.send_timeout);
 }
 

@@ -26,8 +26,8 @@ constexpr std::string_view kSwitchingProtocols =
 constexpr std::chrono::milliseconds kLinger{2000};
 }  // namespace
 
-H1Connection::H1Connection(Worker& worker, int fd, uint64_t id)
-    : ClientConnection(worker, id, fd), parser_(worker.shared().options.limits) {
+H1Connection::H1Connection(Worker& worker, UniqueFd fd, uint64_t id)
+    : ClientConnection(worker, id, std::move(fd)), parser_(worker.shared().options.limits) {
     wire([this](const char* d, size_t n) { on_input(d, n); },
          [this](int res) { on_input_end(res); }, [this] { pump_body(); },
          [this](int e) { on_output_error(e); });
@@ -144,11 +144,12 @@ void H1Connection::hand_over() noexcept {
     if (state_ != State::handing_over || input_.inflight() > 0) return;
     state_ = State::closed;
     ++req_gen_;
-    int fd = release_fd();  // the H2 connection owns the socket now
+    UniqueFd fd = release_fd();  // the H2 connection owns the socket now
     close_io();
     std::string first_output;
     if (upgrade_) first_output = kSwitchingProtocols;
-    w_.hand_over_to_h2(fd, std::move(inbuf_), std::move(upgrade_), std::move(first_output));
+    w_.hand_over_to_h2(std::move(fd), std::move(inbuf_), std::move(upgrade_),
+                       std::move(first_output));
     check_finished();
 }
 
@@ -397,7 +398,7 @@ void H1Connection::cut(const char* why, const Status& status) {
 
 void H1Connection::begin_access(http::Request& req) {
     bool log = w_.shared().options.access_log;
-    if (log && peer_.empty()) peer_ = peer_address(fd_);
+    if (log && peer_.empty()) peer_ = peer_address(fd());
     access_.begin(req, log, "h1", id_, 0);
 }
 
@@ -413,7 +414,7 @@ void H1Connection::response_done() {
     ++req_gen_;
     if (!keep_alive_ || finish_after_) {
         // Half-close first so the client reads the whole response before the FIN.
-        ::shutdown(fd_, SHUT_WR);
+        ::shutdown(fd(), SHUT_WR);
         if (discard_input_ && !peer_eof_) {
             linger();
             return;

@@ -30,9 +30,9 @@ constexpr auto kShutdownPingWait = std::chrono::seconds(1);
 constexpr auto kLinger = std::chrono::seconds(2);
 }  // namespace
 
-H2Connection::H2Connection(Worker& worker, int fd, uint64_t id, std::string received,
+H2Connection::H2Connection(Worker& worker, UniqueFd fd, uint64_t id, std::string received,
                            std::optional<H2Upgrade> upgrade, std::string first_output)
-    : ClientConnection(worker, id, fd),
+    : ClientConnection(worker, id, std::move(fd)),
       frame_from_memory_(worker.shared().options.output.file_mode == net::FileSendMode::copy),
       received_(std::move(received)),
       upgrade_(std::move(upgrade)),
@@ -214,7 +214,7 @@ void H2Connection::start_stream(int32_t stream_id, http::Request request) {
     Stream& s = *owned;
     streams_[stream_id] = std::move(owned);
     bool log = w_.shared().options.access_log;
-    if (log && peer_.empty()) peer_ = peer_address(fd_);
+    if (log && peer_.empty()) peer_ = peer_address(fd());
     s.access.begin(request, log, "h2", id_, stream_id);
     s.exchange = std::make_shared<Exchange>(w_, s, std::move(request));
     // The exchange may answer (and the stream end) inside start(): keep it alive through it.
@@ -325,7 +325,7 @@ void H2Connection::maybe_finish() noexcept {
     if (state_ != State::closing) return;
     // The codec is done and everything it produced is on the socket: half-close and drain.
     state_ = State::lingering;
-    ::shutdown(fd_, SHUT_WR);
+    ::shutdown(fd(), SHUT_WR);
     if (peer_eof_) {
         close("h2 connection finished");
         return;

@@ -27,16 +27,15 @@ std::string Worker::new_request_id() {
     return buf;
 }
 
-Worker::Worker(SharedState& shared, int id, int listen_fd)
+Worker::Worker(SharedState& shared, int id, UniqueFd listen_fd)
     : shared_(shared),
       id_(id),
-      listen_fd_(listen_fd),
+      listen_fd_(std::move(listen_fd)),
       // Connection ids are unique in the process (the worker in the top bits), so the trace's
       // conn field names one connection whichever worker it is on.
       next_conn_id_((static_cast<uint64_t>(id) << 40) + 1) {}
 
 Worker::~Worker() {
-    if (listen_fd_ >= 0) ::close(listen_fd_);  // run() never got as far as the acceptor
     ring_ptr_.store(nullptr, std::memory_order_release);
     ring_.reset();
 }
@@ -111,9 +110,8 @@ Status Worker::run() {
     curl_ = std::move(cc).value();
     shared_.slots.add({ring_.get(), curl_.get()});
 
-    acceptor_ =
-        std::make_unique<net::Acceptor>(*ring_, listen_fd_, [this](int fd) { on_accept(fd); });
-    listen_fd_ = -1;
+    acceptor_ = std::make_unique<net::Acceptor>(*ring_, std::move(listen_fd_),
+                                                [this](UniqueFd fd) { on_accept(std::move(fd)); });
     acceptor_->start();
     accepting_.store(true, std::memory_order_release);
     ring_->run();
@@ -122,11 +120,11 @@ Status Worker::run() {
     return {};
 }
 
-void Worker::on_accept(int fd) {
-    if (!admit_connection(fd, shared_.options.allow_clients, shared_.counters.clients_refused)) {
-        ::close(fd);
+void Worker::on_accept(UniqueFd fd) {
+    // Every return before adopt() closes the socket (fd).
+    if (!admit_connection(fd.get(), shared_.options.allow_clients,
+                          shared_.counters.clients_refused))
         return;
-    }
     uint64_t n = shared_.connections.fetch_add(1, std::memory_order_relaxed) + 1;
     // At the cap, a connection that is working on no request (idle, or still in its head) makes
     // room: the new client is served, the one that waited longest goes. The count drops when
@@ -137,7 +135,6 @@ void Worker::on_accept(int fd) {
         shared_.counters.connections_refused.fetch_add(1, std::memory_order_relaxed);
         XS3_LOG_WARN("connection refused: too many connections",
                      kv("max_connections", shared_.options.max_connections));
-        ::close(fd);
         return;
     }
     // SO_REUSEPORT spreads connections by a hash of their addresses, so a handful of them (an
@@ -146,14 +143,16 @@ void Worker::on_accept(int fd) {
     if (Worker* other = lighter_worker()) {
         if (ring::Ring* r = other->ring_ptr_.load(std::memory_order_acquire)) {
             other->load_.fetch_add(1, std::memory_order_relaxed);
-            r->post([other, fd] {
+            // A task must be copyable, so the socket travels in a shared_ptr; a task that never
+            // runs (its ring ended first) still closes it.
+            r->post([other, sock = std::make_shared<UniqueFd>(std::move(fd))] {
                 other->load_.fetch_sub(1, std::memory_order_relaxed);
-                other->adopt(fd);
+                other->adopt(std::move(*sock));
             });
             return;
         }
     }
-    adopt(fd);
+    adopt(std::move(fd));
 }
 
 Worker* Worker::lighter_worker() noexcept {
@@ -171,28 +170,27 @@ Worker* Worker::lighter_worker() noexcept {
     return best;
 }
 
-void Worker::adopt(int fd) {
+void Worker::adopt(UniqueFd fd) {
     if (draining_ || ring_ == nullptr) {
-        // Shutting down since the socket was accepted elsewhere.
+        // Shutting down since the socket was accepted elsewhere (fd closes it).
         shared_.connections.fetch_sub(1, std::memory_order_relaxed);
-        ::close(fd);
         return;
     }
     uint64_t id = next_conn_id_++;
-    auto c = std::make_unique<H1Connection>(*this, fd, id);
+    auto c = std::make_unique<H1Connection>(*this, std::move(fd), id);
     H1Connection* raw = c.get();
     connections_.emplace(id, std::move(c));
     load_.fetch_add(1, std::memory_order_relaxed);
     raw->start();
 }
 
-void Worker::hand_over_to_h2(int fd, std::string received, std::optional<H2Upgrade> upgrade,
+void Worker::hand_over_to_h2(UniqueFd fd, std::string received, std::optional<H2Upgrade> upgrade,
                              std::string first_output) {
     // Counted like an accepted connection; the H1Connection it replaces uncounts itself.
     shared_.connections.fetch_add(1, std::memory_order_relaxed);
     uint64_t id = next_conn_id_++;
-    auto c = std::make_unique<H2Connection>(*this, fd, id, std::move(received), std::move(upgrade),
-                                            std::move(first_output));
+    auto c = std::make_unique<H2Connection>(*this, std::move(fd), id, std::move(received),
+                                            std::move(upgrade), std::move(first_output));
     H2Connection* raw = c.get();
     connections_.emplace(id, std::move(c));
     load_.fetch_add(1, std::memory_order_relaxed);

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "xs3/base/unique_fd.hpp"
 #include "xs3/net/socket_input.hpp"
 #include "xs3/net/socket_output.hpp"
 #include "xs3/ring/block_pool.hpp"
@@ -37,13 +38,13 @@ struct ConnectionIo {
 
 class Connection {
   public:
-    // Takes ownership of `fd`: it is closed when the connection is destroyed, unless released.
-    Connection(const ConnectionIo& io, int fd);
+    // The socket is closed when the connection is destroyed, unless released.
+    Connection(const ConnectionIo& io, UniqueFd fd);
     virtual ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
-    int fd() const noexcept { return fd_; }
+    int fd() const noexcept { return fd_.get(); }
     // close_io() was called: nothing more is read or sent.
     bool io_closed() const noexcept { return io_closed_; }
     // recv, sends and the owner's own ops still in the kernel.
@@ -65,7 +66,7 @@ class Connection {
     void close_io() noexcept;
     // The socket now belongs to someone else (a connection changing protocol): it is neither
     // shut down nor closed here any more. Returns it.
-    int release_fd() noexcept;
+    UniqueFd release_fd() noexcept;
 
     void op_started() noexcept { ++owner_ops_; }
     void op_finished() noexcept;
@@ -89,7 +90,8 @@ class Connection {
     void check_finished() noexcept;
 
     ring::Ring& ring_;
-    int fd_;
+    // Declared before input_ and output_: they hold the number, and it outlives them.
+    UniqueFd fd_;
     SocketInput input_;
     SocketOutput output_;
 

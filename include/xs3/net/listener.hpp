@@ -7,20 +7,21 @@
 #include <string>
 
 #include "xs3/base/status.hpp"
+#include "xs3/base/unique_fd.hpp"
 #include "xs3/ring/ring.hpp"
 
 namespace xs3::net {
 
 // Binds and listens on ip:port with SO_REUSEPORT so every worker can own one socket.
-Result<int> listen_tcp(const std::string& ip, uint16_t port, int backlog = 4096);
+Result<UniqueFd> listen_tcp(const std::string& ip, uint16_t port, int backlog = 4096);
 // The port a bound socket got (for port 0).
 Result<uint16_t> local_port(int fd);
 
 class Acceptor {
   public:
-    using OnAccept = std::function<void(int fd)>;
-    Acceptor(ring::Ring& ring, int listen_fd, OnAccept on_accept);
-    ~Acceptor();
+    // The callback owns each accepted socket.
+    using OnAccept = std::function<void(UniqueFd fd)>;
+    Acceptor(ring::Ring& ring, UniqueFd listen_fd, OnAccept on_accept);
     Acceptor(const Acceptor&) = delete;
     Acceptor& operator=(const Acceptor&) = delete;
 
@@ -34,7 +35,7 @@ class Acceptor {
     void arm() noexcept;
 
     ring::Ring& ring_;
-    int fd_;
+    UniqueFd fd_;  // closed by stop() once no accept is in flight on it
     OnAccept on_accept_;
     ring::MemberOp<Acceptor, &Acceptor::on_cqe> op_{this};
     bool armed_ = false;

@@ -53,7 +53,7 @@ class ClientConnection : public net::Connection {
   protected:
     // The Worker counts the connection in SharedState::connections before it makes it (so the
     // --max-connections check is exact); the destructor uncounts it.
-    ClientConnection(Worker& worker, uint64_t id, int fd);
+    ClientConnection(Worker& worker, uint64_t id, UniqueFd fd);
 
     // Every op is back after close: the Worker frees the connection at the end of the turn.
     void on_io_finished() noexcept override;

@@ -40,7 +40,7 @@ struct H2Upgrade {
 
 class H1Connection final : public ClientConnection, public ResponseSink {
   public:
-    H1Connection(Worker& worker, int fd, uint64_t id);
+    H1Connection(Worker& worker, UniqueFd fd, uint64_t id);
     ~H1Connection() override;
 
     void start() override;

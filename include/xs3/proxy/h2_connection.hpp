@@ -41,7 +41,7 @@ class H2Connection final : public ClientConnection, private http::H2BodySource {
     // `received`: bytes already read (the preface, or what followed an upgrade request);
     // `upgrade`: the HTTP/1.1 request that asked for h2c; `first_output`: written before anything
     // else (the 101 of an upgrade).
-    H2Connection(Worker& worker, int fd, uint64_t id, std::string received,
+    H2Connection(Worker& worker, UniqueFd fd, uint64_t id, std::string received,
                  std::optional<H2Upgrade> upgrade, std::string first_output);
     ~H2Connection() override;
 

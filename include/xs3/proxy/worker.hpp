@@ -29,7 +29,7 @@ struct H2Upgrade;
 
 class Worker {
   public:
-    Worker(SharedState& shared, int id, int listen_fd);
+    Worker(SharedState& shared, int id, UniqueFd listen_fd);
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -77,7 +77,7 @@ class Worker {
     size_t waiting_count() const noexcept { return waiting_count_; }
     // An HTTP/1.1 connection turned out to speak HTTP/2 (the preface, or Upgrade: h2c): `fd` and
     // the bytes read so far become an H2Connection, which first writes `first_output` (the 101).
-    void hand_over_to_h2(int fd, std::string received, std::optional<H2Upgrade> upgrade,
+    void hand_over_to_h2(UniqueFd fd, std::string received, std::optional<H2Upgrade> upgrade,
                          std::string first_output);
     size_t connection_count() const noexcept { return connections_.size(); }
     // On this worker's ring only: calls `f` with every registered connection.
@@ -92,11 +92,11 @@ class Worker {
     uint64_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
 
   private:
-    void on_accept(int fd);
+    void on_accept(UniqueFd fd);
     // The least loaded worker still accepting, if it has fewer connections than this one.
     Worker* lighter_worker() noexcept;
     // Makes an H1Connection of an accepted socket (counted in SharedState::connections).
-    void adopt(int fd);
+    void adopt(UniqueFd fd);
     void check_drained();
     void trim_copy_blocks_later();
     void teardown();
@@ -104,7 +104,7 @@ class Worker {
 
     SharedState& shared_;
     const int id_;
-    int listen_fd_;
+    UniqueFd listen_fd_;  // until run() hands it to the acceptor
     std::unique_ptr<ring::Ring> ring_;
     std::atomic<ring::Ring*> ring_ptr_{nullptr};  // for drain() from other threads
     std::unique_ptr<ring::BufferRing> recv_buffers_;

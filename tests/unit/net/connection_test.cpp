@@ -25,7 +25,7 @@ std::unique_ptr<ring::Ring> make_ring() {
 }
 
 struct TestConnection final : net::Connection {
-    TestConnection(const net::ConnectionIo& io, int fd) : net::Connection(io, fd) {
+    TestConnection(const net::ConnectionIo& io, int fd) : net::Connection(io, UniqueFd(fd)) {
         wire([this](const char* d, size_t n) { received.append(d, n); },
              [this](int) { ended = true; }, [this] { ++sent_events; }, [this](int) { ++errors; });
     }
@@ -140,7 +140,7 @@ TEST_CASE("release_fd gives the socket away: not closed, not shut down") {
         c.input_.start();
         c.input_.pause();
         w.run_until([&] { return c.input_.inflight() == 0; });
-        fd = c.release_fd();
+        fd = c.release_fd().release();
         c.close_io();
         w.run_until([&] { return c.finished > 0; });
         CHECK(c.finished == 1);
