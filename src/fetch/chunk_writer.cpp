@@ -67,7 +67,7 @@ void Download::ChunkFetcher::flush(bool at_end) noexcept {
 
 void Download::ChunkFetcher::issue_write() noexcept {
     io_uring_sqe* sqe = ring().get_sqe(&write_op_);  // never null (ring.hpp)
-    io_uring_prep_write(sqe, d_->fd_, bufs_[wbuf_].get() + write_done_,
+    io_uring_prep_write(sqe, d_->fd_.get(), bufs_[wbuf_].get() + write_done_,
                         static_cast<unsigned>(write_len_ - write_done_),
                         d_->data_offset_ + offset_ + written_ + write_done_);
 }

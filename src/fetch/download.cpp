@@ -44,10 +44,7 @@ std::shared_ptr<Download> Download::known(std::string name, uint64_t size,
     return d;
 }
 
-Download::~Download() {
-    if (fd_ >= 0) ::close(fd_);
-    if (read_fd_ >= 0) ::close(read_fd_);
-}
+Download::~Download() = default;
 
 void Download::plan(uint64_t size) {
     size_ = size;
@@ -220,9 +217,10 @@ void Download::verify_with(ThreadPool& pool, std::string sha224_hex) {
     expected_sha224_ = std::move(sha224_hex);
 }
 
-bool Download::attach_file(int write_fd, int read_fd, uint64_t data_offset, bool direct_io) {
-    fd_ = write_fd;
-    read_fd_ = read_fd;
+bool Download::attach_file(UniqueFd write_fd, UniqueFd read_fd, uint64_t data_offset,
+                           bool direct_io) {
+    fd_ = std::move(write_fd);
+    read_fd_ = std::move(read_fd);
     data_offset_ = data_offset;
     direct_io_ = direct_io;
     if (finished_) return false;  // failed while the file was being made
@@ -394,7 +392,7 @@ void Download::hash_step() {
         size_t want =
             static_cast<size_t>(std::min<uint64_t>({avail - hashed_, buf.size(), budget}));
         ssize_t got =
-            ::pread(read_fd_, buf.data(), want, static_cast<off_t>(data_offset_ + hashed_));
+            ::pread(read_fd_.get(), buf.data(), want, static_cast<off_t>(data_offset_ + hashed_));
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) {
             error = got < 0 ? status_from_errno(errno, "read temp file for sha224")

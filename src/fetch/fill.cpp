@@ -8,6 +8,7 @@
 
 #include "xs3/base/log.hpp"
 #include "xs3/base/trace.hpp"
+#include "xs3/base/unique_fd.hpp"
 #include "xs3/s3/object_extent.hpp"
 #include "xs3/s3/small_call.hpp"
 
@@ -265,10 +266,12 @@ class Fill : public std::enable_shared_from_this<Fill> {
             }
             auto temp = std::make_shared<Result<cache::TempFile>>(
                 ctx.store.create_temp(self->info_.key, self->info_.meta, direct, preallocate));
-            int read_fd = -1;
+            // A task must be copyable, so the descriptor travels in a shared_ptr; a task that
+            // never runs (the ring ended first) still closes it.
+            auto read_fd = std::make_shared<UniqueFd>();
             if (temp->ok()) {
-                read_fd = ::open(temp->value().path.c_str(), O_RDONLY | O_CLOEXEC);
-                if (read_fd < 0) {
+                read_fd->reset(::open(temp->value().path.c_str(), O_RDONLY | O_CLOEXEC));
+                if (!*read_fd) {
                     Status s = status_from_errno(errno, "open temp file for reading");
                     ctx.store.discard(std::move(temp->value()));
                     *temp = s;
@@ -279,12 +282,12 @@ class Fill : public std::enable_shared_from_this<Fill> {
                     self->trace_decided("cache", "");
                     self->answer(FillAnswer::Kind::download);
                 }
-                self->on_temp_file(temp, read_fd);
+                self->on_temp_file(temp, std::move(*read_fd));
             });
         });
     }
 
-    void on_temp_file(const std::shared_ptr<Result<cache::TempFile>>& temp, int read_fd) {
+    void on_temp_file(const std::shared_ptr<Result<cache::TempFile>>& temp, UniqueFd read_fd) {
         if (!temp->ok()) {
             ctx_.writability.failed(temp->status());
             XS3_LOG_WARN("cannot create a cache file; passthrough", kv("key", id_.key),
@@ -298,16 +301,16 @@ class Fill : public std::enable_shared_from_this<Fill> {
         temp_ = std::make_shared<cache::TempFile>(std::move(temp->value()));
         ctx_.counters.downloads_started.fetch_add(1, std::memory_order_relaxed);
         // The Download writes through its own descriptor; the TempFile keeps one for publish.
-        int fd = ::dup(temp_->fd.get());
-        if (fd < 0) {
-            ::close(read_fd);
+        UniqueFd fd(::dup(temp_->fd.get()));
+        if (!fd) {
             dl_->fail(status_from_errno(errno, "dup temp file"));
             answer(FillAnswer::Kind::failed);
             drop();
             return;
         }
         if (info_.key.content_addressed) dl_->verify_with(ctx_.hashing, info_.key.hex);
-        if (!dl_->attach_file(fd, read_fd, temp_->data_offset, temp_->direct_io)) {
+        if (!dl_->attach_file(std::move(fd), std::move(read_fd), temp_->data_offset,
+                              temp_->direct_io)) {
             // It failed meanwhile (shutdown, or the probe's chunk failed for good).
             answer(FillAnswer::Kind::failed);
             drop();

@@ -32,6 +32,7 @@
 #include "xs3/base/status.hpp"
 #include "xs3/base/thread_pool.hpp"
 #include "xs3/base/trace.hpp"
+#include "xs3/base/unique_fd.hpp"
 #include "xs3/fetch/chunk_source.hpp"
 #include "xs3/fetch/fetch_slots.hpp"
 #include "xs3/fetch/planner.hpp"
@@ -129,12 +130,12 @@ class Download : public std::enable_shared_from_this<Download> {
     // Verify the file against this SHA-224 (56 hex digits) before completing; hashing runs on
     // `pool`. Call before attach_file.
     void verify_with(ThreadPool& pool, std::string sha224_hex);
-    // The temp file is ready: `write_fd` for the fetchers and `read_fd` for readers (both owned
-    // by the Download from now on), object byte 0 at `data_offset`. With `direct_io` the write
-    // descriptor is O_DIRECT: writes are whole 4 KiB blocks from aligned buffers (the last block
-    // is padded; the owner truncates the file when publishing). Moves to running. False when the
-    // download failed meanwhile: the owner discards the file (the descriptors are still ours).
-    bool attach_file(int write_fd, int read_fd, uint64_t data_offset, bool direct_io);
+    // The temp file is ready: `write_fd` for the fetchers and `read_fd` for readers, object byte
+    // 0 at `data_offset`. With `direct_io` the write descriptor is O_DIRECT: writes are whole
+    // 4 KiB blocks from aligned buffers (the last block is padded; the owner truncates the file
+    // when publishing). Moves to running. False when the download failed meanwhile: the owner
+    // discards the file. Either way the Download keeps both descriptors until it is destroyed.
+    bool attach_file(UniqueFd write_fd, UniqueFd read_fd, uint64_t data_offset, bool direct_io);
     // There will be no download: readers take the bytes from elsewhere.
     void redirect(Redirect where);
     // Chunk fetchers alive in the process (shutdown waits for 0 before stopping the rings).
@@ -162,7 +163,7 @@ class Download : public std::enable_shared_from_this<Download> {
     int refusal_status() const;
     std::string refusal_code() const;
 
-    int fd() const noexcept { return read_fd_; }
+    int fd() const noexcept { return read_fd_.get(); }
     uint64_t data_offset() const noexcept { return data_offset_; }
     // Contiguous object bytes available starting at `pos` (0 if none yet), within its chunk.
     uint64_t available_from(uint64_t pos) const noexcept;
@@ -245,8 +246,10 @@ class Download : public std::enable_shared_from_this<Download> {
     Refusal refusal_;
     std::set<size_t> wanted_;  // chunks readers wait for (under mu_)
 
-    int fd_ = -1;  // write side
-    int read_fd_ = -1;
+    // Closed when the Download goes: chunk writers and readers hold it (shared_ptr) while their
+    // ops use these descriptors.
+    UniqueFd fd_;  // write side
+    UniqueFd read_fd_;
     uint64_t data_offset_ = 0;
     bool direct_io_ = false;
 

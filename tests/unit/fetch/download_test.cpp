@@ -81,7 +81,7 @@ Outcome run(Emulator& emu, const std::shared_ptr<Download>& dl, const std::strin
                 REQUIRE(rfd >= 0);
                 if (!verify_sha.empty()) dl->verify_with(*pool, verify_sha);
                 if (!attach_when) {
-                    REQUIRE(dl->attach_file(wfd, rfd, 0, direct));
+                    REQUIRE(dl->attach_file(UniqueFd(wfd), UniqueFd(rfd), 0, direct));
                     return;
                 }
                 auto attach = std::make_shared<std::function<void()>>();
@@ -91,9 +91,8 @@ Outcome run(Emulator& emu, const std::shared_ptr<Download>& dl, const std::strin
                         home.ring().add_timer(1ms, [self] { (*self)(); });
                         return;
                     }
-                    if (!dl->attach_file(wfd, rfd, 0, direct)) {
-                        ::close(wfd);
-                        ::close(rfd);
+                    // The Download owns the descriptors whether or not it takes the file.
+                    if (!dl->attach_file(UniqueFd(wfd), UniqueFd(rfd), 0, direct)) {
                         finish({dl->failure(), dl->state(), false, {}});
                     }
                 };
