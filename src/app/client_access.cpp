@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "xs3/base/log.hpp"
+#include "xs3/base/unique_fd.hpp"
 
 namespace xs3::app {
 
@@ -36,16 +37,15 @@ Result<std::string> admin_token(const config::Config& cfg) {
     if (cfg.admin_token) return *cfg.admin_token;
     if (!cfg.admin_token_file) return std::string();
     const std::string& path = *cfg.admin_token_file;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
         return Status(Code::invalid_argument,
                       "--admin-token-file " + path + ": cannot open: " + std::strerror(errno));
     std::string text;
     char buf[4096];
     ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() < 65536)
+    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0 && text.size() < 65536)
         text.append(buf, static_cast<size_t>(n));
-    ::close(fd);
     std::string token = text.substr(0, text.find('\n'));
     if (!token.empty() && token.back() == '\r') token.pop_back();
     bool clean = std::all_of(token.begin(), token.end(), [](char c) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "xs3/base/unique_fd.hpp"
 #include "xs3/config/values.hpp"
 #include "xs3/fleet/resolver.hpp"
 
@@ -60,16 +61,14 @@ Result<std::string> read_token_file(const std::string& path) {
 }  // namespace
 
 bool is_local_address(const fleet::PeerAddress& p) {
-    int fd = ::socket(p.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
+    UniqueFd fd(::socket(p.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) return false;
     sockaddr_storage a = p.addr;
     if (p.family() == AF_INET)
         reinterpret_cast<sockaddr_in*>(&a)->sin_port = 0;
     else
         reinterpret_cast<sockaddr_in6*>(&a)->sin6_port = 0;
-    bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), p.addr_len) == 0;
-    ::close(fd);
-    return ok;
+    return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), p.addr_len) == 0;
 }
 
 bool fleet_configured(const config::Config& cfg) {

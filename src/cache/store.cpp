@@ -68,12 +68,9 @@ Status pwrite_full(int fd, const char* data, size_t len, uint64_t offset, const 
 }
 
 Status fsync_dir(const std::string& dir) {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return status_from_errno(errno, "open directory " + dir);
-    int rc = ::fsync(fd);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0) return status_from_errno(err, "fsync directory " + dir);
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return status_from_errno(errno, "open directory " + dir);
+    if (::fsync(fd.get()) != 0) return status_from_errno(errno, "fsync directory " + dir);
     return {};
 }
 

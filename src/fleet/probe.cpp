@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "xs3/base/unique_fd.hpp"
 #include "xs3/fleet/protocol.hpp"
 
 namespace xs3::fleet {
@@ -57,7 +58,7 @@ StatusLine parse_status_line(std::string_view head) noexcept {
 namespace {
 
 struct Attempt {
-    int fd = -1;
+    UniqueFd fd;
     enum class Phase { connecting, sending, reading, done } phase = Phase::connecting;
     std::string request;
     size_t sent = 0;
@@ -75,21 +76,19 @@ std::vector<ProbeOutcome> probe_healthz(std::span<const PeerAddress> peers,
     std::vector<ProbeOutcome> out(peers.size());
     std::vector<Attempt> at(peers.size());
     auto finish = [&](size_t i, bool answered, std::string why) {
-        if (at[i].fd >= 0) ::close(at[i].fd);
-        at[i].fd = -1;
+        at[i].fd.reset();
         at[i].phase = Attempt::Phase::done;
         out[i].answered = answered;
         out[i].why = std::move(why);
     };
     for (size_t i = 0; i < peers.size(); ++i) {
         at[i].request = probe_request(peers[i].id, token);
-        int fd = ::socket(peers[i].family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
+        at[i].fd.reset(::socket(peers[i].family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (!at[i].fd) {
             finish(i, false, errno_text("socket", errno));
             continue;
         }
-        at[i].fd = fd;
-        if (::connect(fd, peers[i].sa(), peers[i].addr_len) == 0)
+        if (::connect(at[i].fd.get(), peers[i].sa(), peers[i].addr_len) == 0)
             at[i].phase = Attempt::Phase::sending;
         else if (errno != EINPROGRESS)
             finish(i, false, errno_text("connect", errno));
@@ -101,7 +100,7 @@ std::vector<ProbeOutcome> probe_healthz(std::span<const PeerAddress> peers,
         for (size_t i = 0; i < at.size(); ++i) {
             if (at[i].phase == Attempt::Phase::done) continue;
             short ev = at[i].phase == Attempt::Phase::reading ? POLLIN : POLLOUT;
-            fds.push_back({at[i].fd, ev, 0});
+            fds.push_back({at[i].fd.get(), ev, 0});
             which.push_back(i);
         }
         if (fds.empty()) break;
@@ -120,7 +119,7 @@ std::vector<ProbeOutcome> probe_healthz(std::span<const PeerAddress> peers,
             if (a.phase == Attempt::Phase::connecting) {
                 int err = 0;
                 socklen_t len = sizeof err;
-                ::getsockopt(a.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                ::getsockopt(a.fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
                 if (err != 0) {
                     finish(i, false, errno_text("connect", err));
                     continue;
@@ -128,7 +127,7 @@ std::vector<ProbeOutcome> probe_healthz(std::span<const PeerAddress> peers,
                 a.phase = Attempt::Phase::sending;
             }
             if (a.phase == Attempt::Phase::sending) {
-                ssize_t w = ::send(a.fd, a.request.data() + a.sent, a.request.size() - a.sent,
+                ssize_t w = ::send(a.fd.get(), a.request.data() + a.sent, a.request.size() - a.sent,
                                    MSG_NOSIGNAL);
                 if (w < 0) {
                     if (errno != EAGAIN && errno != EINTR)
@@ -141,7 +140,7 @@ std::vector<ProbeOutcome> probe_healthz(std::span<const PeerAddress> peers,
             }
             if (a.phase == Attempt::Phase::reading) {
                 char buf[512];
-                ssize_t r = ::recv(a.fd, buf, sizeof buf, 0);
+                ssize_t r = ::recv(a.fd.get(), buf, sizeof buf, 0);
                 if (r < 0) {
                     if (errno != EAGAIN && errno != EINTR)
                         finish(i, false, errno_text("recv", errno));

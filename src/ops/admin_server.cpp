@@ -19,7 +19,7 @@ namespace {
 
 // No SO_REUSEPORT here, unlike the proxy's listeners: a second process on the same admin port
 // must fail to start, not silently share the port.
-Result<int> listen_blocking(const std::string& ip, uint16_t port) {
+Result<UniqueFd> listen_blocking(const std::string& ip, uint16_t port) {
     sockaddr_storage ss{};
     socklen_t len;
     auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
@@ -35,15 +35,12 @@ Result<int> listen_blocking(const std::string& ip, uint16_t port) {
     } else {
         return Status(Code::invalid_argument, "not an IP address: '" + ip + "'");
     }
-    int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return status_from_errno(errno, "socket");
+    UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return status_from_errno(errno, "socket");
     int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 64) != 0) {
-        Status s = status_from_errno(errno, "admin listener on " + ip + ":" + std::to_string(port));
-        ::close(fd);
-        return s;
-    }
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd.get(), 64) != 0)
+        return status_from_errno(errno, "admin listener on " + ip + ":" + std::to_string(port));
     return fd;
 }
 
@@ -107,15 +104,19 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(AdminServerOptions optio
                                                         AdminHooks hooks) {
     auto fd = listen_blocking(options.bind_ip, options.port);
     if (!fd) return fd.status();
-    uint16_t port = bound_port(*fd);
+    uint16_t port = bound_port(fd->get());
     std::unique_ptr<AdminServer> s(
-        new AdminServer(std::move(options), std::move(hooks), *fd, port));
+        new AdminServer(std::move(options), std::move(hooks), std::move(fd).value(), port));
     s->acceptor_ = std::thread([p = s.get()] { p->accept_loop(); });
     return s;
 }
 
-AdminServer::AdminServer(AdminServerOptions options, AdminHooks hooks, int listen_fd, uint16_t port)
-    : options_(std::move(options)), hooks_(std::move(hooks)), listen_fd_(listen_fd), port_(port) {}
+AdminServer::AdminServer(AdminServerOptions options, AdminHooks hooks, UniqueFd listen_fd,
+                         uint16_t port)
+    : options_(std::move(options)),
+      hooks_(std::move(hooks)),
+      listen_fd_(std::move(listen_fd)),
+      port_(port) {}
 
 AdminServer::~AdminServer() {
     stop();
@@ -124,13 +125,13 @@ AdminServer::~AdminServer() {
 void AdminServer::stop() {
     if (stopping_.exchange(true)) return;
     // shutdown() wakes the blocked accept() (EINVAL); the fd is closed after the join.
-    ::shutdown(listen_fd_, SHUT_RDWR);
+    ::shutdown(listen_fd_.get(), SHUT_RDWR);
     if (acceptor_.joinable()) acceptor_.join();
-    ::close(listen_fd_);
+    listen_fd_.reset();
     {
         std::lock_guard lock(mu_);
         for (auto& c : connections_)
-            ::shutdown(c.fd, SHUT_RDWR);
+            ::shutdown(c.fd.get(), SHUT_RDWR);
     }
     reap(true);
 }
@@ -145,16 +146,15 @@ void AdminServer::reap(bool all) {
             it = next;
         }
     }
-    for (auto& c : finished) {
+    // Their fds close with `finished`, after every thread is joined: never under a recv or send.
+    for (auto& c : finished)
         if (c.thread.joinable()) c.thread.join();
-        ::close(c.fd);
-    }
 }
 
 void AdminServer::accept_loop() {
     while (!stopping_.load()) {
-        int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0) {
+        UniqueFd fd(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!fd) {
             if (stopping_.load()) return;
             if (errno == EINTR || errno == ECONNABORTED) continue;
             XS3_LOG_WARN("admin accept failed", kv("error", std::strerror(errno)));
@@ -173,14 +173,13 @@ void AdminServer::accept_loop() {
                     (connections_.size() < 2 * size_t(options_.max_connections) &&
                      reclaim_oldest_waiting());
         if (!room) {
-            set_send_timeout(fd, std::chrono::milliseconds(1000));
+            set_send_timeout(fd.get(), std::chrono::milliseconds(1000));
             AdminResponse busy = plain_error(503, "too many admin connections");
-            send_all(fd, serialize(busy, false));
-            ::close(fd);
+            send_all(fd.get(), serialize(busy, false));
             continue;
         }
         Connection& c = connections_.emplace_back();
-        c.fd = fd;
+        c.fd = std::move(fd);
         c.since = std::chrono::steady_clock::now();
         c.thread = std::thread([this, &c] { serve(c); });
     }
@@ -201,7 +200,7 @@ bool AdminServer::reclaim_oldest_waiting() {
     if (oldest == nullptr) return false;
     oldest->reclaimed = true;
     // Its blocked recv returns 0 now; the thread ends and reap() joins it.
-    ::shutdown(oldest->fd, SHUT_RDWR);
+    ::shutdown(oldest->fd.get(), SHUT_RDWR);
     XS3_LOG_INFO("admin connection closed to make room",
                  kv("max_connections", options_.max_connections));
     return true;
@@ -209,7 +208,7 @@ bool AdminServer::reclaim_oldest_waiting() {
 
 void AdminServer::serve(Connection& c) {
     using Clock = std::chrono::steady_clock;
-    set_send_timeout(c.fd, options_.io_timeout);
+    set_send_timeout(c.fd.get(), options_.io_timeout);
     http::H1Limits limits;
     limits.max_header_bytes = options_.max_header_bytes;
     http::H1Parser parser(limits);
@@ -224,12 +223,12 @@ void AdminServer::serve(Connection& c) {
                 std::chrono::duration_cast<std::chrono::milliseconds>(head_deadline - Clock::now());
             if (wait.count() <= 0) {
                 AdminResponse late = plain_error(408, "request head not received in time");
-                send_all(c.fd, serialize(late, false));
+                send_all(c.fd.get(), serialize(late, false));
                 break;
             }
         }
-        set_recv_timeout(c.fd, wait);
-        ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+        set_recv_timeout(c.fd.get(), wait);
+        ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
             head_deadline != Clock::time_point{})
@@ -246,14 +245,14 @@ void AdminServer::serve(Connection& c) {
                 set_waiting(c, false);
                 AdminResponse resp = route_admin_request(req, hooks_);
                 open = req.keep_alive && !stopping_.load();
-                if (!send_all(c.fd, serialize(resp, open))) open = false;
+                if (!send_all(c.fd.get(), serialize(resp, open))) open = false;
                 set_waiting(c, true);
                 // The next head's clock starts with its first byte (maybe already read).
                 head_deadline = off < static_cast<size_t>(n) ? Clock::now() + options_.io_timeout
                                                              : Clock::time_point{};
             } else if (r.state == http::H1Parser::FeedResult::error) {
                 AdminResponse resp = plain_error(parser.error_status(), parser.error_reason());
-                send_all(c.fd, serialize(resp, false));
+                send_all(c.fd.get(), serialize(resp, false));
                 open = false;
             } else {
                 break;
@@ -262,7 +261,7 @@ void AdminServer::serve(Connection& c) {
     }
     // The peer sees the end now; the fd itself stays open (so its number cannot be reused
     // while stop() might still shut it down) until reap() has joined this thread.
-    ::shutdown(c.fd, SHUT_RDWR);
+    ::shutdown(c.fd.get(), SHUT_RDWR);
     c.done.store(true);
 }
 

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "xs3/base/log.hpp"
+#include "xs3/base/unique_fd.hpp"
 #include "xs3_build_config.h"
 
 namespace xs3::ops {
@@ -32,8 +33,8 @@ struct TraceWriter::State {
     alignas(64) std::atomic<size_t> enqueue_pos{0};
     alignas(64) size_t dequeue_pos = 0;  // the thread only
 
-    int fd = -1;   // the thread only (after start)
-    int efd = -1;  // wakes the thread for reopen and stop
+    UniqueFd fd;   // the thread only (after start)
+    UniqueFd efd;  // wakes the thread for reopen and stop
     std::atomic<bool> reopen_wanted{false};
     std::atomic<bool> stop_wanted{false};
     std::atomic<uint64_t> written{0};
@@ -47,11 +48,6 @@ struct TraceWriter::State {
     bool done = false;
     bool stopped = false;  // stop() ran (under done_mu)
     std::thread thread;
-
-    ~State() {
-        if (fd >= 0) ::close(fd);
-        if (efd >= 0) ::close(efd);
-    }
 
     bool push(std::string& line) noexcept {
         size_t pos = enqueue_pos.load(std::memory_order_relaxed);
@@ -111,7 +107,7 @@ struct TraceWriter::State {
         const char* p = buf.data();
         size_t n = buf.size();
         while (n > 0) {
-            ssize_t w = ::write(fd, p, n);
+            ssize_t w = ::write(fd.get(), p, n);
             if (w < 0) {
                 if (errno == EINTR) continue;
                 write_errors.fetch_add(1, std::memory_order_relaxed);
@@ -124,16 +120,15 @@ struct TraceWriter::State {
     }
 
     void do_reopen(std::string& buf) {
-        int nfd = open_path(options.path);
-        if (nfd < 0) {
+        UniqueFd nfd(open_path(options.path));
+        if (!nfd) {
             int e = errno;
             write_errors.fetch_add(1, std::memory_order_relaxed);
             XS3_LOG_WARN("cannot reopen the trace file; still writing the old one",
                          kv("path", options.path), kv("error", std::string(strerror(e))));
             return;
         }
-        ::close(fd);
-        fd = nfd;
+        fd = std::move(nfd);
         reopened.fetch_add(1, std::memory_order_relaxed);
         buf += open_line();
         XS3_LOG_INFO("trace file reopened", kv("path", options.path));
@@ -181,10 +176,10 @@ struct TraceWriter::State {
             // Sleep longer while nothing comes (a trace may be on for days on an idle proxy);
             // reopen and stop wake us through the eventfd. Producers never make a system call.
             sleep = n > 0 ? std::chrono::milliseconds(1) : std::min(sleep * 2, options.max_idle);
-            pollfd p{efd, POLLIN, 0};
+            pollfd p{efd.get(), POLLIN, 0};
             if (::poll(&p, 1, static_cast<int>(sleep.count())) > 0) {
                 uint64_t v;
-                (void)!::read(efd, &v, sizeof v);
+                (void)!::read(efd.get(), &v, sizeof v);
             }
         }
         std::lock_guard lk(done_mu);
@@ -194,7 +189,7 @@ struct TraceWriter::State {
 
     void wake() noexcept {
         uint64_t one = 1;
-        (void)!::write(efd, &one, sizeof one);
+        (void)!::write(efd.get(), &one, sizeof one);
     }
 };
 
@@ -208,11 +203,10 @@ Result<std::unique_ptr<TraceWriter>> TraceWriter::start(TraceWriterOptions optio
     for (size_t i = 0; i < cap; ++i)
         st->cells[i].seq.store(i, std::memory_order_relaxed);
     st->mask = cap - 1;
-    st->fd = State::open_path(st->options.path);
-    if (st->fd < 0)
-        return status_from_errno(-errno, "--debug-trace: cannot open " + st->options.path);
-    st->efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (st->efd < 0) return status_from_errno(-errno, "eventfd for the trace writer");
+    st->fd.reset(State::open_path(st->options.path));
+    if (!st->fd) return status_from_errno(-errno, "--debug-trace: cannot open " + st->options.path);
+    st->efd.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!st->efd) return status_from_errno(-errno, "eventfd for the trace writer");
     std::string first = st->open_line();
     st->write_out(first);
     st->thread = std::thread([st] {

@@ -86,13 +86,13 @@ Status Ring::init(const RingOptions& options) {
     if (!features_.ext_arg)
         return Status(Code::unavailable, "io_uring: kernel lacks IORING_FEAT_EXT_ARG (need 5.11+)");
 
-    wake_fd_ = eventfd(0, EFD_CLOEXEC);
-    if (wake_fd_ < 0) return status_from_errno(errno, "eventfd");
+    wake_fd_.reset(eventfd(0, EFD_CLOEXEC));
+    if (!wake_fd_) return status_from_errno(errno, "eventfd");
     return {};
 }
 
+// wake_fd_ closes after the body: once the ring, and the read armed on the eventfd, are gone.
 Ring::~Ring() {
-    if (wake_fd_ >= 0) ::close(wake_fd_);
     if (ring_ready_) io_uring_queue_exit(&ring_);
     if (t_current == this) t_current = nullptr;
 }
@@ -171,7 +171,7 @@ void Ring::post(Task task) {
         uint64_t one = 1;
         ssize_t w;
         do {
-            w = ::write(wake_fd_, &one, sizeof one);
+            w = ::write(wake_fd_.get(), &one, sizeof one);
         } while (w < 0 && errno == EINTR);
     }
 }
@@ -179,7 +179,7 @@ void Ring::post(Task task) {
 void Ring::arm_wakeup() noexcept {
     if (wake_armed_) return;
     io_uring_sqe* sqe = get_sqe(&wake_op_);
-    io_uring_prep_read(sqe, wake_fd_, &wake_buf_, sizeof wake_buf_, 0);
+    io_uring_prep_read(sqe, wake_fd_.get(), &wake_buf_, sizeof wake_buf_, 0);
     wake_armed_ = true;
 }
 

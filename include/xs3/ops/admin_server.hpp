@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "xs3/base/status.hpp"
+#include "xs3/base/unique_fd.hpp"
 #include "xs3/ops/admin_routes.hpp"
 
 namespace xs3::ops {
@@ -48,7 +49,7 @@ class AdminServer {
 
   private:
     struct Connection {
-        int fd = -1;
+        UniqueFd fd;
         std::thread thread;
         std::atomic<bool> done{false};
         // Under mu_: no request being answered (idle, or reading a head) since `since`;
@@ -58,7 +59,7 @@ class AdminServer {
         bool reclaimed = false;
     };
 
-    AdminServer(AdminServerOptions options, AdminHooks hooks, int listen_fd, uint16_t port);
+    AdminServer(AdminServerOptions options, AdminHooks hooks, UniqueFd listen_fd, uint16_t port);
     void accept_loop();
     void serve(Connection& c);
     void reap(bool all);
@@ -68,7 +69,7 @@ class AdminServer {
 
     const AdminServerOptions options_;
     const AdminHooks hooks_;
-    int listen_fd_;
+    UniqueFd listen_fd_;
     uint16_t port_;
     std::atomic<bool> stopping_{false};
     std::thread acceptor_;

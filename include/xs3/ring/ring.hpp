@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "xs3/base/status.hpp"
+#include "xs3/base/unique_fd.hpp"
 
 namespace xs3::ring {
 
@@ -161,7 +162,7 @@ class Ring {
     std::map<std::pair<Clock::time_point, uint64_t>, Task> timers_;
     uint64_t timer_seq_ = 0;
 
-    int wake_fd_ = -1;
+    UniqueFd wake_fd_;
     uint64_t wake_buf_ = 0;
     MemberOp<Ring, &Ring::on_wakeup> wake_op_{this};
     bool wake_armed_ = false;
