@@ -124,7 +124,7 @@ const OptionRow kRows[] = {
     {"copy-depth", bind<&Config::copy_depth, Whole<1, 16>>(), "<N>", "2",
      "Copy-mode buffers per connection: reads of the next ones overlap the send"},
     {"copy-memory", bind<&Config::copy_memory, Size<1 * MiB, 1024 * GiB>>(), "<SIZE>", "64MiB",
-     "Copy-mode buffers of all connections together (beyond it, one per connection)"},
+     "Copy-mode buffers of all connections together (beyond it, one of at most 256KiB per connection)"},
     {"virtual-host-suffix", bind<&Config::virtual_host_suffixes, HostSuffixes>(), "<HOSTS>", nullptr,
      "The proxy's host name(s), comma-separated: a request for Host <bucket>.<name> is a "
      "virtual-hosted request for that bucket (the default of the JS and Go SDKs)"},
