@@ -6,6 +6,7 @@
 
 #include "xs3/base/ascii.hpp"
 #include "xs3/base/percent.hpp"
+#include "xs3/base/utf8.hpp"
 #include "xs3/s3/errors.hpp"
 #include "xs3/s3/url.hpp"
 
@@ -420,6 +421,12 @@ S3Operation classify_request(std::string_view method, std::string_view raw_path,
         auto key = percent_decode(raw_key);
         if (!key.ok()) return invalid(r, "InvalidURI", "bad percent-encoding in the key");
         r.key = std::move(key).value();
+        // S3 keys are Unicode, sent as UTF-8: other bytes name no object S3 can hold, and a
+        // store asked for them answers with anything (s3rver: 403 SignatureDoesNotMatch, which
+        // reads as the proxy's credentials being wrong).
+        if (!is_valid_utf8(r.key))
+            return invalid(r, "InvalidURI",
+                           "Couldn't parse the specified URI: the key is not valid UTF-8.");
         if (r.key.size() > kMaxKeyBytes)
             return invalid(
                 r, "KeyTooLongError",

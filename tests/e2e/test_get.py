@@ -97,6 +97,22 @@ def test_percent_encoded_slash_and_spaces_are_decoded(proxy, bucket):
     assert r.status == 200 and sha256(r.body) == odd.sha256
 
 
+def test_a_key_that_is_not_utf8_is_400_and_never_asked_of_s3(proxy, bucket, origin):
+    # S3 keys are UTF-8. Before, the bytes went to S3, and s3rver's answer (403
+    # SignatureDoesNotMatch) read as the proxy's own credentials being wrong.
+    for target in ("/%ff%fe", "/dir/a%c0%afb", "/%e6%97"):
+        for method in ("GET", "HEAD"):
+            r = proxy.request(method, target)
+            assert r.status == 400, (method, target, r.raw_head)
+            assert r.header("x-amz-request-id")
+            if method == "GET":
+                assert b"<Code>InvalidURI</Code>" in r.body, r.body
+                assert b"not valid UTF-8" in r.body
+    assert origin.stats()["total"] == 0
+    r = proxy.get(url_path(ODD_KEY))  # UTF-8 beyond ASCII is a key like any other
+    assert r.status == 200 and sha256(r.body) == bucket[ODD_KEY].sha256
+
+
 def test_query_string_is_not_part_of_the_key(proxy, bucket):
     obj = bucket[SMALL]
     r = proxy.get(obj.path + "?x-id=GetObject")

@@ -50,4 +50,14 @@ inline size_t utf8_sequence(std::string_view s) noexcept {
     return 0;
 }
 
+// True when all of `s` is valid UTF-8 (the empty string is).
+inline bool is_valid_utf8(std::string_view s) noexcept {
+    while (!s.empty()) {
+        size_t n = utf8_sequence(s);
+        if (n == 0) return false;
+        s.remove_prefix(n);
+    }
+    return true;
+}
+
 }  // namespace xs3

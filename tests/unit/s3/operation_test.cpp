@@ -302,6 +302,18 @@ TEST_CASE("writes are 405 whatever they address; bad names and paths are 400") {
     CHECK(get("/bk1/" + std::string(1025, 'k')).error_code == "KeyTooLongError");
     CHECK(get("/bk1/" + std::string(1024, 'k')).op == Operation::get_object);
     CHECK(get("/bk1/k%zz").resource == "/bk1/k%zz");  // undecodable: as sent
+    // Keys are UTF-8: anything else names no object (overlong, surrogate, truncated, stray).
+    for (const char* bad : {"/bk1/%ff%fe", "/bk1/a%c0%afb", "/bk1/%ed%a0%80", "/bk1/%e6%97",
+                            "/bk1/k%80", "/bk1/\xff"}) {
+        CAPTURE(bad);
+        auto r = get(bad);
+        CHECK(r.op == Operation::invalid);
+        CHECK(r.status == 400);
+        CHECK(r.error_code == "InvalidURI");
+        CHECK(r.message == "Couldn't parse the specified URI: the key is not valid UTF-8.");
+    }
+    CHECK(get("/bk1/%e6%97%a5%f0%9f%98%80\xc3\xbc").key == "\xe6\x97\xa5\xf0\x9f\x98\x80\xc3\xbc");
+    CHECK(get("/%ff%fe", "", single()).error_code == "InvalidURI");
 }
 
 TEST_CASE("relayed request headers") {
