@@ -211,6 +211,43 @@ def test_s3cmd(endpoint, tree, tmp_path):
     assert_refused_upload(refused.stdout + refused.stderr)
 
 
+# --- the README's client settings, as written --------------------------------------------------
+
+
+def readme_blocks(lang: str) -> list[str]:
+    import re
+
+    text = (HERE.parent.parent / "README.md").read_text()
+    section = text.split("### Working settings", 1)[1].split("\n## ", 1)[0]
+    return re.findall(rf"```{lang}\n(.*?)```", section, re.S)
+
+
+@pytest.mark.deadline(240)
+def test_the_readmes_client_settings_work_as_written(proxy_factory, tree, tmp_path):
+    # rclone and s3cmd take a "# comment" after a value as part of the value: the README's
+    # snippets once had such comments (rclone: "couldn't parse config item force_path_style";
+    # s3cmd: "Port could not be cast to integer value as '8080   '").
+    p = proxy_factory(tree)
+    here = f"127.0.0.1:{p.port}"
+    rclone_conf, s3cfg = (b.replace("127.0.0.1:8080", here) for b in readme_blocks("ini"))
+    env = client_env(tmp_path)
+    (tmp_path / "rclone.conf").write_text(rclone_conf)
+    env["RCLONE_CONFIG"] = str(tmp_path / "rclone.conf")
+    listed = run(["rclone", "lsf", "-R", "--files-only", f"proxy:{tree.name}/data/x"], env)
+    assert listed.stdout.split() == ["1.bin", "2.bin"]
+    (tmp_path / "s3cfg").write_text(s3cfg)
+    ls = run(["s3cmd", "-c", str(tmp_path / "s3cfg"), "ls", f"s3://{tree.name}/data/x/"],
+             env).stdout
+    assert [line.split()[-1] for line in ls.splitlines()] == \
+        [f"s3://{tree.name}/data/x/1.bin", f"s3://{tree.name}/data/x/2.bin"]
+    # boto3's snippet, run as written (its endpoint moved to this proxy).
+    (code,) = readme_blocks("python")
+    scope: dict = {}
+    exec(code.replace("127.0.0.1:8080", here), scope)
+    got = scope["s3"].get_object(Bucket=tree.name, Key="data/y/3.txt")["Body"].read()
+    assert got == b"three\n" * 50
+
+
 # --- the JavaScript SDK v3 ----------------------------------------------------------------------
 
 
