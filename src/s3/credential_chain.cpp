@@ -205,8 +205,9 @@ Result<ChainResult> resolve_credentials(const ChainOptions& o, const ChainSystem
     for (const std::string& n : notes)
         msg += "; " + n;
     msg +=
-        ". For unsigned requests (public buckets) set anonymous = true, or anonymous_fallback "
-        "= true to allow them when nothing is found";
+        ". For unsigned requests (public buckets) use --anonymous (anonymous = true in the "
+        "--config file), or --anonymous-fallback (anonymous_fallback = true) to allow them when "
+        "nothing is found";
     return Status(Code::not_found, msg);
 }
 

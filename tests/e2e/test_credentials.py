@@ -358,7 +358,7 @@ def test_no_credentials_fails_start_up_with_what_was_tried(tmp_path):
     assert r.returncode == 2, r.stderr
     assert "credentials: no AWS credentials found: tried the configuration file" in r.stderr
     assert "instance metadata (IMDS): off (AWS_EC2_METADATA_DISABLED)" in r.stderr
-    assert "anonymous = true" in r.stderr
+    assert "use --anonymous (anonymous = true in the --config file)" in r.stderr
 
 
 def test_anonymous_is_explicit_and_logged(proxy_factory, bucket, tmp_path):
