@@ -345,6 +345,20 @@ void Exchange::start() {
                   trace::f("key", key_));
     };
     if (is_head_) {
+        // A HEAD of a name cached and still fresh (--immutable, within --metadata-ttl) is answered
+        // from the cached copy's metadata, as a GET of it would be: S3 is not asked (clients such
+        // as `aws s3 cp` HEAD before every GET). Otherwise, and for a part number (whose headers
+        // are the part's), S3's HEAD answers it.
+        if (object_.part_number.empty()) {
+            name_ = {origin_->bucket(), key_, object_.version_id};
+            known_ = shared.index.find_name(name_);
+            if (known_ && fresh(*known_)) {
+                route("head_fresh");
+                serve_from_cache(known_->key, known_->etag);
+                return;
+            }
+            known_.reset();
+        }
         route("head");
         start_head_request();
         return;
@@ -375,17 +389,21 @@ void Exchange::start() {
             start_head_request();
         return;
     }
-    const auto& o = shared.options;
-    int64_t age = static_cast<int64_t>(time(nullptr)) - known_->validated_at_unix;
-    bool fresh =
-        o.immutable || origin_->immutable() ||
-        (o.metadata_ttl.count() > 0 && age * 1000 < static_cast<int64_t>(o.metadata_ttl.count()));
-    route(fresh ? "fresh" : "revalidate");
-    if (fresh) {
+    bool is_fresh = fresh(*known_);
+    route(is_fresh ? "fresh" : "revalidate");
+    if (is_fresh) {
         serve_from_cache(known_->key, known_->etag);
         return;
     }
     revalidate(*known_);
+}
+
+bool Exchange::fresh(const cache::NameInfo& known) const {
+    const auto& o = w_.shared().options;
+    int64_t age = static_cast<int64_t>(time(nullptr)) - known.validated_at_unix;
+    return o.immutable || origin_->immutable() ||
+           (o.metadata_ttl.count() > 0 &&
+            age * 1000 < static_cast<int64_t>(o.metadata_ttl.count()));
 }
 
 bool Exchange::serve_stale(const Status& why) {
@@ -631,9 +649,14 @@ void Exchange::on_lookup(Result<std::shared_ptr<const cache::Entry>> result,
         join_fill(std::move(info));
         return;
     }
-    // Evicted or replaced meanwhile: what we knew is stale; start over as a cold request.
+    // Evicted or replaced meanwhile: what we knew is stale; start over as a cold request (a
+    // HEAD: as S3's HEAD; it never starts a download).
     known_.reset();
     info_known_ = false;
+    if (is_head_) {
+        start_head_request();
+        return;
+    }
     if (retried_) {
         start_passthrough();
         return;

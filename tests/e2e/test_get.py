@@ -14,6 +14,7 @@ from e2e_util import (
     assert_object_headers,
     sha256,
     url_path,
+    wait_until,
 )
 
 
@@ -46,6 +47,34 @@ def test_head_of_cached_object(proxy, bucket):
         assert head.status == 200
         assert_object_headers(head, obj)
         assert conn.request("GET", obj.path).body == obj.data
+
+
+@pytest.mark.parametrize("flag", [["--metadata-ttl", "60s"], ["--immutable"]])
+def test_a_head_of_a_fresh_cached_object_never_asks_s3(proxy_factory, bucket, origin, flag):
+    # Before, every client HEAD went to S3, whatever --metadata-ttl or --immutable said (and
+    # `aws s3 cp` HEADs before each GET); docs/status.md promised the cached copy's metadata.
+    obj = bucket[SMALL]  # content type and x-amz-meta-* of its own
+    p = proxy_factory(bucket, extra_args=flag)
+    s3s = p.head(obj.path)  # not cached yet: S3's HEAD answers
+    assert s3s.status == 200 and s3s.header("x-cache") is None
+    assert_object_headers(s3s, obj)
+    assert_full_object(p.get(obj.path), obj, cache="MISS")
+    wait_until(lambda: p.cache_files(), timeout=10, what="the object to be published")
+    before = origin.key_stats(bucket.name, SMALL)
+    for _ in range(3):
+        h = p.head(obj.path)
+        assert h.status == 200 and h.body == b""
+        assert_object_headers(h, obj, cache="HIT")
+    r = p.head(obj.path, {"Range": "bytes=10-19"})
+    assert r.status == 206 and r.header("content-range") == f"bytes 10-19/{obj.size}"
+    assert r.header("content-length") == "10" and r.header("x-cache") == "HIT"
+    r = p.head(obj.path, {"If-None-Match": obj.etag})
+    assert r.status == 304 and r.header("etag") == obj.etag
+    after = origin.key_stats(bucket.name, SMALL)
+    assert (after["HEAD"], after["GET"]) == (before["HEAD"], before["GET"])
+    # A part number's headers are the part's: S3 answers.
+    assert p.head(obj.path + "?partNumber=1").status == 200
+    assert origin.key_stats(bucket.name, SMALL)["HEAD"] == before["HEAD"] + 1
 
 
 def test_zero_length_object(proxy, bucket):

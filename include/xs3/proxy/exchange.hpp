@@ -116,6 +116,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
     // Paths.
     void start_head_request();
+    // The name's cached copy may be served without asking S3 (--immutable, --metadata-ttl).
+    bool fresh(const cache::NameInfo& known) const;
     void revalidate(const cache::NameInfo& known);
     // A cached copy may be served stale (S3 could not be asked): true if it answered.
     bool serve_stale(const Status& why);
