@@ -531,7 +531,9 @@ void Exchange::on_origin_head(const Status& status, const s3::HttpResponseHead& 
     info_known_ = true;
     if (!settle_range()) return;
     if (is_head_) {
-        respond(object_head(nullptr), nullptr);
+        // S3 answered it (not cached, not fresh, or a part number): MISS, like a GET that asks S3.
+        cache_status_ = "MISS";
+        respond(object_head(cache_status_), nullptr);
         return;
     }
     // A changed object, or a name not known to be cached: its content key may be cached
