@@ -47,9 +47,17 @@ Status validate(Config& c, const std::vector<bool>& provided) {
         return bad("--gc-target-percent (" + std::to_string(c.gc_target_percent) +
                    ") must be below --gc-watermark-percent (" +
                    std::to_string(c.gc_watermark_percent) + ")");
-    if (c.splice_size > c.pipe_size)
-        return bad("--splice-size (" + format_size(c.splice_size) +
-                   ") must not exceed --pipe-size (" + format_size(c.pipe_size) + ")");
+    if (c.splice_size > c.pipe_size) {
+        // The default splice (1MiB) fills a default pipe; with a smaller --pipe-size alone it
+        // takes the pipe's size rather than refusing a value nobody gave.
+        bool splice_given = false;
+        for (const auto& o : option_table())
+            if (o.name == "splice-size") splice_given = provided[option_index(o)];
+        if (splice_given)
+            return bad("--splice-size (" + format_size(c.splice_size) +
+                       ") must not exceed --pipe-size (" + format_size(c.pipe_size) + ")");
+        c.splice_size = c.pipe_size;
+    }
     if (c.h2_rapid_reset_limit >= c.h2_rapid_reset_window)
         return bad("--h2-rapid-reset-limit (" + std::to_string(c.h2_rapid_reset_limit) +
                    ") must be below --h2-rapid-reset-window (" +

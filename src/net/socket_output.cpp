@@ -14,7 +14,7 @@ namespace xs3::net {
 SocketOutput::SocketOutput(ring::Ring& ring, int fd, ring::PipePool& pipes, ring::BlockPool& blocks,
                            OutputOptions options)
     : ring_(ring), fd_(fd), pipes_(pipes), blocks_(blocks), options_(options) {
-    if (options_.splice_size == 0) options_.splice_size = 64 * 1024;
+    if (options_.splice_size == 0) options_.splice_size = 1024 * 1024;
     if (options_.copy_depth == 0) options_.copy_depth = 1;
 }
 

@@ -38,7 +38,7 @@ enum class FileSendMode { splice, copy };
 
 struct OutputOptions {
     FileSendMode file_mode = FileSendMode::copy;
-    unsigned splice_size = 64 * 1024;  // bytes per file -> pipe -> socket splice pair
+    unsigned splice_size = 1024 * 1024;  // bytes per file -> pipe -> socket splice pair
     // Copy mode: file buffers one connection holds at once (being read, or read and waiting to be
     // sent). Two lets the next read overlap the current send.
     unsigned copy_depth = 2;

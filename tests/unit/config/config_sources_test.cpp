@@ -212,6 +212,13 @@ TEST_CASE("cross-option checks") {
           "--min-chunk-size (2MiB) must not exceed --max-chunk-size (1MiB)");
     CHECK(error_of(load({"--splice-size", "2MiB"}, kRequired)) ==
           "--splice-size (2MiB) must not exceed --pipe-size (1MiB)");
+    // A smaller pipe alone: the default splice shrinks to it instead of refusing.
+    auto small_pipe = load({"--pipe-size", "256KiB"}, kRequired);
+    REQUIRE(small_pipe.ok());
+    CHECK(small_pipe->splice_size == 256 * 1024);
+    CHECK(small_pipe->pipe_size == 256 * 1024);
+    CHECK(error_of(load({"--pipe-size", "256KiB", "--splice-size", "512KiB"}, kRequired)) ==
+          "--splice-size (512KiB) must not exceed --pipe-size (256KiB)");
     CHECK(error_of(load({"--admin-port", "8080"}, kRequired)) ==
           "--admin-port (8080) must differ from --port");
     CHECK(load({"--gc-watermark-percent", "100", "--gc-target-percent", "99"}, kRequired).ok());

@@ -49,7 +49,7 @@ TEST_CASE("defaults match the Rust xs3lerator and the new options") {
     CHECK(c.upstream_connect_timeout == 5s);
     CHECK(c.upstream_timeout == 30s);
     CHECK(c.direct_io == false);
-    CHECK(c.splice_size == 64 * 1024);
+    CHECK(c.splice_size == 1024 * 1024);
     CHECK(c.pipe_size == 1024 * 1024);
     CHECK(c.admin_port == 0);
     CHECK(c.metadata_ttl == 0ms);
