@@ -33,6 +33,12 @@ unsigned online_cpus() {
 }
 
 Status validate(Config& c, const std::vector<bool>& provided) {
+    // Whether an option was set (flag, environment or file), not left at its default.
+    auto given = [&](std::string_view name) {
+        for (const auto& o : option_table())
+            if (o.name == name) return static_cast<bool>(provided[option_index(o)]);
+        return false;
+    };
     for (const auto& o : option_table()) {
         // With a bucket list the bucket comes with each request (/<bucket>/<key>).
         if (o.name == "bucket" && !c.buckets.empty()) continue;
@@ -50,10 +56,7 @@ Status validate(Config& c, const std::vector<bool>& provided) {
     if (c.splice_size > c.pipe_size) {
         // The default splice (1MiB) fills a default pipe; with a smaller --pipe-size alone it
         // takes the pipe's size rather than refusing a value nobody gave.
-        bool splice_given = false;
-        for (const auto& o : option_table())
-            if (o.name == "splice-size") splice_given = provided[option_index(o)];
-        if (splice_given)
+        if (given("splice-size"))
             return bad("--splice-size (" + format_size(c.splice_size) +
                        ") must not exceed --pipe-size (" + format_size(c.pipe_size) + ")");
         c.splice_size = c.pipe_size;
@@ -97,11 +100,6 @@ Status validate(Config& c, const std::vector<bool>& provided) {
                    "ms) must not exceed --retry-max-delay (" +
                    std::to_string(c.retry_max_delay.count()) + "ms)");
     // Fleet: peer fill across cache nodes.
-    auto given = [&](std::string_view name) {
-        for (const auto& o : option_table())
-            if (o.name == name) return static_cast<bool>(provided[option_index(o)]);
-        return false;
-    };
     if (c.peers && c.peers_dns) return bad("--peers and --peers-dns cannot both be set");
     if (c.fleet_token && c.fleet_token_file)
         return bad("fleet_token and --fleet-token-file cannot both be set");
